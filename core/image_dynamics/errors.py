@@ -1,6 +1,7 @@
 """Errors the engine raises for bad input.
 
-Every error a user can cause is an :class:`ImageDynamicsError`: its message says what is wrong, where, and how to fix it.
+Every error a user can cause is an :class:`ImageDynamicsError`: its message says what is wrong, where, and how to
+fix it.
 Front ends (CLI, Blender) show the message and never a traceback.
 """
 

@@ -2,9 +2,10 @@
 
 Conventions (DESIGN.md §3):
 
-- ``coeffs`` is complex64 ``[K, 2, H, W]``; component 0 is x (right), 1 is y (down), in pixels of this volume's own grid.
-- Coefficients are one-sided amplitudes: ``d_t = Re sum_k S_k exp(2 pi i f_k t / fps)`` reconstructs a trajectory directly,
-  with ``S_0 = X_0 / T`` and ``S_k = 2 X_k / T`` for the FFT ``X`` of ``T`` samples.
+- ``coeffs`` is complex64 ``[K, 2, H, W]``; component 0 is x (right), 1 is y (down), in pixels of this volume's
+  own grid.
+- Coefficients are one-sided amplitudes: ``d_t = Re sum_k S_k exp(2 pi i f_k t / fps)`` reconstructs a trajectory
+  directly, with ``S_0 = X_0 / T`` and ``S_k = 2 X_k / T`` for the FFT ``X`` of ``T`` samples.
 - Rendering anchors motion so frame 0 is the input image: ``a_t = d_t - d_0``; an optional decay time ``tau`` (seconds)
   multiplies it by ``exp(-t / (fps * tau))`` so motion settles instead of looping.
 - ``t`` is measured in frames of the volume's own ``fps`` and may be fractional (slow motion, other output frame rates).
@@ -95,7 +96,8 @@ def validate(sv: SpectralVolume, path: str | os.PathLike | None = None) -> Spect
     regenerate = "Re-create the file with `image-dynamics motion` or `image-dynamics predict`."
     if not isinstance(c, np.ndarray) or c.ndim != 4 or c.shape[1] != 2:
         shape = getattr(c, "shape", None)
-        raise _fail(path, f"'coeffs' must have shape [K, 2, H, W] (K bands, x/y, rows, columns), got {shape}", regenerate)
+        raise _fail(path, f"'coeffs' must have shape [K, 2, H, W] (K bands, x/y, rows, columns), got {shape}",
+                    regenerate)
     if not np.iscomplexobj(c):
         raise _fail(path, f"'coeffs' must be complex (complex64), got {c.dtype}", regenerate)
     if c.shape[0] == 0:
@@ -103,19 +105,22 @@ def validate(sv: SpectralVolume, path: str | os.PathLike | None = None) -> Spect
     if c.shape[2] < 1 or c.shape[3] < 1:
         raise _fail(path, f"'coeffs' has an empty image grid {c.shape[2]}x{c.shape[3]}", regenerate)
     if not isinstance(f, np.ndarray) or f.ndim != 1 or f.shape[0] != c.shape[0]:
-        raise _fail(path, f"'freqs_hz' must be a 1-D array of K = {c.shape[0]} frequencies, got shape {getattr(f, 'shape', None)}",
-                    regenerate)
+        raise _fail(path, f"'freqs_hz' must be a 1-D array of K = {c.shape[0]} frequencies, "
+                          f"got shape {getattr(f, 'shape', None)}", regenerate)
     if not np.issubdtype(f.dtype, np.floating):
         raise _fail(path, f"'freqs_hz' must be floating point, got {f.dtype}", regenerate)
     if not np.all(np.isfinite(f)) or np.any(f < 0):
-        raise _fail(path, f"'freqs_hz' must be finite and non-negative, got {np.array2string(f, precision=3)}", regenerate)
+        raise _fail(path, f"'freqs_hz' must be finite and non-negative, got {np.array2string(f, precision=3)}",
+                    regenerate)
     if not np.all(np.isfinite(c.real)) or not np.all(np.isfinite(c.imag)):
         bad = int(np.count_nonzero(~(np.isfinite(c.real) & np.isfinite(c.imag))))
         raise _fail(path, f"'coeffs' holds {bad} NaN or infinite values", regenerate)
-    if not (isinstance(sv.fps, (int, float, np.floating, np.integer)) and math.isfinite(float(sv.fps)) and float(sv.fps) > 0):
+    fps_ok = isinstance(sv.fps, (int, float, np.floating, np.integer)) and math.isfinite(float(sv.fps))
+    if not (fps_ok and float(sv.fps) > 0):
         raise _fail(path, f"'fps' must be a positive number, got {sv.fps!r}", regenerate)
     if sv.decay_s is not None and not (math.isfinite(sv.decay_s) and sv.decay_s > 0):
-        raise _fail(path, f"decay time must be a positive number of seconds, got {sv.decay_s!r}", "Use --decay with a value > 0.")
+        raise _fail(path, f"decay time must be a positive number of seconds, got {sv.decay_s!r}",
+                    "Use --decay with a value > 0.")
     if not isinstance(sv.meta, dict):
         raise _fail(path, f"'meta' must be a JSON object, got {type(sv.meta).__name__}", regenerate)
     return sv
@@ -149,7 +154,7 @@ def save(sv: SpectralVolume, path: str | os.PathLike, overwrite: bool = False) -
 
 
 def load(path: str | os.PathLike) -> SpectralVolume:
-    """Read and validate a spectral-volume ``.npz``; raise :class:`MotionFileError` with what is wrong and how to fix it."""
+    """Read and validate a spectral-volume ``.npz``; a :class:`MotionFileError` says what is wrong and how to fix it."""
     path = Path(path)
     if not path.exists():
         raise MotionFileError(f"{path}: motion file not found. Check the path, or make one with "
@@ -158,13 +163,15 @@ def load(path: str | os.PathLike) -> SpectralVolume:
         with np.load(path, allow_pickle=False) as npz:
             missing = [k for k in REQUIRED_KEYS if k not in npz.files]
             if missing:
-                raise _fail(path, f"missing key(s) {', '.join(missing)} (a motion file holds {', '.join(REQUIRED_KEYS)})",
+                raise _fail(path, f"missing key(s) {', '.join(missing)} "
+                                  f"(a motion file holds {', '.join(REQUIRED_KEYS)})",
                             "Re-create the file with `image-dynamics motion` or `image-dynamics predict`.")
             coeffs, freqs, fps_arr, meta_arr = (npz[k] for k in REQUIRED_KEYS)
     except MotionFileError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise MotionFileError(f"{path}: not a readable motion file ({exc}). It may be truncated or another kind of file; "
+        raise MotionFileError(f"{path}: not a readable motion file ({exc}). It may be truncated or another kind of "
+                              "file; "
                               "re-create it with `image-dynamics motion` or `image-dynamics predict`.") from None
     if fps_arr.shape != () or not np.issubdtype(fps_arr.dtype, np.number):
         raise _fail(path, f"'fps' must be a single number, got shape {fps_arr.shape} dtype {fps_arr.dtype}",
@@ -190,8 +197,9 @@ def load(path: str | os.PathLike) -> SpectralVolume:
 # Analysis and synthesis
 
 
-def harmonic_freqs(num_bands: int = DEFAULT_K, window_frames: int = DEFAULT_WINDOW_FRAMES, fps: float = DEFAULT_FPS) -> np.ndarray:
-    """The first ``num_bands`` DFT frequencies of a ``window_frames`` window: ``k * fps / window_frames`` Hz, float32 ``[K]``."""
+def harmonic_freqs(num_bands: int = DEFAULT_K, window_frames: int = DEFAULT_WINDOW_FRAMES,
+                   fps: float = DEFAULT_FPS) -> np.ndarray:
+    """The first ``num_bands`` DFT frequencies of a ``window_frames`` window: ``k * fps / window_frames`` Hz."""
     return (np.arange(num_bands, dtype=np.float64) * fps / window_frames).astype(np.float32)
 
 

@@ -1,0 +1,312 @@
+"""The ``image-dynamics`` command.
+
+Every error a user can cause ends with one line on stderr saying what, where and how to fix it, and exit status 2;
+Ctrl-C ends with status 130 and no partial output. Long work shows a progress bar on stderr (``--quiet`` hides it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, io, spectral
+from .errors import CancelledError, ImageDynamicsError, InputError
+from .jobs import Progress
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 2, 130
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Argument parsing helpers (each raises ArgumentTypeError with a message argparse prints as a usage error)
+
+
+def _hz_gain_pairs(text: str) -> tuple[tuple[float, float], ...]:
+    try:
+        pairs = tuple((float(hz), float(gain)) for hz, gain in (item.split(":") for item in text.split(",") if item))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected HZ:GAIN pairs separated by commas, e.g. 0:1,1.5:0.5,3:0; got {text!r}") from None
+    if not pairs:
+        raise argparse.ArgumentTypeError("give at least one HZ:GAIN pair")
+    return pairs
+
+
+def _frame_range(text: str) -> tuple[int, int]:
+    try:
+        start, stop = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected START:STOP frame numbers (stop exclusive), e.g. 0:48; got {text!r}") from None
+    return start, stop
+
+
+def _csv(allowed: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(dict.fromkeys(v.strip().lower() for v in text.split(",") if v.strip()))
+        bad = [v for v in items if v not in allowed]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown value {', '.join(bad)}; choose from {', '.join(allowed)}")
+        return items
+
+    return parse
+
+
+def _add_render_options(p: argparse.ArgumentParser) -> None:
+    from .bake import DISPLACEMENT_KINDS, FRAME_FORMATS, VIDEO_FORMATS
+
+    g = p.add_argument_group("timing")
+    g.add_argument("--fps", type=float, help="output frame rate (default: the motion file's, 30)")
+    g.add_argument("--loop-frames", type=int, metavar="L",
+                   help="loop length in output frames; bands are re-binned to harmonics of fps/L (speed kept)")
+    g.add_argument("--time-stretch", action="store_true",
+                   help="with --loop-frames: speed the whole motion up or down to fit instead of re-binning")
+    g.add_argument("--frames", type=_frame_range, metavar="A:B", help="output frames A to B-1 (default: one loop)")
+    g.add_argument("--slow-motion", type=float, default=1.0, metavar="F", help="play motion F times slower (default 1)")
+    g = p.add_argument_group("motion edits")
+    g.add_argument("--strength", type=float, default=1.0, help="amplitude factor: >1 magnifies, <1 calms (default 1)")
+    g.add_argument("--band-gains", type=_hz_gain_pairs, default=(), metavar="HZ:GAIN,...",
+                   help="damping curve: gains at frequencies, linearly interpolated, e.g. 0:1,2:0.3")
+    g.add_argument("--low-cut", type=float, metavar="HZ", help="remove bands below this frequency")
+    g.add_argument("--high-cut", type=float, metavar="HZ", help="remove bands above this frequency")
+    g.add_argument("--decay", type=float, metavar="SECONDS", help="motion settles with this time constant (no loop)")
+    g.add_argument("--mask", type=Path, help="grayscale image: white moves, black stays (any size, same aspect)")
+    g.add_argument("--mask-feather", type=float, default=8.0, metavar="PX", help="mask feather in pixels (default 8)")
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    g.add_argument("--name", help="file-name stem (default: the image's)")
+    formats = (*FRAME_FORMATS, *VIDEO_FORMATS)
+    g.add_argument("--format", type=_csv(formats), default=("png",), metavar=",".join(formats),
+                   help="what to write, comma-separated (default png); png16 keeps 16 bits; exr is linear float")
+    g.add_argument("--displacement", type=_csv(DISPLACEMENT_KINDS), default=(), metavar="forward,compositor",
+                   help="also write displacement EXR sequences for Blender (see README: Displacement files)")
+    g.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    g.add_argument("--splat-beta", type=float, default=1.0, help="softmax splatting sharpness (default 1)")
+
+
+def _add_procedural_options(p: argparse.ArgumentParser) -> None:
+    from .procedural import ProceduralParams
+
+    d = ProceduralParams()
+    g = p.add_argument_group("procedural motion")
+    g.add_argument("--dominant-hz", type=float, default=d.dominant_hz,
+                   help=f"main sway frequency (default {d.dominant_hz})")
+    g.add_argument("--falloff", type=float, default=d.falloff, help=f"spectrum fall-off exponent (default {d.falloff})")
+    g.add_argument("--direction", type=float, default=d.direction_deg, metavar="DEG",
+                   help=f"main motion direction in degrees, 0 = right, 90 = down (default {d.direction_deg})")
+    g.add_argument("--directionality", type=float, default=d.directionality,
+                   help=f"0 = any direction, 1 = only along --direction (default {d.directionality})")
+    g.add_argument("--coherence", type=float, default=d.coherence_px, metavar="PX",
+                   help=f"size of regions that move together, image pixels (default {d.coherence_px})")
+    g.add_argument("--amplitude", type=float, default=d.strength_px, metavar="PX",
+                   help=f"typical displacement in image pixels (default {d.strength_px})")
+    g.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="image-dynamics",
+        description="Bring one still image to life: motion from a spectral volume, rendered as a seamless loop.")
+    parser.add_argument("--version", action="version", version=f"image-dynamics {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summaries")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("render", help="render frames/video/displacement maps of IMAGE under a motion file")
+    p.add_argument("image", type=Path)
+    p.add_argument("--motion", type=Path, required=True, help="spectral volume .npz")
+    _add_render_options(p)
+    p.set_defaults(run=cmd_render)
+
+    p = sub.add_parser("animate", help="one shot: make motion for IMAGE and render it")
+    p.add_argument("image", type=Path)
+    p.add_argument("--source", choices=("procedural",), default="procedural", help="motion source (default procedural)")
+    p.add_argument("--save-motion", type=Path, metavar="FILE.npz", help="also keep the motion file")
+    _add_procedural_options(p)
+    _add_render_options(p)
+    p.set_defaults(run=cmd_animate, format_default=("png", "mp4", "gif"))
+
+    p = sub.add_parser("motion", help="make a motion file (spectral volume)")
+    msub = p.add_subparsers(dest="motion_source", required=True, metavar="SOURCE")
+    q = msub.add_parser("procedural", help="stochastic motion texture guided by the image and an optional mask")
+    q.add_argument("image", type=Path)
+    q.add_argument("-o", "--output", type=Path, required=True, help="motion file to write (.npz)")
+    q.add_argument("--mask", type=Path, help="grayscale image: white moves, black stays")
+    q.add_argument("--overwrite", action="store_true")
+    _add_procedural_options(q)
+    q.set_defaults(run=cmd_motion_procedural)
+
+    p = sub.add_parser("info", help="describe a motion file")
+    p.add_argument("motion", type=Path)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=cmd_info)
+    return parser
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Commands
+
+
+class _Bar:
+    """A tqdm progress bar per stage, fed by :class:`Progress` callbacks."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet, self.bar, self.stage = quiet, None, None
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        if self.quiet:
+            return
+        from tqdm import tqdm
+
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, desc=stage, unit="frame" if stage == "rendering" else "it",
+                            file=sys.stderr, leave=False, dynamic_ncols=True, disable=None)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(text)
+
+
+def _settings(args: argparse.Namespace):
+    from .settings import RenderSettings
+
+    return RenderSettings(fps=args.fps, loop_frames=args.loop_frames, frames=args.frames, strength=args.strength,
+                          band_gains=tuple(args.band_gains), low_cut_hz=args.low_cut, high_cut_hz=args.high_cut,
+                          decay_s=args.decay, time_stretch=args.time_stretch, slow_motion=args.slow_motion,
+                          mask_feather_px=args.mask_feather, splat_beta=args.splat_beta)
+
+
+def _procedural_params(args: argparse.Namespace):
+    from .procedural import ProceduralParams
+
+    return ProceduralParams(dominant_hz=args.dominant_hz, falloff=args.falloff, direction_deg=args.direction,
+                            directionality=args.directionality, coherence_px=args.coherence,
+                            strength_px=args.amplitude, seed=args.seed)
+
+
+def _render(args: argparse.Namespace, image: io.LoadedImage, motion: spectral.SpectralVolume,
+            mask: np.ndarray | None) -> int:
+    from .bake import OutputSpec, bake, validate_outputs
+    from .settings import plan
+
+    spec = OutputSpec(folder=args.output, stem=args.name or args.image.stem, formats=args.format,
+                      displacement=args.displacement, overwrite=args.overwrite)
+    validate_outputs(spec)
+    settings = _settings(args)
+    render_plan = plan(motion, settings, mask=mask)
+    bar = _Bar(args.quiet)
+    try:
+        result = bake(image, render_plan, spec, Progress(callback=bar), splat_beta=settings.splat_beta)
+    finally:
+        bar.close()
+    fps = result.frame_count / result.seconds if result.seconds else float("inf")
+    _say(args, f"wrote {result.frame_count} frames ({image.width}x{image.height}, {render_plan.fps:g} fps"
+               + (f", loops every {render_plan.loop_frames} frames" if render_plan.loop_frames else "")
+               + f") in {result.seconds:.1f} s ({fps:.1f} frames/s) to {Path(args.output).resolve()}:")
+    for pattern in result.patterns:
+        _say(args, f"  {pattern}")
+    return EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    motion = spectral.load(args.motion)
+    image = io.read_image(args.image)
+    mask = io.read_grayscale(args.mask) if args.mask else None
+    return _render(args, image, motion, mask)
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    from .procedural import procedural_motion
+
+    image = io.read_image(args.image)
+    mask = io.read_grayscale(args.mask) if args.mask else None
+    # the procedural source shapes amplitude and stiffness with the mask itself, so the render does not apply it again
+    motion = procedural_motion(image.pixels, mask=mask, params=_procedural_params(args))
+    if args.save_motion:
+        spectral.save(motion, args.save_motion, overwrite=args.overwrite)
+        _say(args, f"motion: {args.save_motion}")
+    return _render(args, image, motion, mask=None)
+
+
+def cmd_motion_procedural(args: argparse.Namespace) -> int:
+    from .procedural import procedural_motion
+
+    if args.output.suffix.lower() != ".npz":
+        raise InputError(f"{args.output}: motion files are .npz; name the output FILE.npz.")
+    image = io.read_image(args.image)
+    mask = io.read_grayscale(args.mask) if args.mask else None
+    motion = procedural_motion(image.pixels, mask=mask, params=_procedural_params(args))
+    spectral.save(motion, args.output, overwrite=args.overwrite)
+    _say(args, f"wrote {args.output}: {motion.num_bands} bands on a {motion.width}x{motion.height} grid "
+               f"for a {image.width}x{image.height} image")
+    return EXIT_OK
+
+
+def describe(sv: spectral.SpectralVolume) -> dict:
+    """A summary of a motion file: sizes, frequencies and where the motion energy is."""
+    energy = spectral.motion_energy(sv)
+    band_energy = (np.abs(sv.coeffs) ** 2).sum(axis=(1, 2, 3))
+    rms = float(np.sqrt(energy.mean() / 2))
+    return {
+        "bands": sv.num_bands, "grid": [sv.width, sv.height], "fps": sv.fps,
+        "freqs_hz": [round(float(f), 4) for f in sv.freqs_hz],
+        "band_energy_share": [round(float(e / max(band_energy.sum(), 1e-30)), 4) for e in band_energy],
+        "natural_period_frames": sv.natural_period_frames(), "decay_s": sv.decay_s,
+        "rms_amplitude_px": round(rms, 4), "max_amplitude_px": round(float(np.sqrt(energy.max())), 4),
+        "moving_fraction": round(float((energy > 1e-4 * max(energy.max(), 1e-30)).mean()), 4), "meta": sv.meta,
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    info = describe(spectral.load(args.motion))
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return EXIT_OK
+    print(f"{args.motion}: {info['bands']} bands, {info['grid'][0]}x{info['grid'][1]} grid, {info['fps']:g} fps, "
+          f"loop {info['natural_period_frames']} frames")
+    print("  frequencies (Hz) and share of motion energy:")
+    for f, share in zip(info["freqs_hz"], info["band_energy_share"]):
+        print(f"    {f:6.2f}  {'#' * int(round(share * 40)):<40} {share:6.1%}")
+    print(f"  amplitude: rms {info['rms_amplitude_px']:.3f} px, max {info['max_amplitude_px']:.3f} px (grid pixels); "
+          f"moving pixels {info['moving_fraction']:.0%}")
+    if info["decay_s"]:
+        print(f"  decay: {info['decay_s']:g} s")
+    print(f"  meta: {json.dumps(info['meta'])}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 2 bad input, 130 cancelled)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "format_default", None) and "--format" not in (argv if argv is not None else sys.argv[1:]):
+        args.format = args.format_default
+    try:
+        return args.run(args)
+    except (KeyboardInterrupt, CancelledError):
+        print("image-dynamics: cancelled; no partial output was left behind.", file=sys.stderr)
+        return EXIT_CANCELLED
+    except ImageDynamicsError as exc:
+        print(f"image-dynamics: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        print("image-dynamics: error: out of memory. Render fewer frames at once (--frames) or a smaller image.",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training data: synthetic scenes with exact motion, real videos to spectral volumes, sharded datasets."""

@@ -1,0 +1,167 @@
+"""Sharded datasets of (image, spectral volume) pairs on disk.
+
+Layout of a dataset folder::
+
+    dataset.json        format_version, count, width, height, num_bands, fps, window_frames, freqs_hz, source, shards
+    shard_00000.npz     images uint8 [n, H, W, 3]; coeffs float16 [n, K, 4, H, W]; sample_ids int64 [n]; kinds str [n]
+    ...
+    norm_stats.json     per-frequency normalisation (see :mod:`image_dynamics.data.normalise`), written after the data
+
+``coeffs`` channels are (x.real, x.imag, y.real, y.imag) of the one-sided spectral-volume coefficients in pixels of the
+image grid (DESIGN.md §3); float16 halves the size and is ample for pixel-scale motion. Every shard is written under a
+temporary name and renamed, and ``dataset.json`` is rewritten after each shard, so an interrupted run keeps what it
+finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import atomic_output
+from ..errors import InputError
+
+FORMAT_VERSION = 1
+INDEX_NAME = "dataset.json"
+
+
+def coeffs_to_channels(coeffs: np.ndarray) -> np.ndarray:
+    """complex ``[..., K, 2, H, W]`` -> float ``[..., K, 4, H, W]`` as (x.re, x.im, y.re, y.im)."""
+    stacked = np.stack([coeffs.real, coeffs.imag], axis=-3)  # [..., K, 2, 2(re/im), H, W]
+    return stacked.reshape(*coeffs.shape[:-3], 4, *coeffs.shape[-2:])
+
+
+def channels_to_coeffs(channels: np.ndarray) -> np.ndarray:
+    """float ``[..., K, 4, H, W]`` -> complex64 ``[..., K, 2, H, W]`` (inverse of :func:`coeffs_to_channels`)."""
+    ch = np.asarray(channels, dtype=np.float32)
+    pairs = ch.reshape(*ch.shape[:-3], 2, 2, *ch.shape[-2:])
+    return (pairs[..., 0, :, :] + 1j * pairs[..., 1, :, :]).astype(np.complex64)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What ``dataset.json`` says about a dataset folder."""
+
+    folder: Path
+    count: int
+    width: int
+    height: int
+    num_bands: int
+    fps: float
+    window_frames: int
+    freqs_hz: np.ndarray
+    shards: tuple[str, ...]
+    source: str
+
+    @property
+    def norm_stats_path(self) -> Path:
+        return self.folder / "norm_stats.json"
+
+
+class ShardWriter:
+    """Appends samples to a dataset folder, one shard of ``shard_size`` samples at a time."""
+
+    def __init__(self, folder: str | os.PathLike, width: int, height: int, freqs_hz: np.ndarray, fps: float,
+                 window_frames: int, source: str, shard_size: int = 64, overwrite: bool = False) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if (self.folder / INDEX_NAME).exists() and not overwrite:
+            raise InputError(f"{self.folder}: already holds a dataset ({INDEX_NAME}). Choose an empty folder or pass "
+                             "--overwrite.")
+        self.width, self.height = int(width), int(height)
+        self.freqs_hz = np.asarray(freqs_hz, dtype=np.float32)
+        self.fps, self.window_frames, self.source = float(fps), int(window_frames), source
+        self.shard_size = shard_size
+        self.shards: list[str] = []
+        self.count = 0
+        self._pending: list[tuple[np.ndarray, np.ndarray, int, str]] = []
+
+    def add(self, image: np.ndarray, coeffs: np.ndarray, sample_id: int, kind: str = "") -> None:
+        """Queue one sample: image uint8 ``[H, W, 3]``, coeffs complex ``[K, 2, H, W]`` on the same grid."""
+        k = self.freqs_hz.shape[0]
+        if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
+            raise ValueError(f"image must be uint8 [{self.height}, {self.width}, 3], got {image.dtype} {image.shape}")
+        if coeffs.shape != (k, 2, self.height, self.width):
+            raise ValueError(f"coeffs must be [{k}, 2, {self.height}, {self.width}], got {coeffs.shape}")
+        self._pending.append((image, coeffs_to_channels(coeffs).astype(np.float16), int(sample_id), kind))
+        if len(self._pending) >= self.shard_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write queued samples as one shard and update the index."""
+        if not self._pending:
+            return
+        name = f"shard_{len(self.shards):05d}.npz"
+        images, coeffs, ids, kinds = zip(*self._pending)
+        with atomic_output(self.folder / name, overwrite=True) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, images=np.stack(images), coeffs=np.stack(coeffs),
+                                sample_ids=np.asarray(ids, dtype=np.int64), kinds=np.asarray(kinds, dtype=str))
+        self.shards.append(name)
+        self.count += len(self._pending)
+        self._pending.clear()
+        self._write_index()
+
+    def _write_index(self) -> None:
+        index = {"format_version": FORMAT_VERSION, "count": self.count, "width": self.width, "height": self.height,
+                 "num_bands": int(self.freqs_hz.shape[0]), "fps": self.fps, "window_frames": self.window_frames,
+                 "freqs_hz": [float(f) for f in self.freqs_hz], "source": self.source, "shards": self.shards}
+        with atomic_output(self.folder / INDEX_NAME, overwrite=True) as tmp:
+            tmp.write_text(json.dumps(index, indent=1))
+
+    def close(self) -> DatasetInfo:
+        self.flush()
+        return read_info(self.folder)
+
+
+def read_info(folder: str | os.PathLike) -> DatasetInfo:
+    """Read and check ``dataset.json``; raise :class:`InputError` saying what is wrong with the folder."""
+    folder = Path(folder)
+    index_path = folder / INDEX_NAME
+    if not folder.is_dir():
+        raise InputError(f"{folder}: dataset folder not found. Make one with `image-dynamics data synth -o {folder}`.")
+    if not index_path.exists():
+        raise InputError(f"{folder}: no {INDEX_NAME} here, so this is not a dataset (or it is empty). "
+                         f"Make one with `image-dynamics data synth -o {folder} --count N`.")
+    try:
+        index = json.loads(index_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{index_path}: unreadable dataset index ({exc}). Re-create the dataset.") from None
+    if index.get("format_version", 0) > FORMAT_VERSION:
+        raise InputError(f"{index_path}: dataset format {index.get('format_version')} is newer than this program "
+                         f"reads ({FORMAT_VERSION}). Update image-dynamics.")
+    if not index.get("shards") or index.get("count", 0) <= 0:
+        raise InputError(f"{folder}: the dataset is empty (no samples). Generate data into it first.")
+    missing = [s for s in index["shards"] if not (folder / s).exists()]
+    if missing:
+        raise InputError(f"{folder}: shard file(s) {', '.join(missing[:3])} listed in {INDEX_NAME} are missing. "
+                         "Re-create the dataset or restore the files.")
+    return DatasetInfo(folder, int(index["count"]), int(index["width"]), int(index["height"]), int(index["num_bands"]),
+                       float(index["fps"]), int(index["window_frames"]),
+                       np.asarray(index["freqs_hz"], dtype=np.float32), tuple(index["shards"]), str(index["source"]))
+
+
+def iter_shards(info: DatasetInfo) -> Iterator[dict[str, np.ndarray]]:
+    """Yield each shard as a dict of arrays (images, coeffs float16 channels, sample_ids, kinds), checking shapes."""
+    for name in info.shards:
+        path = info.folder / name
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                shard = {k: npz[k] for k in ("images", "coeffs", "sample_ids", "kinds")}
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"{path}: corrupt or incomplete shard ({exc}). Re-create the dataset.") from None
+        expected = (info.height, info.width)
+        if shard["images"].shape[1:3] != expected or shard["coeffs"].shape[-2:] != expected:
+            raise InputError(f"{path}: samples of size {shard['images'].shape[2]}x{shard['images'].shape[1]} in a "
+                             f"dataset of {info.width}x{info.height}: mixed sizes. Keep one size per dataset.")
+        yield shard
+
+
+def load_all(info: DatasetInfo) -> dict[str, np.ndarray]:
+    """All shards concatenated (images uint8 [N,H,W,3], coeffs float16 [N,K,4,H,W], sample_ids, kinds)."""
+    parts = list(iter_shards(info))
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

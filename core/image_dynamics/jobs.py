@@ -1,0 +1,69 @@
+"""Long work that reports progress and can be cancelled, the same way from the CLI, Python and Blender.
+
+A job function takes ``progress`` (a :class:`Progress`) and checks ``progress.cancel`` between steps. Front ends drive
+the pieces they have: the CLI draws a progress bar and cancels on Ctrl-C; the add-on shows the status bar and cancels on
+Esc from the main thread while the job runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .errors import CancelledError
+
+
+class CancelToken:
+    """A thread-safe flag: any thread may :meth:`cancel`; workers call :meth:`raise_if_cancelled` between steps."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise CancelledError("cancelled by the user; no partial output was left behind")
+
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass
+class Progress:
+    """Counts steps of one stage of work and forwards them to an optional callback ``(done, total, stage)``.
+
+    Reading ``done``/``total``/``stage`` from another thread is safe (plain attribute reads of immutable values).
+    """
+
+    callback: ProgressCallback | None = None
+    cancel: CancelToken = field(default_factory=CancelToken)
+    stage: str = ""
+    done: int = 0
+    total: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def start(self, stage: str, total: int) -> None:
+        self.cancel.raise_if_cancelled()
+        self.stage, self.done, self.total = stage, 0, int(total)
+        self._emit()
+
+    def advance(self, steps: int = 1) -> None:
+        self.done += steps
+        self._emit()
+        self.cancel.raise_if_cancelled()
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+    def _emit(self) -> None:
+        if self.callback is not None:
+            self.callback(self.done, self.total, self.stage)

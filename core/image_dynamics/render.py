@@ -1,0 +1,352 @@
+"""Forward warping of images by softmax splatting, hole filling, and backward (compositor) maps.
+
+Maps and fields in this module (engine convention, DESIGN.md §3: pixels, origin top-left, x right, **y down**):
+
+- *forward displacement* ``flow`` float32 ``[2, H, W]``: source pixel ``p`` goes to ``p + flow(p)`` (a frame's ``d_t``);
+- *importance* float32 ``[H, W]``: GID's splat weight ``W(p) = mean_t |d_t(p)|`` in pixels; where several sources land
+  on one pixel, the one with larger ``beta * W`` is in front (softmax splatting, Niklaus & Liu 2020);
+- *compositor map* (backward) ``vmap`` float32 ``[2, H, W]``: ``v(p + d(p)) = d(p)``, so ``out(q) = in(q - v(q))`` (what
+  Blender's compositor Displace node does, once io flips y; this module never flips y).
+
+Each source pixel is spread over the 4 pixels around its target with bilinear weights times
+``exp(beta * importance - max(beta * importance))``; targets outside the image are dropped. The result is normalised
+by the summed weights, and pixels nothing landed on (holes) are filled by push-pull (a pyramid of masked means), never
+black.
+
+Two interchangeable back ends compute the splat and the fill: ``"numba"`` (compiled scatter kernels, the fast path, in
+:mod:`image_dynamics.splat_kernels`) and ``"numpy"`` (the reference: ``np.bincount`` scatter, vectorised pyramid).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import splat_kernels
+from .errors import InputError
+
+BACKENDS = ("numba", "numpy")
+#: Largest spread of ``beta * importance`` whose softmax weights (down to ``e**-50`` times a bilinear fraction) stay
+#: well inside float32's normal range; a larger spread accumulates in float64 instead so no weight underflows to 0.
+FLOAT32_LOG_RANGE = 50.0
+#: Below this, float64 weights would underflow: such sources count as equal, but still land (``e**-700`` > 0).
+FLOAT64_LOG_FLOOR = -700.0
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Validation
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}.")
+    return backend
+
+
+def _as_image(image: np.ndarray, name: str, channels: tuple[int, ...] | None = None) -> np.ndarray:
+    """C-contiguous float32 ``[H, W, C]``; integer images keep their values (0..255 stays 0..255)."""
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[0] < 1 or arr.shape[1] < 1 or (channels is not None and arr.shape[2] not in channels):
+        want = " or ".join(str(c) for c in channels) if channels else "C"
+        raise InputError(f"{name} must be an array [H, W, {want}] (rows, columns, channels), got shape {arr.shape}.")
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise InputError(f"{name} must hold numbers (float or integer pixels), got dtype {arr.dtype}.")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _as_field(field: np.ndarray, name: str, height: int, width: int) -> np.ndarray:
+    """C-contiguous float32 ``[2, H, W]`` displacement field matching the image size."""
+    arr = np.asarray(field)
+    if arr.shape != (2, height, width):
+        raise InputError(f"{name} must be a displacement field [2, H, W] = [2, {height}, {width}] (x then y, pixels) "
+                         f"matching the image, got shape {arr.shape}. Resize the field to the image first.")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise InputError(f"{name} must be floating point (pixels), got dtype {arr.dtype}.")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _as_importance(importance: np.ndarray, height: int, width: int) -> np.ndarray:
+    arr = np.asarray(importance)
+    if arr.shape != (height, width):
+        raise InputError(f"importance must be a map [H, W] = [{height}, {width}] (GID's mean motion magnitude, pixels) "
+                         f"matching the image, got shape {arr.shape}.")
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(arr).all():
+        raise InputError(f"importance holds {int(np.count_nonzero(~np.isfinite(arr)))} NaN or infinite values; "
+                         "it must be finite (recompute it from the motion file).")
+    return arr
+
+
+def softmax_weights(importance: np.ndarray, beta: float = 1.0) -> np.ndarray:
+    """Per-source splat weight ``exp(beta * importance - max(beta * importance))``, ``[H, W]`` in ``(0, 1]``.
+
+    float32 when the spread of ``beta * importance`` is at most :data:`FLOAT32_LOG_RANGE`, else float64 (and the
+    exponent is floored at :data:`FLOAT64_LOG_FLOOR`) so that no source silently gets weight 0. The accumulators of a
+    splat take the same dtype.
+    """
+    if not math.isfinite(beta):
+        raise InputError(f"beta (softmax splat sharpness) must be a finite number, got {beta!r}.")
+    scaled = np.float32(beta) * importance.astype(np.float32, copy=False)
+    top, bottom = float(scaled.max()), float(scaled.min())
+    if math.isfinite(top - bottom) and top - bottom <= FLOAT32_LOG_RANGE:
+        scaled -= np.float32(top)
+        return np.exp(scaled, out=scaled)
+    scaled = float(beta) * importance.astype(np.float64)
+    return np.exp(np.maximum(scaled - scaled.max(), FLOAT64_LOG_FLOOR))
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Splatting
+
+
+def _splat_numpy(values: np.ndarray, flow: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reference scatter: the same taps and weights as the numba kernel, summed with ``np.bincount`` in float64."""
+    height, width, channels = values.shape
+    tx = (np.arange(width, dtype=np.float64)[None, :] + flow[0]).ravel()
+    ty = (np.arange(height, dtype=np.float64)[:, None] + flow[1]).ravel()
+    with np.errstate(invalid="ignore"):
+        lands = (tx > -1.0) & (tx < width) & (ty > -1.0) & (ty < height)
+    src = np.flatnonzero(lands)
+    tx, ty = tx[src], ty[src]
+    x0, y0 = np.floor(tx), np.floor(ty)
+    ax, ay = tx - x0, ty - y0
+    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+    e = weights.ravel()[src].astype(np.float64)
+    flat_values = values.reshape(-1, channels)[src].astype(np.float64)
+    size = height * width
+    weight_sum = np.zeros(size, dtype=np.float64)
+    accum = np.zeros((size, channels), dtype=np.float64)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            xx, yy = x0 + dx, y0 + dy
+            w = (ax if dx else 1.0 - ax) * (ay if dy else 1.0 - ay) * e
+            ok = (xx >= 0) & (xx < width) & (yy >= 0) & (yy < height) & (w != 0.0)
+            index, w = yy[ok] * width + xx[ok], w[ok]
+            weight_sum += np.bincount(index, weights=w, minlength=size)
+            for c in range(channels):
+                accum[:, c] += np.bincount(index, weights=w * flat_values[ok, c], minlength=size)
+    dtype = weights.dtype
+    return accum.reshape(height, width, channels).astype(dtype), weight_sum.reshape(height, width).astype(dtype)
+
+
+def _splat_numba(values: np.ndarray, flow: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    height, width, channels = values.shape
+    accum = np.zeros((height, width, channels), dtype=weights.dtype)
+    weight_sum = np.zeros((height, width), dtype=weights.dtype)
+    splat_kernels.splat_parallel(values, flow, weights, accum, weight_sum, float(np.abs(flow[1]).max()))
+    return accum, weight_sum
+
+
+def softmax_splat(values: np.ndarray, flow: np.ndarray, importance: np.ndarray, beta: float = 1.0,
+                  backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+    """Forward-splat ``values`` along ``flow`` with softmax weights; un-normalised.
+
+    Args:
+        values: ``[H, W, C]`` per-pixel values to carry (colour, premultiplied colour + alpha, displacements, ...).
+        flow: float ``[2, H, W]`` forward displacement in pixels (x right, y down): source ``p`` lands at
+            ``p + flow(p)``.
+        importance: float ``[H, W]`` splat importance (GID: mean motion magnitude in pixels); larger is in front.
+        beta: softmax sharpness; 0 averages overlapping sources, large values keep only the most important one.
+        backend: ``"numba"`` (compiled, fast) or ``"numpy"`` (reference).
+
+    Returns:
+        ``(accum, weight_sum)``: ``accum[q] = sum_p w_p(q) values[p]`` ``[H, W, C]`` and
+        ``weight_sum[q] = sum_p w_p(q)`` ``[H, W]``, where ``w_p(q)`` is the bilinear weight of ``p``'s target at
+        ``q`` times :func:`softmax_weights`. float32, or float64 when the importance spread needs it. Pixels with
+        ``weight_sum == 0`` are holes; targets outside the image are dropped.
+    """
+    _check_backend(backend)
+    values = _as_image(values, "values")
+    height, width = values.shape[:2]
+    flow = _as_field(flow, "flow", height, width)
+    weights = softmax_weights(_as_importance(importance, height, width), beta)
+    return (_splat_numba if backend == "numba" else _splat_numpy)(values, flow, weights)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Hole filling: push-pull over a pyramid of masked 2x2 means, then bilinear push back into the holes
+
+
+def _normalise_numpy(accum: np.ndarray, weight_sum: np.ndarray,
+                     min_weight: float) -> tuple[np.ndarray, np.ndarray, int]:
+    covered = weight_sum > min_weight
+    out = np.zeros(accum.shape, dtype=np.float32)
+    np.divide(accum, weight_sum[..., None], out=out, where=covered[..., None], casting="unsafe")
+    return out, covered, int(covered.size - np.count_nonzero(covered))
+
+
+def _pull_numpy(values: np.ndarray, covered: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    height, width, channels = values.shape
+    ch, cw = (height + 1) // 2, (width + 1) // 2
+    padded = np.zeros((2 * ch, 2 * cw, channels), dtype=np.float32)
+    padded[:height, :width] = values  # holes already hold 0, so they add nothing
+    mask = np.zeros((2 * ch, 2 * cw), dtype=np.float32)
+    mask[:height, :width] = covered
+    sums = padded[0::2, 0::2] + padded[0::2, 1::2] + padded[1::2, 0::2] + padded[1::2, 1::2]
+    counts = mask[0::2, 0::2] + mask[0::2, 1::2] + mask[1::2, 0::2] + mask[1::2, 1::2]
+    coarse_covered = counts > 0
+    coarse = np.zeros_like(sums)
+    np.divide(sums, counts[..., None], out=coarse, where=coarse_covered[..., None])
+    return coarse, coarse_covered, int(coarse_covered.size - np.count_nonzero(coarse_covered))
+
+
+def _push_numpy(values: np.ndarray, covered: np.ndarray, coarse: np.ndarray) -> None:
+    ys, xs = np.nonzero(~covered)
+    ch, cw = coarse.shape[:2]
+    v = np.clip(ys * 0.5 - 0.25, 0.0, ch - 1.0)
+    u = np.clip(xs * 0.5 - 0.25, 0.0, cw - 1.0)
+    v0, u0 = v.astype(np.int64), u.astype(np.int64)
+    v1, u1 = np.minimum(v0 + 1, ch - 1), np.minimum(u0 + 1, cw - 1)
+    fv = (v - v0).astype(np.float32)[:, None]
+    fu = (u - u0).astype(np.float32)[:, None]
+    one = np.float32(1.0)
+    top = coarse[v0, u0] * (one - fu) + coarse[v0, u1] * fu
+    bottom = coarse[v1, u0] * (one - fu) + coarse[v1, u1] * fu
+    values[ys, xs] = top * (one - fv) + bottom * fv
+
+
+def fill_holes(values: np.ndarray, weight_sum: np.ndarray, min_weight: float = 0.0,
+               backend: str = "numba") -> np.ndarray:
+    """Normalise a splat and fill its holes.
+
+    Args:
+        values: ``[H, W, C]`` un-normalised accumulator from :func:`softmax_splat`.
+        weight_sum: ``[H, W]`` summed splat weights from :func:`softmax_splat`.
+        min_weight: pixels with ``weight_sum <= min_weight`` are holes. The default 0 makes every pixel that any source
+            reached count as covered: softmax weights are scaled by the global maximum, so their size says how
+            important a source is relative to the whole image, not how well a pixel is covered.
+        backend: ``"numba"`` or ``"numpy"``; both compute the same arithmetic.
+
+    Returns:
+        float32 ``[H, W, C]``: ``values / weight_sum`` where covered; holes hold a smooth blend of the nearest covered
+        pixels (push-pull: masked 2x2 means down a pyramid, then bilinear interpolation back up), at borders and in
+        large holes alike. Only if nothing at all was covered is the result all zeros.
+    """
+    _check_backend(backend)
+    values = np.asarray(values)
+    weight_sum = np.asarray(weight_sum)
+    if values.ndim != 3 or weight_sum.shape != values.shape[:2]:
+        raise InputError(f"fill_holes needs values [H, W, C] and weight_sum [H, W] of the same H, W; got shapes "
+                         f"{values.shape} and {weight_sum.shape}.")
+    if values.dtype not in (np.float32, np.float64):
+        values = values.astype(np.float32)
+    weight_sum = weight_sum.astype(values.dtype, copy=False)
+    values = np.ascontiguousarray(values)
+    weight_sum = np.ascontiguousarray(weight_sum)
+    if backend == "numba":
+        out = np.empty(values.shape, dtype=np.float32)
+        covered = np.empty(values.shape[:2], dtype=np.bool_)
+        holes = splat_kernels.normalise(values, weight_sum, values.dtype.type(min_weight), out, covered)
+        pull, push = splat_kernels.pull, splat_kernels.push
+    else:
+        out, covered, holes = _normalise_numpy(values, weight_sum, min_weight)
+        pull, push = _pull_numpy, _push_numpy
+    if holes == 0 or holes == covered.size:
+        return out
+    levels = [(out, covered)]
+    while holes and (levels[-1][1].shape[0] > 1 or levels[-1][1].shape[1] > 1):
+        coarse, coarse_covered, holes = pull(*levels[-1])
+        levels.append((coarse, coarse_covered))
+    for (fine, fine_covered), (coarse, _) in zip(levels[-2::-1], levels[:0:-1], strict=True):
+        push(fine, fine_covered, coarse)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Public warps
+
+
+def warp_image(image: np.ndarray, flow: np.ndarray, importance: np.ndarray, beta: float = 1.0,
+               backend: str = "numba") -> np.ndarray:
+    """Forward-warp an image: softmax splat along ``flow``, normalise, fill holes.
+
+    Args:
+        image: ``[H, W, 3]`` or ``[H, W, 4]`` (straight alpha) pixels as stored: any range (0..1, 0..255, linear > 1).
+        flow: float ``[2, H, W]`` forward displacement in pixels (x right, y down).
+        importance: float ``[H, W]``; larger is in front where sources overlap.
+        beta: softmax sharpness (see :func:`softmax_splat`).
+        backend: ``"numba"`` or ``"numpy"``.
+
+    Returns:
+        float32 array of the image's shape. RGBA is splatted premultiplied and un-premultiplied afterwards, so fully
+        transparent pixels lend no colour to their neighbours; where the result is fully transparent its colour is 0.
+    """
+    _check_backend(backend)
+    image = _as_image(image, "image", channels=(3, 4))
+    height, width = image.shape[:2]
+    flow = _as_field(flow, "flow", height, width)
+    importance = _as_importance(importance, height, width)
+    if not flow.any():  # frame 0 of every loop: nothing moves, and the input comes back bit-exact
+        return image.copy()
+    rgba = image.shape[2] == 4
+    if rgba:
+        alpha = image[..., 3:]
+        image = np.concatenate([image[..., :3] * alpha, alpha], axis=2)
+    accum, weight_sum = softmax_splat(image, flow, importance, beta, backend)
+    out = fill_holes(accum, weight_sum, backend=backend)
+    if rgba:
+        alpha = out[..., 3:]
+        np.divide(out[..., :3], alpha, out=out[..., :3], where=alpha > 0)
+        out[..., :3][(alpha <= 0)[..., 0]] = 0.0
+    return out
+
+
+def compositor_map(flow: np.ndarray, importance: np.ndarray, beta: float = 1.0, backend: str = "numba") -> np.ndarray:
+    """The backward map of a forward displacement: ``v(p + d(p)) = d(p)``, holes filled.
+
+    Computed by splatting the displacement itself with the same softmax weights as :func:`warp_image`, so
+    ``backward_warp(image, compositor_map(d, W))`` matches ``warp_image(image, d, W)`` away from occlusions and holes.
+
+    Args:
+        flow: float ``[2, H, W]`` forward displacement ``d`` in pixels (x right, y down).
+        importance: float ``[H, W]``.
+        beta: softmax sharpness.
+        backend: ``"numba"`` or ``"numpy"``.
+
+    Returns:
+        float32 ``[2, H, W]`` compositor (backward) map ``v``, engine convention (y down): ``out(q) = in(q - v(q))``.
+        Blender's compositor Displace node wants y up; io flips it, not this function.
+    """
+    flow = np.asarray(flow)
+    if flow.ndim != 3 or flow.shape[0] != 2:
+        raise InputError(f"flow must be a displacement field [2, H, W] (x then y, pixels), got shape {flow.shape}.")
+    height, width = flow.shape[1:]
+    flow = _as_field(flow, "flow", height, width)
+    importance = _as_importance(importance, height, width)
+    if not flow.any():
+        return np.zeros_like(flow)
+    accum, weight_sum = softmax_splat(np.ascontiguousarray(flow.transpose(1, 2, 0)), flow, importance, beta, backend)
+    return np.ascontiguousarray(fill_holes(accum, weight_sum, backend=backend).transpose(2, 0, 1))
+
+
+def backward_warp(image: np.ndarray, vmap: np.ndarray) -> np.ndarray:
+    """``out(q) = in(q - v(q))`` with bilinear sampling and clamped (edge-replicated) borders.
+
+    The reference for :func:`compositor_map` and what Blender's compositor Displace node does (in its y-up frame).
+
+    Args:
+        image: ``[H, W, C]`` or ``[H, W]`` pixels.
+        vmap: float ``[2, H, W]`` compositor (backward) map in pixels, engine convention (x right, y down).
+
+    Returns:
+        float32 array of the image's shape.
+    """
+    arr = np.asarray(image)
+    flat = arr.ndim == 2
+    img = _as_image(arr[..., None] if flat else arr, "image")
+    height, width = img.shape[:2]
+    vmap = _as_field(vmap, "vmap", height, width)
+    if not np.isfinite(vmap).all():
+        raise InputError(f"vmap holds {int(np.count_nonzero(~np.isfinite(vmap)))} NaN or infinite values; "
+                         "a compositor map must be finite.")
+    sx = np.clip(np.arange(width, dtype=np.float64)[None, :] - vmap[0], 0.0, width - 1.0)
+    sy = np.clip(np.arange(height, dtype=np.float64)[:, None] - vmap[1], 0.0, height - 1.0)
+    x0, y0 = sx.astype(np.int64), sy.astype(np.int64)  # non-negative after clipping, so truncation is floor
+    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
+    fx = (sx - x0)[..., None]
+    fy = (sy - y0)[..., None]
+    top = img[y0, x0] * (1.0 - fx) + img[y0, x1] * fx
+    bottom = img[y1, x0] * (1.0 - fx) + img[y1, x1] * fx
+    out = (top * (1.0 - fy) + bottom * fy).astype(np.float32)
+    return out[..., 0] if flat else out

@@ -1,0 +1,32 @@
+"""Shared fixtures: small images with texture and edges, written as real files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SAMPLE = Path(__file__).resolve().parents[1] / "core" / "image_dynamics" / "samples" / "forest.jpg"
+
+
+def textured_rgb(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:
+    """uint8 [H, W, 3]: smooth colour gradients plus texture in the top half, flat bottom half (asymmetric)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    img = np.stack([x / max(width - 1, 1), y / max(height - 1, 1), 0.5 + 0.25 * np.sin(x / 3.0)], axis=-1)
+    img[: height // 2] += rng.normal(0, 0.15, size=(height // 2, width, 3))
+    return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
+
+
+@pytest.fixture
+def rgb_png(tmp_path: Path) -> Path:
+    path = tmp_path / "scene.png"
+    Image.fromarray(textured_rgb()).save(path)
+    return path
+
+
+@pytest.fixture
+def sample_image() -> Path:
+    return SAMPLE
