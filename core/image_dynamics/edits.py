@@ -32,7 +32,7 @@ from . import spectral
 from .errors import InputError
 from .spectral import SpectralVolume
 
-#: Largest relative difference between the aspect ratios of a mask and of the motion grid that is resampled.
+#: Largest relative difference between the aspect ratios of a mask and of the image (or grid) that is resampled.
 MASK_ASPECT_TOLERANCE = 0.02
 #: Relative tolerance when comparing a cut frequency with band frequencies stored as float32.
 _FREQ_TOLERANCE = 1e-6

@@ -9,8 +9,9 @@ directly in the spectral-volume form (DESIGN.md §3), band by band:
 - ``A(f; f_n)``: amplitude spectrum of a driven damped oscillator with natural frequency ``f_n`` and damping ratio
   :data:`DAMPING_RATIO`, ``|H(r)| = 1 / sqrt((1 - r^2)^2 + (2 zeta r)^2)`` with ``r = f / f_n``, times a wind spectrum
   ``(1 + r^2)^((2 - falloff) / 2)``: flat below the resonance, and chosen so the product falls as ``f^-falloff``
-  beyond it (the oscillator alone falls as ``f^-2``, so ``falloff = 2`` is white wind and larger values are gentler
-  wind). Normalised per pixel so that ``sum_k A_k^2 = 1`` over the positive bands; the 0 Hz band is zero.
+  beyond it (the oscillator alone falls as ``f^-2``, so ``falloff = 2`` is white wind, larger values are wind with
+  less fast gusting, smaller values wind whose flutter grows with frequency). Normalised per pixel so that
+  ``sum_k A_k^2 = 1`` over the positive bands; the 0 Hz band is zero.
 - ``f_n(p) = dominant_hz * 2^(0.2 g(p)) * sqrt(2 - m(p))``: a smooth random field ``g`` (unit variance, coherence
   twice the motion's) spreads the natural frequencies of different branches by about 0.2 octave; less mobile (stiffer)
   parts oscillate faster.
@@ -152,13 +153,14 @@ def image_mobility(image: np.ndarray, width: int, height: int) -> np.ndarray:
     Known failures: textured static things that are green (moss on stone, painted walls), smooth moving things
     (water, cloth, hair, smoke), and tree tops cut by the top border. Give a mask for those.
     """
-    rgb = np.asarray(image, dtype=np.float32)
-    channels = rgb.shape[2]
-    colour = rgb[..., :3] if channels >= 3 else np.repeat(rgb[..., :1], 3, axis=2)
-    colour = np.clip(np.nan_to_num(colour), 0.0, None)
-    src_h, src_w = colour.shape[:2]
-    if src_w > 2 * width or src_h > 2 * height:
-        colour = cv2.resize(colour, (2 * width, 2 * height), interpolation=cv2.INTER_AREA)
+    pixels = np.asarray(image, dtype=np.float32)
+    channels = pixels.shape[2]
+    src_h, src_w = pixels.shape[:2]
+    if src_w > 2 * width or src_h > 2 * height:  # shrink first: full-resolution copies of large images are costly
+        pixels = cv2.resize(pixels, (2 * width, 2 * height), interpolation=cv2.INTER_AREA).reshape(
+            2 * height, 2 * width, channels)
+    pixels = np.nan_to_num(pixels)
+    colour = np.clip(pixels[..., :3] if channels >= 3 else np.repeat(pixels[..., :1], 3, axis=2), 0.0, None)
     luminance = colour @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
     luminance = luminance / max(float(np.percentile(luminance, 99)), 1e-6)  # exposure-independent (sRGB or linear)
 
@@ -192,7 +194,7 @@ def image_mobility(image: np.ndarray, width: int, height: int) -> np.ndarray:
     mobility = mobility * (0.35 + 0.65 * growth)
     mobility = cv2.GaussianBlur(mobility.astype(np.float32), (0, 0), 1.0, borderType=cv2.BORDER_REPLICATE)
     if channels == 4:
-        alpha = np.clip(np.nan_to_num(np.asarray(image[..., 3], dtype=np.float32)), 0.0, 1.0)
+        alpha = np.ascontiguousarray(np.clip(pixels[..., 3], 0.0, 1.0))
         mobility = mobility * cv2.resize(alpha, (width, height), interpolation=cv2.INTER_AREA)
     return np.clip(mobility, 0.0, 1.0).astype(np.float32)
 
