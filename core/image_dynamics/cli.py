@@ -6,17 +6,23 @@ Ctrl-C ends with status 130 and no partial output. Long work shows a progress ba
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
+import os
 
-import numpy as np
+# numba's OpenMP threads would otherwise spin after every parallel kernel and starve the PNG/EXR writer threads that
+# run beside rendering (and torch, when loaded): let idle threads sleep. Must be set before numba loads its runtime.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from . import __version__, io, spectral
-from .errors import CancelledError, ImageDynamicsError, InputError
-from .jobs import Progress
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from . import __version__, io, spectral  # noqa: E402
+from .errors import CancelledError, ImageDynamicsError, InputError  # noqa: E402
+from .jobs import Progress  # noqa: E402
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 2, 130
 
@@ -139,6 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_procedural_options(q)
     q.set_defaults(run=cmd_motion_procedural)
 
+    p = sub.add_parser("data", help="make training data (synthetic scenes, real videos)")
+    dsub = p.add_subparsers(dest="data_source", required=True, metavar="SOURCE")
+    q = dsub.add_parser("synth", help="procedural scenes with exact motion and their spectral volumes")
+    q.add_argument("-o", "--output", type=Path, required=True, help="dataset folder")
+    q.add_argument("--count", type=int, required=True, help="number of samples")
+    q.add_argument("--seed", type=int, default=0, help="dataset seed (held-out sets: use another seed)")
+    q.add_argument("--size", default="256x160", metavar="WxH", help="sample size (default 256x160)")
+    q.add_argument("--workers", type=int, default=1, help="rendering processes (default 1)")
+    q.add_argument("--overwrite", action="store_true", help="replace a dataset already in the folder")
+    q.set_defaults(run=cmd_data_synth)
+    q = dsub.add_parser("stats", help="(re)compute the per-frequency normalisation statistics of a dataset")
+    q.add_argument("dataset", type=Path)
+    q.set_defaults(run=cmd_data_stats)
+
     p = sub.add_parser("info", help="describe a motion file")
     p.add_argument("motion", type=Path)
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -252,6 +272,44 @@ def cmd_motion_procedural(args: argparse.Namespace) -> int:
     spectral.save(motion, args.output, overwrite=args.overwrite)
     _say(args, f"wrote {args.output}: {motion.num_bands} bands on a {motion.width}x{motion.height} grid "
                f"for a {image.width}x{image.height} image")
+    return EXIT_OK
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--size must be WIDTHxHEIGHT, e.g. 256x160; got {text!r}.") from None
+    return width, height
+
+
+def cmd_data_synth(args: argparse.Namespace) -> int:
+    from .data.synth import generate_dataset
+
+    if args.count < 1:
+        raise InputError(f"--count must be at least 1, got {args.count}.")
+    width, height = _size(args.size)
+    bar = _Bar(args.quiet)
+    token = Progress().cancel
+    try:
+        info = generate_dataset(args.output, args.count, seed=args.seed, width=width, height=height,
+                                overwrite=args.overwrite, workers=max(1, args.workers),
+                                progress=lambda done, total: bar(done, total, "scenes"), cancel=token)
+    finally:
+        bar.close()
+    _say(args, f"wrote {info.count} samples ({info.width}x{info.height}, {info.num_bands} bands) in "
+               f"{len(info.shards)} shards to {info.folder}, with {info.norm_stats_path.name}")
+    return EXIT_OK
+
+
+def cmd_data_stats(args: argparse.Namespace) -> int:
+    from .data.normalise import compute_norm_stats, save_norm_stats
+    from .data.shards import read_info
+
+    info = read_info(args.dataset)
+    stats = compute_norm_stats(info)
+    save_norm_stats(stats, info.norm_stats_path)
+    _say(args, f"wrote {info.norm_stats_path}")
     return EXIT_OK
 
 

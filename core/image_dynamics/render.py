@@ -271,6 +271,7 @@ def warp_image(image: np.ndarray, flow: np.ndarray, importance: np.ndarray, beta
     Returns:
         float32 array of the image's shape. RGBA is splatted premultiplied and un-premultiplied afterwards, so fully
         transparent pixels lend no colour to their neighbours; where the result is fully transparent its colour is 0.
+        An all-zero ``flow`` returns a bit-exact copy of the input (frame 0 of every loop).
     """
     _check_backend(backend)
     image = _as_image(image, "image", channels=(3, 4))
@@ -281,15 +282,25 @@ def warp_image(image: np.ndarray, flow: np.ndarray, importance: np.ndarray, beta
         return image.copy()
     rgba = image.shape[2] == 4
     if rgba:
-        alpha = image[..., 3:]
-        image = np.concatenate([image[..., :3] * alpha, alpha], axis=2)
+        image = splat_kernels.premultiply(image) if backend == "numba" else _premultiply_numpy(image)
     accum, weight_sum = softmax_splat(image, flow, importance, beta, backend)
     out = fill_holes(accum, weight_sum, backend=backend)
-    if rgba:
-        alpha = out[..., 3:]
-        np.divide(out[..., :3], alpha, out=out[..., :3], where=alpha > 0)
-        out[..., :3][(alpha <= 0)[..., 0]] = 0.0
+    if rgba and backend == "numba":
+        splat_kernels.unpremultiply(out)
+    elif rgba:
+        _unpremultiply_numpy(out)
     return out
+
+
+def _premultiply_numpy(image: np.ndarray) -> np.ndarray:
+    alpha = image[..., 3:]
+    return np.concatenate([image[..., :3] * alpha, alpha], axis=2)
+
+
+def _unpremultiply_numpy(image: np.ndarray) -> None:
+    alpha = image[..., 3:]
+    np.divide(image[..., :3], alpha, out=image[..., :3], where=alpha > 0)
+    image[..., :3][alpha[..., 0] <= 0] = 0.0
 
 
 def compositor_map(flow: np.ndarray, importance: np.ndarray, beta: float = 1.0, backend: str = "numba") -> np.ndarray:

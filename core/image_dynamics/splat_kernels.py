@@ -205,3 +205,32 @@ def push(values, covered, coarse):
                 top = coarse[v0, u0, c] * (one - fu) + coarse[v0, u1, c] * fu
                 bottom = coarse[v1, u0, c] * (one - fu) + coarse[v1, u1, c] * fu
                 values[y, x, c] = top * (one - fv) + bottom * fv
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Straight <-> premultiplied alpha for [H, W, 4] images (strided numpy ops on the colour planes are 10x slower).
+
+
+@njit(cache=True, parallel=True)
+def premultiply(image):
+    """float32 ``[H, W, 4]`` copy of a straight-alpha image with colour multiplied by alpha."""
+    height, width = image.shape[0], image.shape[1]
+    out = np.empty((height, width, 4), dtype=np.float32)
+    for y in prange(height):
+        for x in range(width):
+            a = image[y, x, 3]
+            for c in range(3):
+                out[y, x, c] = image[y, x, c] * a
+            out[y, x, 3] = a
+    return out
+
+
+@njit(cache=True, parallel=True)
+def unpremultiply(image):
+    """In place: colour divided by alpha where alpha > 0, else 0 (a fully transparent pixel has no colour)."""
+    height, width = image.shape[0], image.shape[1]
+    for y in prange(height):
+        for x in range(width):
+            a = image[y, x, 3]
+            for c in range(3):
+                image[y, x, c] = image[y, x, c] / a if a > 0 else np.float32(0.0)
