@@ -1,0 +1,71 @@
+"""The add-on's one door to the ``image_dynamics`` engine, and the error type every user-facing failure uses.
+
+The engine (and numpy, OpenCV, OpenEXR, numba under it) is imported lazily, when work is first requested, so enabling
+the add-on never fails or stalls on a heavy or missing dependency: a missing engine becomes a report that says how to
+fix it instead of an add-on that will not enable.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+from types import ModuleType
+
+#: What to do when the engine is missing (an extension installed without its bundled wheel, or a copied folder).
+ENGINE_MISSING = ("The image_dynamics engine is not installed in this Blender. Install the add-on from the zip built "
+                  "by scripts/build_extension.py (Edit > Preferences > Get Extensions > Install from Disk): it bundles "
+                  "the engine wheel; copying the blender_addon folder alone does not")
+#: What to do when the MODEL motion source is chosen but no model runtime ships yet.
+MODEL_MISSING = ("No motion model package is installed: the shipped model arrives with a later release of "
+                 "image_dynamics (module image_dynamics.model). Choose Motion > Source: Procedural, or a Motion File")
+
+
+class UserError(Exception):
+    """A failure the artist can fix; its message says what is wrong and what to do. Operators report it as ERROR."""
+
+
+def require() -> ModuleType:
+    """Import and return the engine package, or raise :class:`UserError` saying how to install it."""
+    try:
+        return importlib.import_module("image_dynamics")
+    except ImportError as exc:
+        if exc.name and exc.name.split(".")[0] != "image_dynamics":
+            raise UserError(f"The image_dynamics engine is installed but its dependency '{exc.name}' is missing. "
+                            "Install the extension zip built for your platform with all dependencies "
+                            f"(scripts/build_extension.py --with-deps) ({exc}).") from None
+        raise UserError(f"{ENGINE_MISSING} ({exc}).") from None
+
+
+def engine_version() -> str | None:
+    """The installed engine's version, or ``None`` when it cannot be imported."""
+    try:
+        return require().__version__
+    except UserError:
+        return None
+
+
+def model_module() -> ModuleType:
+    """The engine's model runtime (``image_dynamics.model``), or :class:`UserError` with :data:`MODEL_MISSING`.
+
+    The add-on expects ``image_dynamics.model.predict(pixels, seed=, steps=, progress=, model_dir=)`` returning a
+    ``SpectralVolume``; a model module without it is reported as too old rather than failing mid-run.
+    """
+    require()
+    if importlib.util.find_spec("image_dynamics.model") is None:
+        raise UserError(MODEL_MISSING + ".")
+    module = importlib.import_module("image_dynamics.model")
+    if not callable(getattr(module, "predict", None)):
+        raise UserError("The installed image_dynamics.model has no predict() function this add-on can call; update "
+                        "the add-on and the engine together (rebuild the extension zip).")
+    return module
+
+
+@functools.lru_cache(maxsize=1)
+def model_available() -> tuple[bool, str]:
+    """``(available, explanation)`` for the MODEL motion source, for panels and preferences (checked once)."""
+    try:
+        model_module()
+    except UserError as exc:
+        return False, str(exc)
+    return True, "motion model runtime installed"

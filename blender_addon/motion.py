@@ -1,0 +1,211 @@
+"""Where motion comes from, and the per-image cache that keeps edits from ever recomputing it.
+
+A :class:`MotionRequest` is built on the main thread from the scene settings and the image's pixels (plain data, no
+``bpy``); :func:`compute` runs in a worker and returns the spectral volume from, in order: the in-memory cache, the
+disk cache (preferences > cache folder), or the source itself (procedural, the motion model, or a motion file).
+The cache key covers the image's pixels and everything that shapes the *predicted* motion (source, seed, steps,
+procedural parameters, file), and nothing that is an edit (strength, gains, cuts, decay, loop, mask): changing an edit
+reuses the cached volume and only re-bakes.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import engine
+from .engine import UserError
+
+SOURCES = ("MODEL", "PROCEDURAL", "FILE")
+#: Volumes kept in memory (a 256x160 grid with 16 bands is 10 MB).
+MEMORY_CACHE_SIZE = 8
+
+_memory: collections.OrderedDict[str, Any] = collections.OrderedDict()
+_summaries: dict[str, MotionSummary] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True, eq=False)
+class MotionRequest:
+    """Everything needed to produce the motion of one image, as plain data.
+
+    Attributes:
+        image_name: the Blender image (for messages and to record the result).
+        pixels: float32 ``[H, W, C]`` top-down engine pixels (see ``blender_image.image_pixels``).
+        colorspace: ``'srgb'`` or ``'linear'``.
+        source: ``'MODEL'``, ``'PROCEDURAL'`` or ``'FILE'``.
+        seed, steps: model sampling settings (seed also seeds the procedural source).
+        procedural: keyword arguments of ``image_dynamics.procedural.ProceduralParams`` (seed excluded).
+        motion_file: absolute path of the ``.npz`` for the FILE source.
+        model_dir: folder of model packages (preferences), '' for the default.
+        cache_dir: folder of the disk cache, '' for none.
+    """
+
+    image_name: str
+    pixels: np.ndarray
+    colorspace: str
+    source: str
+    seed: int = 0
+    steps: int = 50
+    procedural: dict[str, float] = field(default_factory=dict)
+    motion_file: str = ""
+    model_dir: str = ""
+    cache_dir: str = ""
+
+    def key(self) -> str:
+        """Cache key: SHA-1 of the pixels and of the settings that shape the predicted motion."""
+        digest = hashlib.sha1()
+        digest.update(json.dumps([list(self.pixels.shape), self.colorspace, self.source]).encode())
+        if self.source == "FILE":
+            try:
+                stat = os.stat(self.motion_file)
+                digest.update(json.dumps([self.motion_file, stat.st_mtime_ns, stat.st_size]).encode())
+            except OSError:
+                digest.update(self.motion_file.encode())
+            return "file-" + digest.hexdigest()[:20]
+        digest.update(np.ascontiguousarray(self.pixels, dtype=np.float32).tobytes())
+        settings: dict[str, Any] = {"seed": self.seed}
+        if self.source == "MODEL":
+            settings.update(steps=self.steps, model_dir=self.model_dir)
+        else:
+            settings.update(self.procedural)
+        digest.update(json.dumps(settings, sort_keys=True).encode())
+        return f"{self.source.lower()}-{digest.hexdigest()[:20]}"
+
+
+@dataclass(frozen=True)
+class MotionSummary:
+    """What the panels show about a volume: bands, grid, and each band's share of the motion energy."""
+
+    key: str
+    grid: tuple[int, int]
+    freqs_hz: tuple[float, ...]
+    energy_share: tuple[float, ...]
+    rms_px: float
+
+
+@dataclass(frozen=True, eq=False)
+class MotionResult:
+    """A computed (or cached) volume and where it came from: ``'memory'``, ``'disk'``, ``'file'`` or ``'computed'``."""
+
+    key: str
+    volume: Any
+    origin: str
+    seconds: float
+    summary: MotionSummary
+    image_name: str = ""
+
+
+def summarize(key: str, volume) -> MotionSummary:
+    """Band energies of a volume (engine's motion-energy definition, per band), for the spectrum plot."""
+    from image_dynamics import spectral
+
+    band_energy = (np.abs(volume.coeffs) ** 2).sum(axis=(1, 2, 3)).astype(np.float64)
+    total = float(band_energy.sum()) or 1.0
+    energy = spectral.motion_energy(volume)
+    return MotionSummary(key, (volume.width, volume.height), tuple(float(f) for f in volume.freqs_hz),
+                         tuple(float(e / total) for e in band_energy), float(np.sqrt(energy.mean() / 2.0)))
+
+
+def cached(key: str) -> Any | None:
+    """The volume cached in memory under ``key``, or None."""
+    with _lock:
+        volume = _memory.get(key)
+        if volume is not None:
+            _memory.move_to_end(key)
+        return volume
+
+
+def remember(key: str, volume) -> None:
+    with _lock:
+        _memory[key] = volume
+        _memory.move_to_end(key)
+        while len(_memory) > MEMORY_CACHE_SIZE:
+            _memory.popitem(last=False)
+
+
+def summary_for(image_name: str) -> MotionSummary | None:
+    """The summary of the motion last delivered for an image (for panels), or None."""
+    return _summaries.get(image_name)
+
+
+def set_summary(image_name: str, summary: MotionSummary) -> None:
+    _summaries[image_name] = summary
+
+
+def clear_memory() -> None:
+    """Forget every cached volume and summary (add-on disabled, or Clear Cache)."""
+    with _lock:
+        _memory.clear()
+    _summaries.clear()
+
+
+def _predict(request: MotionRequest, progress):
+    """Run the motion source itself (worker thread)."""
+    if request.source == "PROCEDURAL":
+        from image_dynamics.procedural import ProceduralParams, procedural_motion
+
+        params = ProceduralParams(seed=request.seed, **request.procedural)
+        progress.start("procedural motion", 1)
+        volume = procedural_motion(request.pixels, params=params)
+        progress.advance()
+        return volume
+    if request.source == "MODEL":
+        model = engine.model_module()
+        return model.predict(request.pixels, seed=request.seed, steps=request.steps, progress=progress,
+                             model_dir=request.model_dir or None)
+    raise ValueError(f"not a predicting source: {request.source}")
+
+
+def compute(request: MotionRequest, progress) -> MotionResult:
+    """The request's spectral volume (worker thread): memory cache, disk cache, or the source; then cached."""
+    from image_dynamics import spectral
+
+    engine.require()
+    if request.source not in SOURCES:
+        raise UserError(f"Unknown motion source {request.source!r}; choose one of {', '.join(SOURCES)}.")
+    if request.source == "MODEL":
+        engine.model_module()  # fail before hashing when there is no model
+    began = time.monotonic()
+    key = request.key()
+    volume = cached(key)
+    origin = "memory"
+    disk_path = Path(request.cache_dir) / f"{key}.npz" if request.cache_dir and request.source != "FILE" else None
+    if volume is None and request.source == "FILE":
+        if not request.motion_file:
+            raise UserError("Motion source is Motion File but no file is set. Choose a .npz motion file in "
+                            "Image Dynamics > Motion, or switch the source to Procedural.")
+        volume, origin = spectral.load(request.motion_file), "file"
+    if volume is None and disk_path is not None and disk_path.is_file():
+        try:
+            volume, origin = spectral.load(disk_path), "disk"
+        except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed, not reported
+            volume = None
+    if volume is None:
+        volume, origin = _predict(request, progress), "computed"
+        if disk_path is not None:
+            try:
+                spectral.save(volume, disk_path, overwrite=True)
+            except Exception as exc:  # noqa: BLE001 - a cache that cannot be written only costs time later
+                print(f"image_dynamics: could not write the motion cache {disk_path}: {exc}")
+    remember(key, volume)
+    return MotionResult(key, volume, origin, time.monotonic() - began, summarize(key, volume), request.image_name)
+
+
+def save(volume, path: str | os.PathLike) -> Path:
+    """Write a volume as a motion file (``.npz``), replacing an older one (the engine writes it atomically)."""
+    from image_dynamics import spectral
+
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise UserError(f"{path}: motion files are .npz; give the file name the .npz extension.")
+    return spectral.save(volume, path, overwrite=True)

@@ -1,0 +1,590 @@
+"""The Blender add-on driven through the real ``bpy`` module, headless (DESIGN.md §5).
+
+bpy allows one Blender per process, so every Blender test lives in this module (one xdist group). Scenes are tiny:
+32x20 images, 6 frames. Each test starts from an empty home file saved as ``tmp_path/scene.blend``; the add-on stays
+enabled for the whole module (its own test disables and re-enables it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+import addon_utils  # noqa: E402  (ships with bpy)
+
+from image_dynamics import io, render, spectral  # noqa: E402
+from image_dynamics.frames import FrameRenderer  # noqa: E402
+from image_dynamics.procedural import ProceduralParams, procedural_motion  # noqa: E402
+from image_dynamics.settings import RenderSettings, plan  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+ADDON = "blender_addon"
+
+from blender_addon import blender_image, headless, jobs, motion, panels, setups, tasks  # noqa: E402
+
+pytestmark = [pytest.mark.blender, pytest.mark.xdist_group("blender")]
+
+WIDTH, HEIGHT = 32, 20
+START, END, FPS = 3, 8, 24  # 6 frames from scene frame 3
+FRAMES = END - START + 1
+
+
+def asymmetric_pixels(seed: int = 1) -> np.ndarray:
+    """float32 [20, 32, 3] sRGB: textured green (procedural motion finds it mobile), red marker at the top left."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
+    img = np.stack([0.2 + 0.3 * x / WIDTH, 0.5 + 0.2 * np.sin(x / 2.0) + 0.1 * rng.standard_normal((HEIGHT, WIDTH)),
+                    0.15 + 0.3 * y / HEIGHT], axis=-1)
+    img[:4, :6] = (1.0, 0.0, 0.0)
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def addon():
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    module = addon_utils.enable(ADDON, default_set=True, handle_error=_raise)
+    assert module is not None
+    yield module
+    addon_utils.disable(ADDON, default_set=True)
+
+
+def _raise(exc):
+    raise exc
+
+
+@pytest.fixture
+def scene(tmp_path):
+    """An empty saved scene (tmp_path/scene.blend): frames 3-8 at 24 fps, Workbench showing flat texture colour."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    motion.clear_memory()
+    sc = bpy.context.scene
+    sc.frame_start, sc.frame_end = START, END
+    sc.render.fps, sc.render.fps_base = FPS, 1.0
+    sc.render.engine = "BLENDER_WORKBENCH"
+    sc.display.shading.light = "FLAT"
+    sc.display.shading.color_type = "TEXTURE"
+    sc.display.render_aa = "OFF"
+    sc.view_settings.view_transform = "Standard"
+    sc.render.image_settings.file_format = "PNG"
+    settings = sc.image_dynamics
+    settings.coherence_px, settings.amplitude_px = 8.0, 3.0
+    prefs = bpy.context.preferences.addons[ADDON].preferences
+    prefs.cache_dir = str(tmp_path / "cache")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
+    return sc
+
+
+@pytest.fixture
+def still(scene, tmp_path):
+    """The asymmetric test image as a PNG file loaded into Blender and chosen in the sidebar."""
+    path = io.write_png(tmp_path / "still.png", asymmetric_pixels(), "srgb")
+    image = bpy.data.images.load(str(path))
+    scene.image_dynamics.image = image
+    return image
+
+
+def bake_folder(tmp_path: Path, stem: str = "still") -> Path:
+    return tmp_path / "image_dynamics" / stem
+
+
+def engine_motion(pixels: np.ndarray, settings) -> spectral.SpectralVolume:
+    """The motion the add-on should have computed, straight from the engine."""
+    params = ProceduralParams(seed=settings.seed, coherence_px=settings.coherence_px,
+                              strength_px=settings.amplitude_px)
+    return procedural_motion(pixels, params=params)
+
+
+def engine_render(pixels: np.ndarray, settings, frames: int = FRAMES):
+    """(plan, renderer) the engine makes for the scene's settings: loop of ``frames`` at the scene fps."""
+    render_plan = plan(engine_motion(pixels, settings),
+                       RenderSettings(fps=FPS, loop_frames=frames, frames=(0, frames)))
+    return render_plan, FrameRenderer(pixels, render_plan.motion)
+
+
+def render_frame(scene, frame: int, path: Path) -> np.ndarray:
+    """Render one scene frame to a PNG and read it back top-down: float32 [H, W, 3]."""
+    scene.frame_set(frame)
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+    return io.read_image(path).pixels[..., :3]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Registration
+
+
+def _registered() -> dict[str, bool]:
+    return {"scene_prop": hasattr(bpy.types.Scene, "image_dynamics"),
+            "image_prop": hasattr(bpy.types.Image, "image_dynamics"),
+            "operator": hasattr(bpy.types, "IMAGE_DYNAMICS_OT_bake"),
+            "panel": hasattr(bpy.types, "IMAGE_DYNAMICS_PT_motion_view_3d"),
+            "compositor_panel": hasattr(bpy.types, "IMAGE_DYNAMICS_PT_setups_compositor"),
+            "cli": headless._handle is not None}
+
+
+def test_register_unregister_twice_leaves_nothing_behind():
+    handlers = {name: len(getattr(bpy.app.handlers, name)) for name in dir(bpy.app.handlers)
+                if isinstance(getattr(bpy.app.handlers, name), list)}
+    assert all(_registered().values())
+    for _ in range(2):
+        addon_utils.disable(ADDON, default_set=True)
+        assert not any(_registered().values()), _registered()
+        assert jobs.active() is None
+        assert ADDON not in bpy.context.preferences.addons
+        addon_utils.enable(ADDON, default_set=True, handle_error=_raise)
+        assert all(_registered().values()), _registered()
+    after = {name: len(getattr(bpy.app.handlers, name)) for name in handlers}
+    assert after == handlers
+
+
+class RecordingLayout:
+    """Stands in for ``UILayout`` (headless Blender has none): checks every property and operator a panel names."""
+
+    def __init__(self, seen: list[str]) -> None:
+        self.seen = seen
+
+    def __getattr__(self, name):
+        if name in {"row", "column", "box", "split"}:
+            return lambda *args, **kwargs: RecordingLayout(self.seen)
+        if name in {"label", "progress", "separator"}:
+            return lambda *args, **kwargs: self.seen.append(f"{name}:{kwargs.get('text', '')}")
+        raise AttributeError(name)
+
+    def prop(self, data, name, **kwargs):
+        assert name in data.bl_rna.properties, name
+        self.seen.append(f"prop:{name}")
+
+    def template_ID(self, data, name, **kwargs):
+        assert name in data.bl_rna.properties, name
+        self.seen.append(f"template_ID:{name}")
+
+    def operator(self, idname, **kwargs):
+        module, name = idname.split(".")
+        assert hasattr(getattr(bpy.ops, module), name), idname
+        self.seen.append(f"operator:{idname}")
+
+
+def draw_all_panels(space_suffix: str = "view_3d") -> list[str]:
+    seen: list[str] = []
+    for cls in panels.classes:
+        if cls.bl_idname.endswith(space_suffix):
+            cls.draw(type("PanelSelf", (), {"layout": RecordingLayout(seen)})(), bpy.context)
+    return seen
+
+
+def test_panels_draw_every_control_in_each_state(scene, still):
+    assert {cls.bl_space_type for cls in panels.classes} == {"IMAGE_EDITOR", "VIEW_3D", "NODE_EDITOR"}
+    assert all(cls.bl_category == "Image Dynamics" for cls in panels.classes)
+    settings = scene.image_dynamics
+    for source, control in (("PROCEDURAL", "prop:dominant_hz"), ("MODEL", "label:No motion model installed yet"),
+                            ("FILE", "prop:motion_file")):
+        settings.motion_source = source
+        seen = draw_all_panels()
+        assert control in seen and "operator:image_dynamics.predict" in seen and "operator:image_dynamics.bake" in seen
+    assert "label:Predict to see the motion spectrum" in seen
+    settings.motion_source, settings.output_kind = "PROCEDURAL", "BOTH"
+    assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    seen = draw_all_panels("compositor")
+    assert "prop:displacement_forward" in seen and any(s.startswith("label:Bake: 6 frames") for s in seen)
+    spectrum = [s for s in seen if re.match(r"label: *\d+\.\d Hz ", s)]
+    assert len(spectrum) == 16 and spectrum[0].endswith(" 0.0%")  # the plot: one row per band, 0 Hz never moves
+    job = jobs.Job("Baking test", lambda progress: None)
+    jobs._active = job
+    try:
+        assert "operator:image_dynamics.cancel" in draw_all_panels()
+    finally:
+        jobs._active = None
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Blender image <-> engine array
+
+
+def test_blender_image_rows_are_turned_top_down(scene, still, tmp_path):
+    expected = io.read_image(tmp_path / "still.png")
+    pixels, colorspace = blender_image.image_pixels(still)
+    assert colorspace == "srgb" and pixels.shape == (HEIGHT, WIDTH, 3)
+    np.testing.assert_allclose(pixels, expected.pixels, atol=1e-6)
+    # Blender's own buffer: the red marker (top left of the picture) is in its *last* rows
+    raw = np.array(still.pixels[:], dtype=np.float32).reshape(HEIGHT, WIDTH, 4)
+    assert np.allclose(raw[HEIGHT - 1, 0, :3], (1, 0, 0)) and not np.allclose(raw[0, 0, :3], (1, 0, 0))
+
+
+def test_float_images_round_trip_with_straight_alpha(scene, tmp_path):
+    rgba = np.concatenate([asymmetric_pixels() * 1.5, np.linspace(0.2, 1.0, WIDTH * HEIGHT, dtype=np.float32)
+                           .reshape(HEIGHT, WIDTH, 1)], axis=2)
+    image = blender_image.array_to_image(rgba, "float rgba", colorspace="linear")
+    raw = blender_image.blender_to_array(image)
+    np.testing.assert_allclose(raw[..., :3], rgba[..., :3] * rgba[..., 3:], rtol=1e-6)  # float buffers: premultiplied
+    pixels, colorspace = blender_image.image_pixels(image)
+    assert colorspace == "linear"
+    np.testing.assert_allclose(pixels, rgba, rtol=1e-5)
+    # an EXR written by the engine (premultiplied on disk) reads back as the engine reads it
+    io.write_exr_image(tmp_path / "rgba.exr", rgba, "linear")
+    loaded = bpy.data.images.load(str(tmp_path / "rgba.exr"))
+    np.testing.assert_allclose(blender_image.image_pixels(loaded)[0], io.read_image(tmp_path / "rgba.exr").pixels,
+                               rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Predict, cache, bake
+
+
+def test_predict_is_cached_and_edits_never_recompute(scene, still, monkeypatch):
+    import image_dynamics.procedural as procedural_module
+
+    calls = []
+    original = procedural_module.procedural_motion
+    monkeypatch.setattr(procedural_module, "procedural_motion", lambda *a, **k: calls.append(1) or original(*a, **k))
+    assert bpy.ops.image_dynamics.predict() == {"FINISHED"}
+    key = still.image_dynamics.motion_key
+    assert key.startswith("procedural-") and len(calls) == 1
+    summary = motion.summary_for(still.name)
+    assert summary.grid == (WIDTH, HEIGHT) and len(summary.freqs_hz) == 16
+    assert summary.energy_share[0] == 0 and abs(sum(summary.energy_share) - 1) < 1e-6
+    settings = scene.image_dynamics
+    settings.strength, settings.band_gains[2] = 0.5, 0.3
+    settings.output_kind = "SEQUENCE"
+    assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    assert len(calls) == 1 and still.image_dynamics.motion_key == key  # the bake reused the cached volume
+    settings.seed = 7  # a motion setting: new key, computed again
+    assert bpy.ops.image_dynamics.predict() == {"FINISHED"}
+    assert len(calls) == 2 and still.image_dynamics.motion_key != key
+
+
+def test_animated_strength_is_read_at_the_bake_frame(scene, still, tmp_path):
+    settings = scene.image_dynamics
+    for frame, value in ((START, 0.0), (END, 1.0)):
+        settings.strength = value
+        settings.keyframe_insert("strength", frame=frame)
+    assert scene.animation_data.action is not None
+    folder = bake_folder(tmp_path)
+    scene.frame_set(START)
+    assert settings.strength == 0.0 and bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    frames = [io.read_image(folder / f"still_{i:04d}.png").pixels for i in range(1, FRAMES + 1)]
+    assert all(np.array_equal(f, frames[0]) for f in frames)  # strength 0: the still, frozen
+    settings.overwrite = True
+    scene.frame_set(END)
+    assert settings.strength == 1.0 and bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    assert np.abs(io.read_image(folder / "still_0003.png").pixels - frames[0]).mean() > 0.01
+
+
+def test_bake_writes_the_engines_frames_for_the_scene(scene, still, tmp_path):
+    assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    folder = bake_folder(tmp_path)
+    assert sorted(os.listdir(folder)) == [f"still_{i:04d}.png" for i in range(1, FRAMES + 1)]
+    state = still.image_dynamics
+    assert (state.bake_dir, state.bake_frames, state.bake_start, state.bake_format) == (
+        "//image_dynamics/still/", FRAMES, START, "png")
+    assert state.bake_fps == FPS and state.bake_loops
+    pixels = blender_image.image_pixels(still)[0]
+    render_plan, renderer = engine_render(pixels, scene.image_dynamics)
+    assert render_plan.loop_frames == FRAMES
+    for index, flow in enumerate(renderer.flows(render_plan.times)):
+        expected = io.to_display_uint8(renderer.frame(flow), "srgb")
+        written = io.to_display_uint8(io.read_image(folder / f"still_{index + 1:04d}.png").pixels, "srgb")
+        np.testing.assert_array_equal(written, expected)
+    first, third = (io.read_image(folder / f"still_{i:04d}.png").pixels for i in (1, 3))
+    assert np.abs(first - third).mean() > 0.01  # it really moves
+
+
+def test_packed_and_generated_images_bake_from_their_pixels(scene, tmp_path):
+    generated = blender_image.array_to_image(asymmetric_pixels(2), "painted", colorspace="srgb")
+    assert generated.source == "GENERATED"
+    packed_path = io.write_png(tmp_path / "packed.png", asymmetric_pixels(3), "srgb")
+    packed = bpy.data.images.load(str(packed_path))
+    packed.pack()
+    os.remove(packed_path)
+    for image, stem, seed in ((generated, "painted", 2), (packed, "packed", 3)):
+        assert bpy.ops.image_dynamics.bake(image_name=image.name) == {"FINISHED"}
+        first = io.read_image(bake_folder(tmp_path, stem) / f"{stem}_0001.png").pixels
+        np.testing.assert_allclose(first, asymmetric_pixels(seed), atol=0.5 / 255)  # frame 0 is the still
+
+
+def test_save_motion_beside_the_blend_and_bake_from_it(scene, still, tmp_path):
+    assert bpy.ops.image_dynamics.predict() == {"FINISHED"}
+    assert bpy.ops.image_dynamics.save_motion() == {"FINISHED"}
+    settings = scene.image_dynamics
+    assert settings.motion_source == "FILE"
+    assert settings.motion_file == "//image_dynamics/still/still_motion.npz"
+    saved = spectral.load(tmp_path / "image_dynamics" / "still" / "still_motion.npz")
+    expected = engine_motion(blender_image.image_pixels(still)[0], settings)
+    np.testing.assert_array_equal(saved.coeffs, expected.coeffs)
+    motion.clear_memory()
+    assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    assert still.image_dynamics.motion_key.startswith("file-")
+    assert len(os.listdir(bake_folder(tmp_path))) == FRAMES + 1
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Setups and renders
+
+
+def test_material_plays_the_sequence_in_step_with_the_scene(scene, still, tmp_path):
+    assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    assert bpy.ops.image_dynamics.setup_material() == {"FINISHED"}
+    material = bpy.data.materials[f"ID {still.name}"]
+    node = material.node_tree.nodes["ID Frames"]
+    sequence = node.image
+    assert sequence.source == "SEQUENCE" and sequence.colorspace_settings.name == "sRGB"
+    assert sequence.filepath == "//image_dynamics/still/still_0001.png"
+    user = node.image_user
+    assert (user.frame_duration, user.frame_start, user.frame_offset) == (FRAMES, START, 0)
+    assert user.use_cyclic and user.use_auto_refresh
+    emission = material.node_tree.nodes["Emission"]
+    assert emission.inputs["Color"].links[0].from_node == node
+    plane = bpy.data.objects[f"ID {still.name} plane"]
+    assert plane.data.materials[0] == material and scene.camera.data.type == "ORTHO"
+    assert (scene.render.resolution_x, scene.render.resolution_y) == (WIDTH, HEIGHT)
+    folder = bake_folder(tmp_path)
+    rendered = {}
+    for offset in (0, 2, FRAMES):  # FRAMES: one loop later, cyclic, shows frame 0 again
+        rendered[offset] = render_frame(scene, START + offset, tmp_path / f"render_{offset}.png")
+    for offset, file_index in ((0, 1), (2, 3), (FRAMES, 1)):
+        baked = io.read_image(folder / f"still_{file_index:04d}.png").pixels
+        assert np.abs(rendered[offset] - baked).max() <= 2.5 / 255, offset
+    assert np.abs(rendered[0] - rendered[2]).mean() > 0.01  # the texture advanced with the scene frame
+
+
+def test_compositor_displaces_the_still_with_the_compositor_maps(scene, still, tmp_path):
+    settings = scene.image_dynamics
+    settings.output_kind, settings.displacement_forward = "DISPLACEMENT", False
+    assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    assert sorted(os.listdir(bake_folder(tmp_path)))[0] == "still_compositor_0001.exr"
+    assert bpy.ops.image_dynamics.setup_compositor() == {"FINISHED"}
+    tree = scene.compositing_node_group
+    displace = tree.nodes["ID Displace"]
+    maps = tree.nodes["ID Compositor Maps"]
+    assert displace.inputs["Displacement"].links[0].from_node == maps
+    assert displace.inputs["Image"].links[0].from_node == tree.nodes["ID Still"]
+    assert tree.nodes["ID Still"].image == still
+    assert maps.image.source == "SEQUENCE" and maps.image.colorspace_settings.name == "Non-Color"
+    assert maps.image.filepath == "//image_dynamics/still/still_compositor_0001.exr"
+    assert (maps.frame_duration, maps.frame_start, maps.use_cyclic) == (FRAMES, START, True)
+    output = next(n for n in tree.nodes if n.bl_idname == "NodeGroupOutput")
+    assert output.inputs[0].links[0].from_node == displace
+    assert scene.render.use_compositing
+    pixels = blender_image.image_pixels(still)[0]
+    render_plan, renderer = engine_render(pixels, settings)
+    flows = list(renderer.flows(render_plan.times))
+    index = 2
+    vmap, header = io.read_displacement_exr(bake_folder(tmp_path) / f"still_compositor_{index + 1:04d}.exr")
+    assert header["map"] == "compositor"
+    np.testing.assert_allclose(vmap, renderer.compositor_map(flows[index]), atol=1e-5)
+    rendered = render_frame(scene, START + index, tmp_path / "composite.png")
+    # the Displace node computes out(q) = in(q - v(q)) with v y-up in the file: the engine's backward warp (the
+    # compositor interpolates scene-linear values)
+    expected = io.linear_to_srgb(render.backward_warp(io.srgb_to_linear(pixels), vmap))
+    assert np.abs(rendered - expected).max() <= 3 / 255
+    engine_frame = renderer.frame(flows[index])
+    moved = np.abs(engine_frame - pixels).mean()
+    assert np.abs(rendered - engine_frame).mean() < 0.35 * moved  # close to the splatted frame, far from the still
+
+
+def test_displace_modifier_moves_vertices_by_the_forward_maps(scene, still, tmp_path):
+    settings = scene.image_dynamics
+    settings.output_kind, settings.displacement_compositor = "DISPLACEMENT", False
+    assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    assert bpy.ops.image_dynamics.setup_displace(max_side=64) == {"FINISHED"}
+    obj = bpy.data.objects[f"ID {still.name} displaced"]
+    modifier = obj.modifiers["Image Dynamics"]
+    texture = modifier.texture
+    assert texture.image.colorspace_settings.name == "Non-Color" and not texture.use_clamp
+    assert (modifier.direction, modifier.texture_coords, modifier.mid_level) == ("RGB_TO_XYZ", "UV", 0.0)
+    base = np.array([v.co[:] for v in obj.data.vertices]).reshape(HEIGHT, WIDTH, 3)  # one vertex per pixel
+    units_per_pixel = setups.PLANE_HEIGHT / HEIGHT
+    assert modifier.strength == pytest.approx(units_per_pixel)
+    for index in (0, 2, 4):
+        scene.frame_set(START + index)
+        evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        moved = np.array([v.co[:] for v in evaluated.data.vertices]).reshape(HEIGHT, WIDTH, 3)
+        forward, header = io.read_displacement_exr(bake_folder(tmp_path) / f"still_forward_{index + 1:04d}.exr")
+        assert header["map"] == "forward"
+        delta = (moved - base) / units_per_pixel
+        np.testing.assert_allclose(delta[..., 0], forward[0], atol=1e-4)  # x right
+        np.testing.assert_allclose(-delta[..., 1], forward[1], atol=1e-4)  # engine y down = Blender -Y
+        assert np.abs(delta[..., 2]).max() == 0
+    assert np.abs(forward).max() > 0.5  # frame 4 really moves
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Errors surface as reports with what to do
+
+
+def _error(operator, match: str, **kwargs) -> None:
+    with pytest.raises(RuntimeError, match=match):
+        operator(**kwargs)
+
+
+def test_errors_are_reported_with_what_to_do(scene, still, tmp_path):
+    bake = bpy.ops.image_dynamics.bake
+    settings = scene.image_dynamics
+    settings.image = None
+    _error(bake, r"No image selected\. Choose one")
+    missing = bpy.data.images.load(str(tmp_path / "still.png"), check_existing=False)
+    missing.filepath = str(tmp_path / "gone.png")
+    missing.reload()
+    _error(bake, r"has no pixels: its file .*gone\.png is missing or unreadable\. Relink", image_name=missing.name)
+    settings.image = still
+    scene.frame_end = START
+    _error(bake, r"frame range 3-3 is 1 frame\(s\); a loop needs at least 2")
+    scene.frame_end = END
+    settings.motion_source = "MODEL"
+    _error(bake, r"No motion model package is installed.*Procedural")
+    _error(bpy.ops.image_dynamics.predict, r"No motion model package")
+    settings.motion_source = "FILE"
+    settings.motion_file = "//nowhere.npz"
+    _error(bake, r"nowhere\.npz not found")
+    settings.motion_source = "PROCEDURAL"
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    settings.output_dir = str(blocker) + "/"
+    _error(bake, r"a_file is a file, not a folder")
+    settings.output_dir = "//image_dynamics/"
+    assert bake() == {"FINISHED"}
+    _error(bake, r"already holds a bake .*Overwrite")
+    settings.overwrite = True
+    assert bake() == {"FINISHED"}
+    settings.output_kind = "DISPLACEMENT"
+    settings.displacement_forward = settings.displacement_compositor = False
+    _error(bake, r"neither Forward nor Compositor")
+    settings.output_kind = "SEQUENCE"
+    _error(bpy.ops.image_dynamics.setup_displace, r"no bake with forward displacement maps")
+    bpy.ops.wm.read_homefile(use_empty=True)  # unsaved .blend, relative output folder
+    image = blender_image.array_to_image(asymmetric_pixels(), "unsaved", colorspace="srgb")
+    bpy.context.scene.image_dynamics.image = image
+    _error(bake, r"relative to the \.blend, which is not saved yet\. Save the \.blend first")
+
+
+def test_unwritable_folder_is_reported(scene, still, tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # root writes anywhere: deny it the way permissions would
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode: (Path(path) != locked or not mode & os.W_OK)
+                            and real_access(path, mode))
+    scene.image_dynamics.output_dir = str(locked) + "/"
+    _error(bpy.ops.image_dynamics.bake, r"locked is not writable\. Choose a folder you can write to")
+    assert os.listdir(locked) == []
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Jobs: worker thread, main-thread polling, cancel
+
+
+def test_worker_thread_job_keeps_main_thread_callbacks_short(scene, tmp_path):
+    forest = bpy.data.images.load(str(ROOT / "core" / "image_dynamics" / "samples" / "forest.jpg"))
+    scene.image_dynamics.image = forest
+    scene.image_dynamics.output_kind = "BOTH"
+    for make in (tasks.predict_job, tasks.bake_job):
+        job = jobs.begin(make(bpy.context, forest), threaded=True)
+        assert job.state == jobs.RUNNING
+        while not job.poll():
+            time.sleep(0.005)
+        jobs.release(job)
+        assert job.state == jobs.DONE, job.message
+        print(f"{job.label}: {len(job.poll_seconds)} polls, longest {max(job.poll_seconds) * 1000:.2f} ms, "
+              f"work {job.finished_at - job.started:.2f} s")
+        assert len(job.poll_seconds) > 3  # it ran while the main thread kept polling
+        assert max(job.poll_seconds) < 0.1
+    assert len(os.listdir(bake_folder(tmp_path, "forest"))) == 3 * FRAMES
+
+
+def test_cancel_mid_bake_leaves_no_files(scene, still, tmp_path):
+    scene.frame_end = START + 39  # 40 frames, so the cancel lands mid-bake
+    job = tasks.bake_job(bpy.context, still)
+    job.progress.callback = lambda done, total, stage: job.cancel() if stage == "rendering" and done >= 2 else None
+    jobs.begin(job, threaded=True)
+    while not job.poll():
+        time.sleep(0.005)
+    jobs.release(job)
+    assert job.state == jobs.CANCELLED and "nothing was written" in job.message
+    folder = bake_folder(tmp_path)
+    assert not folder.exists() or os.listdir(folder) == []
+    assert still.image_dynamics.bake_frames == 0
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Command line and packaging
+
+
+def test_command_line_handler_bakes_and_reports(scene, still, tmp_path, capsys):
+    assert headless.main(["bake", "--image", still.name, "--output", "//out/", "--loop-frames", "4",
+                          "--kind", "both", "--displacement", "forward", "--setup", "material,displace",
+                          "--save"]) == 0
+    out = capsys.readouterr().out
+    assert "Baked 4 frames" in out and "material setup done" in out
+    files = sorted(os.listdir(tmp_path / "out" / "still"))
+    assert files == [f"still_{i:04d}.png" for i in range(1, 5)] + [f"still_forward_{i:04d}.exr" for i in range(1, 5)]
+    assert bpy.data.objects.get(f"ID {still.name} displaced") is not None
+    assert headless.main(["bake", "--image", still.name, "--output", "//out/", "--loop-frames", "4"]) == 1
+    assert "already holds a bake" in capsys.readouterr().err
+    assert headless.main(["bake", "--image", "nope.png"]) == 1
+    assert "no image of that name" in capsys.readouterr().err
+    assert headless.main(["bake", "--image", still.name, "--source", "model"]) == 1
+    assert "No motion model package" in capsys.readouterr().err
+    assert headless.main(["bake"]) == 2  # usage error: argparse says what is missing
+    assert headless.main(["predict", "--image", str(tmp_path / "still.png"), "--source", "procedural",
+                          "--save-motion"]) == 0
+    assert (tmp_path / "out" / "still" / "still_motion.npz").is_file()  # the .blend saved --output //out/
+
+
+INSTALL_AND_BAKE = """
+import json, os, sys
+import bpy
+zip_path, out = sys.argv[-2], sys.argv[-1]
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
+name = "bl_ext.user_default.image_dynamics"
+addon = sys.modules[name]
+site = os.path.join(os.environ["BLENDER_USER_RESOURCES"], "extensions", ".local", "lib", "python3.11",
+                    "site-packages")
+bpy.ops.wm.save_as_mainfile(filepath=os.path.join(out, "farm.blend"))
+image = addon.blender_image.array_to_image([[[0.2, 0.6, 0.1]] * 24] * 16, "leaf", colorspace="srgb")
+status = addon.headless.main(["bake", "--image", "leaf", "--loop-frames", "4", "--output", "//baked/"])
+result = {"enabled": name in bpy.context.preferences.addons, "status": status,
+          "prefs": bpy.context.preferences.addons[name].preferences.bl_rna.identifier,
+          "wheel_installed": os.path.isfile(os.path.join(site, "image_dynamics", "bake.py")),
+          "files": sorted(os.listdir(os.path.join(out, "baked", "leaf")))}
+bpy.ops.extensions.package_uninstall(repo_index=1, pkg_id="image_dynamics")
+result["removed"] = not hasattr(bpy.types.Scene, "image_dynamics") and name not in bpy.context.preferences.addons
+print("RESULT " + json.dumps(result))
+"""
+
+
+def test_extension_zip_builds_validates_installs_and_bakes(tmp_path):
+    script = ROOT / "scripts" / "build_extension.py"
+    subprocess.run([sys.executable, str(script), "--output-dir", str(tmp_path / "dist"),
+                    "--build-dir", str(tmp_path / "build")], check=True, capture_output=True, text=True)
+    archive = tmp_path / "dist" / "image_dynamics-0.1.0.zip"
+    with zipfile.ZipFile(archive) as zf:
+        names = set(zf.namelist())
+        manifest = zf.read("blender_manifest.toml").decode()
+    assert {"__init__.py", "blender_manifest.toml", "wheels/image_dynamics-0.1.0-py3-none-any.whl"} <= names
+    assert not any("__pycache__" in n for n in names)
+    assert '"./wheels/image_dynamics-0.1.0-py3-none-any.whl"' in manifest and "[permissions]" in manifest
+    from scripts.build_extension import find_blender_ext
+
+    check = subprocess.run([sys.executable, str(find_blender_ext()), "validate", str(archive)], capture_output=True,
+                           text=True)
+    assert check.returncode == 0 and "Success" in check.stdout, check.stdout + check.stderr
+    # install it the way Blender does (its extension installer, into a scratch user folder), enable, bake, remove
+    env = {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "user")}
+    child = subprocess.run([sys.executable, "-c", INSTALL_AND_BAKE, str(archive), str(tmp_path)], env=env,
+                           capture_output=True, text=True, timeout=120)
+    lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, child.stdout[-2000:] + child.stderr[-2000:]
+    result = json.loads(lines[0][len("RESULT "):])
+    assert result == {"enabled": True, "status": 0, "prefs": "ImageDynamicsPreferences", "wheel_installed": True,
+                      "files": [f"leaf_{i:04d}.png" for i in range(1, 5)], "removed": True}
