@@ -193,3 +193,24 @@ def test_console_script_prints_no_traceback(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.startswith("image-dynamics: error:") and "Traceback" not in proc.stderr
+
+
+def test_data_synth_writes_a_dataset_and_refuses_to_clobber_it(tmp_path, capsys):
+    from image_dynamics.data.shards import load_all, read_info
+
+    out = tmp_path / "ds"
+    assert run("-q", "data", "synth", "-o", out, "--count", "3", "--size", "64x40") == 0
+    info = read_info(out)
+    assert info.count == 3 and (info.width, info.height) == (64, 40) and info.norm_stats_path.exists()
+    assert load_all(info)["images"].shape == (3, 40, 64, 3)
+    assert run("data", "synth", "-o", out, "--count", "3", "--size", "64x40") == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert run("data", "synth", "-o", tmp_path / "x", "--count", "2", "--size", "64by40") == 2
+    assert "WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_data_videos_reports_an_empty_folder(tmp_path, capsys):
+    (tmp_path / "clips").mkdir()
+    assert run("data", "videos", tmp_path / "clips", "-o", tmp_path / "ds") == 2
+    err = capsys.readouterr().err
+    assert "no video files" in err and "Traceback" not in err

@@ -155,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--workers", type=int, default=1, help="rendering processes (default 1)")
     q.add_argument("--overwrite", action="store_true", help="replace a dataset already in the folder")
     q.set_defaults(run=cmd_data_synth)
+    q = dsub.add_parser("videos", help="your own footage: optical flow from the first frame, FFT to spectral volumes")
+    q.add_argument("videos", type=Path, help="folder of video files (mp4, mov, avi, mkv, webm)")
+    q.add_argument("-o", "--output", type=Path, required=True, help="dataset folder")
+    q.add_argument("--size", default="256x160", metavar="WxH", help="sample size (default 256x160)")
+    q.add_argument("--flow", choices=("dis", "farneback"), default="dis", help="optical flow method (default dis)")
+    q.add_argument("--max-windows", type=int, help="at most this many 150-frame windows per video")
+    q.add_argument("--overwrite", action="store_true", help="replace a dataset already in the folder")
+    q.set_defaults(run=cmd_data_videos)
     q = dsub.add_parser("stats", help="(re)compute the per-frequency normalisation statistics of a dataset")
     q.add_argument("dataset", type=Path)
     q.set_defaults(run=cmd_data_stats)
@@ -299,6 +307,24 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
         bar.close()
     _say(args, f"wrote {info.count} samples ({info.width}x{info.height}, {info.num_bands} bands) in "
                f"{len(info.shards)} shards to {info.folder}, with {info.norm_stats_path.name}")
+    return EXIT_OK
+
+
+def cmd_data_videos(args: argparse.Namespace) -> int:
+    from .data.videos import videos_to_dataset
+
+    width, height = _size(args.size)
+    bar = _Bar(args.quiet)
+    try:
+        info, rejected = videos_to_dataset(args.videos, args.output, width=width, height=height, flow=args.flow,
+                                           max_windows_per_video=args.max_windows, overwrite=args.overwrite,
+                                           progress=lambda done, total: bar(done, total, "videos"),
+                                           cancel=Progress().cancel)
+    finally:
+        bar.close()
+    _say(args, f"wrote {info.count} samples in {len(info.shards)} shards to {info.folder}")
+    for path, reason in rejected:
+        _say(args, f"  dropped {path}: {reason}")
     return EXIT_OK
 
 
