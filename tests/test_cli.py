@@ -214,3 +214,16 @@ def test_data_videos_reports_an_empty_folder(tmp_path, capsys):
     assert run("data", "videos", tmp_path / "clips", "-o", tmp_path / "ds") == 2
     err = capsys.readouterr().err
     assert "no video files" in err and "Traceback" not in err
+
+
+def test_linear_exr_input_stays_linear_through_a_render(tmp_path, motion_file):
+    hdr = textured_rgb().astype(np.float32) / 255.0 * 4.0  # scene-linear values well above 1
+    io.write_exr_image(tmp_path / "hdr.exr", hdr, "linear")
+    out = tmp_path / "o"
+    assert run("-q", "render", tmp_path / "hdr.exr", "--motion", motion_file, "-o", out, "--frames", "0:2",
+               "--format", "exr,png") == 0
+    first = io.read_image(out / "hdr_0001.exr")
+    assert first.colorspace == "linear"
+    np.testing.assert_allclose(first.pixels, hdr, rtol=1e-3, atol=1e-3)  # frame 0 is the input, not re-gamma'd
+    png = io.read_image(out / "hdr_0001.png").pixels  # display encoding: linear -> sRGB once, clipped
+    np.testing.assert_allclose(png, np.clip(io.linear_to_srgb(np.clip(hdr, 0, 1)), 0, 1), atol=1.5 / 255)
