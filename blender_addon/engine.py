@@ -16,9 +16,10 @@ from types import ModuleType
 ENGINE_MISSING = ("The image_dynamics engine is not installed in this Blender. Install the add-on from the zip built "
                   "by scripts/build_extension.py (Edit > Preferences > Get Extensions > Install from Disk): it bundles "
                   "the engine wheel; copying the blender_addon folder alone does not")
-#: What to do when the MODEL motion source is chosen but no model runtime ships yet.
-MODEL_MISSING = ("No motion model package is installed: the shipped model arrives with a later release of "
-                 "image_dynamics (module image_dynamics.model). Choose Motion > Source: Procedural, or a Motion File")
+#: What to do when the MODEL motion source is chosen but no model package can be found.
+MODEL_MISSING = ("No motion model package is installed (looked for a folder with a model.json in the preferences' "
+                 "model folder, $IMAGE_DYNAMICS_MODELS and the engine's onnx/ folder). Install one there, or choose "
+                 "Motion > Source: Procedural, or a Motion File")
 
 
 class UserError(Exception):
@@ -45,27 +46,30 @@ def engine_version() -> str | None:
         return None
 
 
-def model_module() -> ModuleType:
-    """The engine's model runtime (``image_dynamics.model``), or :class:`UserError` with :data:`MODEL_MISSING`.
+def model_module(model_dir: str | None = None) -> ModuleType:
+    """The engine's model runtime (``image_dynamics.model``) once a package is found, else :class:`UserError`.
 
-    The add-on expects ``image_dynamics.model.predict(pixels, seed=, steps=, progress=, model_dir=)`` returning a
-    ``SpectralVolume``; a model module without it is reported as too old rather than failing mid-run.
+    The add-on calls ``image_dynamics.model.predict_motion(pixels, model=, seed=, steps=, progress=, cancel=)``; an
+    engine without it is reported as too old rather than failing mid-run.
     """
     require()
     if importlib.util.find_spec("image_dynamics.model") is None:
         raise UserError(MODEL_MISSING + ".")
     module = importlib.import_module("image_dynamics.model")
-    if not callable(getattr(module, "predict", None)):
-        raise UserError("The installed image_dynamics.model has no predict() function this add-on can call; update "
-                        "the add-on and the engine together (rebuild the extension zip).")
+    if not callable(getattr(module, "predict_motion", None)):
+        raise UserError("The installed image_dynamics.model has no predict_motion() function this add-on can call; "
+                        "update the add-on and the engine together (rebuild the extension zip).")
+    if not module.find_models([model_dir] if model_dir else None):
+        raise UserError(MODEL_MISSING + ".")
     return module
 
 
-@functools.lru_cache(maxsize=1)
-def model_available() -> tuple[bool, str]:
-    """``(available, explanation)`` for the MODEL motion source, for panels and preferences (checked once)."""
+@functools.lru_cache(maxsize=4)
+def model_available(model_dir: str = "") -> tuple[bool, str]:
+    """``(available, explanation)`` of the MODEL motion source, for panels and preferences (checked once a folder)."""
     try:
-        model_module()
+        module = model_module(model_dir or None)
     except UserError as exc:
         return False, str(exc)
-    return True, "motion model runtime installed"
+    names = ", ".join(m.name for m in module.find_models([model_dir] if model_dir else None))
+    return True, f"motion model packages: {names}"

@@ -160,9 +160,18 @@ def _predict(request: MotionRequest, progress):
         progress.advance()
         return volume
     if request.source == "MODEL":
-        model = engine.model_module()
-        return model.predict(request.pixels, seed=request.seed, steps=request.steps, progress=progress,
-                             model_dir=request.model_dir or None)
+        model = engine.model_module(request.model_dir or None)
+        package = None
+        if request.model_dir:
+            package = model.resolve_model(None, folders=[request.model_dir])
+
+        def on_step(done: int, total: int) -> None:
+            if progress.stage != "predicting motion":
+                progress.start("predicting motion", total)
+            progress.advance()
+
+        return model.predict_motion(request.pixels, model=package, seed=request.seed, steps=request.steps or None,
+                                    progress=on_step, cancel=progress.cancel)
     raise ValueError(f"not a predicting source: {request.source}")
 
 
@@ -174,7 +183,7 @@ def compute(request: MotionRequest, progress) -> MotionResult:
     if request.source not in SOURCES:
         raise UserError(f"Unknown motion source {request.source!r}; choose one of {', '.join(SOURCES)}.")
     if request.source == "MODEL":
-        engine.model_module()  # fail before hashing when there is no model
+        engine.model_module(request.model_dir or None)  # fail before hashing when there is no model
     began = time.monotonic()
     key = request.key()
     volume = cached(key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import engine, jobs, motion, tasks
+from . import engine, jobs, motion, preferences, tasks
 from .properties import BAND_GAIN_HZ
 
 CATEGORY = "Image Dynamics"
@@ -50,7 +50,7 @@ class MotionPanel:
         layout.prop(settings, "motion_source")
         col = layout.column(align=True)
         if settings.motion_source == "MODEL":
-            available, why = engine.model_available()
+            available, why = engine.model_available(preferences.model_folder(context))
             if not available:
                 col.label(text="No motion model installed yet", icon="ERROR")
             col.prop(settings, "seed")

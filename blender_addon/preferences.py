@@ -45,7 +45,7 @@ class ImageDynamicsPreferences(bpy.types.AddonPreferences):
                      icon="CHECKMARK" if version else "ERROR")
         box = layout.box()
         box.prop(self, "compute_device")
-        available, why = engine.model_available()
+        available, why = engine.model_available(model_folder(context))
         box.label(text=f"Motion model: {why}", icon="CHECKMARK" if available else "INFO")
         for line in _detected or ["Devices not detected yet"]:
             box.label(text=line)

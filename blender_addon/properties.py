@@ -68,7 +68,8 @@ class ImageDynamicsSettings(bpy.types.PropertyGroup):
     motion_source: EnumProperty(name="Source", items=MOTION_SOURCES, default="PROCEDURAL",
                                 description="Where the motion comes from")
     seed: IntProperty(name="Seed", default=0, min=0, description="Random seed: the same seed gives the same motion")
-    steps: IntProperty(name="Steps", default=50, min=1, max=1000, description="Sampler steps of the motion model")
+    steps: IntProperty(name="Steps", default=0, min=0, max=1000,
+                       description="Sampler steps of the motion model (0: the model's own default)")
     motion_file: StringProperty(name="Motion File", subtype="FILE_PATH", options=PATH_OPTIONS, default="",
                                 description="Spectral volume (.npz); relative to the .blend when it starts with //")
     dominant_hz: FloatProperty(name="Frequency", default=0.5, min=0.05, soft_max=3.0, unit="NONE",

@@ -60,7 +60,7 @@ def motion_request(context: bpy.types.Context, image: bpy.types.Image) -> Motion
     image = blender_image.check_still(image)
     motion_file = ""
     if settings.motion_source == "MODEL":
-        engine.model_module()
+        engine.model_module(preferences.model_folder(context) or None)
     elif settings.motion_source == "FILE":
         if not settings.motion_file:
             raise UserError("Motion source is Motion File but no file is chosen. Pick a .npz in Image Dynamics > "

@@ -20,6 +20,21 @@ def textured_rgb(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_motion_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Predictions made by tests are cached in a temporary folder, never in the user's ~/.cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("motion-cache")
+    old = os.environ.get("IMAGE_DYNAMICS_CACHE")
+    os.environ["IMAGE_DYNAMICS_CACHE"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("IMAGE_DYNAMICS_CACHE", None)
+    else:
+        os.environ["IMAGE_DYNAMICS_CACHE"] = old
+
+
 @pytest.fixture
 def rgb_png(tmp_path: Path) -> Path:
     path = tmp_path / "scene.png"

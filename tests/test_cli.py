@@ -58,7 +58,8 @@ def test_render_all_formats_and_displacement_maps(tmp_path, rgb_png, motion_file
 
 def test_animate_one_shot_defaults_to_png_mp4_gif(tmp_path, rgb_png):
     out = tmp_path / "anim"
-    assert run("-q", "animate", rgb_png, "-o", out, "--loop-frames", "6", "--save-motion", tmp_path / "m.npz") == 0
+    assert run("-q", "animate", rgb_png, "-o", out, "--loop-frames", "6", "--source", "procedural",
+               "--save-motion", tmp_path / "m.npz") == 0
     assert {"scene.mp4", "scene.gif", "scene_0006.png"} <= {p.name for p in out.iterdir()}
     assert spectral.load(tmp_path / "m.npz").meta["source"] == "procedural"
 
@@ -91,7 +92,8 @@ def test_image_modes_are_handled_not_rejected(tmp_path, mode, motion_file):
 def test_tiny_image(tmp_path):
     path = tmp_path / "tiny.png"
     Image.fromarray(textured_rgb(8, 8)).save(path)
-    assert run("-q", "animate", path, "-o", tmp_path / "o", "--format", "png", "--loop-frames", "4") == 0
+    assert run("-q", "animate", path, "-o", tmp_path / "o", "--format", "png", "--loop-frames", "4",
+               "--source", "procedural") == 0
     assert len(list((tmp_path / "o").glob("tiny_*.png"))) == 4
 
 

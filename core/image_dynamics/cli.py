@@ -113,6 +113,22 @@ def _add_procedural_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
 
 
+def _add_model_options(p: argparse.ArgumentParser, seed: bool = True) -> None:
+    from .model.providers import PROVIDER_NAMES
+
+    g = p.add_argument_group("motion model")
+    g.add_argument("--model", metavar="NAME|PATH",
+                   help="model package: an installed name (see `image-dynamics models`) or a folder (default: default)")
+    if seed:
+        g.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    g.add_argument("--steps", type=int, help="DDIM steps (default: the package's)")
+    g.add_argument("--eta", type=float, help="DDIM eta, 0 = deterministic (default: the package's)")
+    g.add_argument("--guidance", type=float, help="classifier-free guidance scale, 1 = off (default: the package's)")
+    g.add_argument("--provider", choices=PROVIDER_NAMES, default="auto",
+                   help="what runs the model: auto (a GPU when one works, else CPU), cuda, tensorrt, cpu")
+    g.add_argument("--no-cache", action="store_true", help="run the model even when a cached result exists")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="image-dynamics",
@@ -129,9 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("animate", help="one shot: make motion for IMAGE and render it")
     p.add_argument("image", type=Path)
-    p.add_argument("--source", choices=("procedural",), default="procedural", help="motion source (default procedural)")
+    p.add_argument("--source", choices=("model", "procedural"),
+                   help="motion source: the motion model (the default when a default model package is installed) "
+                        "or procedural motion")
     p.add_argument("--save-motion", type=Path, metavar="FILE.npz", help="also keep the motion file")
     _add_procedural_options(p)
+    _add_model_options(p, seed=False)
     _add_render_options(p)
     p.set_defaults(run=cmd_animate, format_default=("png", "mp4", "gif"))
 
@@ -191,6 +210,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--psnr-samples", type=int, default=16, help="samples whose true frames are rendered (default 16)")
     p.add_argument("-o", "--output", type=Path, help="write the report as JSON")
     p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser("predict", help="predict a motion file (spectral volume) for IMAGE with the motion model")
+    p.add_argument("image", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="motion file to write (.npz)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _add_model_options(p)
+    p.set_defaults(run=cmd_predict)
+
+    p = sub.add_parser("models", help="list installed motion model packages and what can run them (CPU / GPU)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=cmd_models)
+
+    p = sub.add_parser("export", help="export a trained motion model (run folder or model.pt) as a model package")
+    p.add_argument("source", type=Path, metavar="RUN_OR_CHECKPOINT", help="training run folder or model.pt")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="onnx/NAME/", help="package folder to write")
+    p.add_argument("--name", help="package name (default: the folder's name)")
+    p.add_argument("--fp16", action="store_true", help="also write fp16 graphs for GPU inference")
+    p.add_argument("--opset", type=int, help="ONNX opset (default 18)")
+    p.add_argument("--licence", help="licence of the weights, recorded in model.json")
+    p.add_argument("--data-note", help="what data trained the model (default: what the training run recorded)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing package")
+    p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("info", help="describe a motion file")
     p.add_argument("motion", type=Path)
@@ -282,16 +323,125 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_animate(args: argparse.Namespace) -> int:
+    from .model.package import default_model_available
     from .procedural import procedural_motion
 
+    source = args.source or ("model" if args.model or default_model_available() else "procedural")
+    if args.source is None and source == "procedural" and not args.quiet:
+        print("image-dynamics: no default motion model package is installed (onnx/default/); using procedural "
+              "motion (--source procedural chooses it without this note).", file=sys.stderr)
     image = io.read_image(args.image)
     mask = io.read_grayscale(args.mask) if args.mask else None
-    # the procedural source shapes amplitude and stiffness with the mask itself, so the render does not apply it again
-    motion = procedural_motion(image.pixels, mask=mask, params=_procedural_params(args))
+    if source == "model":
+        motion = _predict(args, image)
+        render_mask = mask
+    else:
+        # the procedural source shapes amplitude and stiffness with the mask itself, so the render does not apply it
+        # again
+        motion = procedural_motion(image.pixels, mask=mask, params=_procedural_params(args))
+        render_mask = None
     if args.save_motion:
         spectral.save(motion, args.save_motion, overwrite=args.overwrite)
         _say(args, f"motion: {args.save_motion}")
-    return _render(args, image, motion, mask=None)
+    return _render(args, image, motion, mask=render_mask)
+
+
+def _predict(args: argparse.Namespace, image: io.LoadedImage) -> spectral.SpectralVolume:
+    """Run the motion model on ``image`` with the options of :func:`_add_model_options`, a bar per DDIM step."""
+    from .model.predict import MotionPredictor
+
+    predictor = MotionPredictor(args.model, provider=args.provider, notify=False)
+    if predictor.notice and not args.quiet:
+        print(predictor.notice, file=sys.stderr)
+    notice = predictor.notice
+    bar = _Bar(args.quiet)
+    try:
+        motion = predictor.predict(image.pixels, seed=args.seed, steps=args.steps, eta=args.eta,
+                                   guidance=args.guidance, progress=lambda done, total: bar(done, total, "sampling"),
+                                   cache=not args.no_cache, colorspace=image.colorspace)
+    finally:
+        bar.close()
+    if predictor.notice != notice and not args.quiet:  # a GPU failed while running and the CPU finished the job
+        print(predictor.notice, file=sys.stderr)
+    args.motion_from_cache = predictor.last_from_cache
+    return motion
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .atomic import refuse_existing
+
+    if args.output.suffix.lower() != ".npz":
+        raise InputError(f"{args.output}: motion files are .npz; name the output FILE.npz.")
+    refuse_existing([args.output], args.overwrite)
+    image = io.read_image(args.image)
+    motion = _predict(args, image)
+    spectral.save(motion, args.output, overwrite=args.overwrite)
+    meta = motion.meta
+    _say(args, f"wrote {args.output}: {motion.num_bands} bands on a {motion.width}x{motion.height} grid for a "
+               f"{image.width}x{image.height} image (model {meta['model']}, seed {meta['seed']}, {meta['steps']} "
+               + ("steps, from the cache)" if args.motion_from_cache else
+                  f"steps, {meta['provider']}, {meta['seconds']:.2f} s)"))
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .model.cache import cache_dir, cache_size
+    from .model.package import ModelPackage, ModelPackageError, find_models, search_folders
+    from .model.providers import explain_providers
+
+    rows = []
+    for found in find_models():
+        try:
+            rows.append({**ModelPackage.load(found.path).summary(), "found_in": found.source, "ok": True})
+        except ModelPackageError as exc:
+            rows.append({"name": found.name, "path": str(found.path), "found_in": found.source, "ok": False,
+                         "error": str(exc)})
+    entries, size = cache_size()
+    report = explain_providers()
+    if args.json:
+        print(json.dumps({"models": rows, "searched": [str(f) for f, _ in search_folders()],
+                          "providers": report.splitlines(), "cache": {"folder": str(cache_dir()),
+                                                                      "entries": entries, "bytes": size}}, indent=1))
+        return EXIT_OK
+    if not rows:
+        where = ", ".join(str(f) for f, _ in search_folders()) or "no onnx/ folder; IMAGE_DYNAMICS_MODELS is unset"
+        print(f"no motion model packages installed (looked in: {where}). Export one with "
+              "`image-dynamics export RUN -o onnx/default/`.")
+    for row in rows:
+        if row["ok"]:
+            print(f"{row['name']}: K={row['K']}, {row['resolution']}, {row['size_mb']:.1f} MB"
+                  f"{' (+fp16)' if row['fp16'] else ''}, {row['steps']} steps, licence: {row['licence']}")
+            print(f"    {row['path']} ({row['found_in']}); data: {row['data']}")
+        else:
+            print(f"{row['name']}: BROKEN: {row['error']}")
+    print("providers:")
+    for line in report.splitlines():
+        print(f"    {line}")
+    print(f"cache: {entries} result(s), {size / 2 ** 20:.1f} MB in {cache_dir()}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .train.export import DEFAULT_LICENCE, DEFAULT_OPSET, export_package
+
+    if not args.source.exists():
+        raise InputError(f"{args.source}: no such run folder or checkpoint. Pass the folder given to "
+                         "`image-dynamics train --out`, or its model.pt.")
+    bar = _Bar(args.quiet)
+    try:
+        out = export_package(args.source, args.output, name=args.name, fp16=args.fp16,
+                             opset=args.opset or DEFAULT_OPSET, overwrite=args.overwrite,
+                             licence=args.licence or DEFAULT_LICENCE, data_note=args.data_note,
+                             progress=lambda done, total: bar(done, total, "exporting"))
+    finally:
+        bar.close()
+    doc = json.loads((out / "model.json").read_text())
+    size = sum(f["bytes"] for f in doc["files"].values())
+    parity = max(doc["export"]["parity_max_abs_diff_fp32"].values())
+    _say(args, f"wrote model package '{doc['name']}' to {out}: {len(doc['files'])} graphs, {size / 2 ** 20:.1f} MB, "
+               f"K={doc['num_bands']}, {doc['resolution']['width']}x{doc['resolution']['height']}, opset "
+               f"{doc['opset']}; onnxruntime matches torch to {parity:.1e}")
+    return EXIT_OK
 
 
 def cmd_motion_procedural(args: argparse.Namespace) -> int:

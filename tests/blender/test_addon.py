@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 ADDON = "blender_addon"
 
-from blender_addon import blender_image, headless, jobs, motion, panels, setups, tasks  # noqa: E402
+from blender_addon import blender_image, engine, headless, jobs, motion, panels, setups, tasks  # noqa: E402
 
 pytestmark = [pytest.mark.blender, pytest.mark.xdist_group("blender")]
 
@@ -183,7 +183,19 @@ def draw_all_panels(space_suffix: str = "view_3d") -> list[str]:
     return seen
 
 
-def test_panels_draw_every_control_in_each_state(scene, still):
+@pytest.fixture
+def no_model_packages(monkeypatch, tmp_path):
+    """Hide every installed model package (the repository's onnx/ included) from the add-on."""
+    from image_dynamics.model import package
+
+    monkeypatch.setattr(package, "repo_models_dir", lambda: None)
+    monkeypatch.setenv("IMAGE_DYNAMICS_MODELS", str(tmp_path / "no-models"))
+    engine.model_available.cache_clear()
+    yield
+    engine.model_available.cache_clear()
+
+
+def test_panels_draw_every_control_in_each_state(scene, still, no_model_packages):
     assert {cls.bl_space_type for cls in panels.classes} == {"IMAGE_EDITOR", "VIEW_3D", "NODE_EDITOR"}
     assert all(cls.bl_category == "Image Dynamics" for cls in panels.classes)
     settings = scene.image_dynamics
@@ -427,7 +439,7 @@ def _error(operator, match: str, **kwargs) -> None:
         operator(**kwargs)
 
 
-def test_errors_are_reported_with_what_to_do(scene, still, tmp_path):
+def test_errors_are_reported_with_what_to_do(scene, still, tmp_path, no_model_packages):
     bake = bpy.ops.image_dynamics.bake
     settings = scene.image_dynamics
     settings.image = None

@@ -1,0 +1,117 @@
+"""numpy pre- and post-processing of the motion model, shared by the torch model and the ONNX runtime.
+
+- :func:`prepare_images`: pixels -> the model's float32 input ``[B, 3, h, w]``;
+- :func:`fit_to_model_grid`: how an image of any aspect ratio is placed on the model grid (resized to the largest
+  grid of its own aspect that fits, then mirror-padded to the full grid) and which part of the output is the image;
+- :func:`channels_to_output`: normalised model output -> complex64 coefficients in pixels of an output grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..data import normalise as norm
+from ..data.shards import channels_to_coeffs
+from ..errors import InputError
+
+
+def prepare_images(images: np.ndarray, width: int, height: int) -> np.ndarray:
+    """uint8 (0..255) or float (0..1) ``[B, H, W, 3]`` (or one ``[H, W, 3]``) -> float32 ``[B, 3, height, width]``.
+
+    A fourth (alpha) channel is dropped. Downsizing uses area averaging, upsizing bilinear interpolation.
+    """
+    arr = np.asarray(images)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4 or arr.shape[-1] not in (3, 4):
+        raise InputError(f"images must be [B, H, W, 3] (RGB), got shape {arr.shape}")
+    arr = arr[..., :3]
+    arr = arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32)
+    if arr.shape[1:3] != (height, width):
+        interp = cv2.INTER_AREA if arr.shape[2] > width else cv2.INTER_LINEAR
+        arr = np.stack([cv2.resize(a, (width, height), interpolation=interp) for a in arr])
+    return np.ascontiguousarray(arr.transpose(0, 3, 1, 2))
+
+
+def channels_to_output(channels: np.ndarray, stats: Any, coeff_grid: tuple[int, int], out_width: int,
+                       out_height: int) -> np.ndarray:
+    """Normalised channels ``[B, K, 4, h, w]`` -> complex64 coefficients ``[B, K, 2, out_height, out_width]`` in pixels.
+
+    Denormalising gives pixels of ``coeff_grid`` (the training data's grid); maps are resized to the output grid and
+    x / y values scaled by the width / height ratios.
+    """
+    pixels = np.asarray(norm.denormalise(np.asarray(channels, dtype=np.float32), stats), dtype=np.float32)
+    b, k, c, h, w = pixels.shape
+    if (w, h) != (out_width, out_height):
+        interp = cv2.INTER_AREA if out_width < w else cv2.INTER_LINEAR
+        maps = pixels.reshape(b, k * c, h, w).transpose(0, 2, 3, 1)
+        maps = np.stack([cv2.resize(m, (out_width, out_height), interpolation=interp) for m in maps])
+        pixels = maps.transpose(0, 3, 1, 2).reshape(b, k, c, out_height, out_width)
+    gain = np.array([out_width / coeff_grid[0]] * 2 + [out_height / coeff_grid[1]] * 2, np.float32)
+    return channels_to_coeffs(pixels * gain[None, None, :, None, None])
+
+
+def load_stats_json(text: str) -> Any:
+    """Normalisation statistics from the JSON text of a ``norm_stats.json`` (as stored in checkpoints)."""
+    return norm.norm_stats_from_json(text)
+
+
+@dataclass(frozen=True)
+class GridFit:
+    """Where an image sits on the model grid.
+
+    The image is resized to ``width x height`` (the largest grid of its own aspect ratio, rounded to whole pixels,
+    that fits the ``model_width x model_height`` grid) and mirror-padded by ``left`` / ``top`` pixels before and the
+    rest after. The model's output, cropped to ``[top:top + height, left:left + width]``, covers exactly the image.
+    """
+
+    model_width: int
+    model_height: int
+    width: int
+    height: int
+    left: int
+    top: int
+
+    @property
+    def padded(self) -> bool:
+        return (self.width, self.height) != (self.model_width, self.model_height)
+
+    @property
+    def crop(self) -> tuple[slice, slice]:
+        """``(rows, columns)`` of the image inside the model grid."""
+        return slice(self.top, self.top + self.height), slice(self.left, self.left + self.width)
+
+
+def fit_to_model_grid(image_width: int, image_height: int, model_width: int, model_height: int) -> GridFit:
+    """Place an ``image_width x image_height`` image on the model grid without distorting it.
+
+    An image of the training aspect ratio fills the grid (no padding). A wider one keeps the full grid width and
+    fewer rows, a taller one the full height and fewer columns; the rest is padding split evenly (the odd pixel after).
+    Rounding to whole grid pixels changes the aspect ratio by less than half a grid pixel.
+    """
+    if image_width < 1 or image_height < 1:
+        raise InputError(f"image size must be at least 1x1 pixels, got {image_width}x{image_height}")
+    aspect = image_width / image_height
+    if aspect >= model_width / model_height:
+        width, height = model_width, min(model_height, max(1, round(model_width / aspect)))
+    else:
+        width, height = min(model_width, max(1, round(model_height * aspect))), model_height
+    return GridFit(model_width, model_height, width, height, (model_width - width) // 2, (model_height - height) // 2)
+
+
+def prepare_on_grid(pixels: np.ndarray, fit: GridFit) -> np.ndarray:
+    """One image ``[H, W, C]`` (uint8 0..255 or float 0..1) -> float32 ``[1, 3, model_h, model_w]`` placed per ``fit``.
+
+    Padding mirrors the image about its border (``numpy.pad`` mode ``symmetric``, repeated for pads larger than the
+    image), so the model sees a continuation of the scene rather than a hard edge or a black bar.
+    """
+    image = prepare_images(pixels, fit.width, fit.height)
+    if not fit.padded:
+        return image
+    pad = ((0, 0), (0, 0), (fit.top, fit.model_height - fit.height - fit.top),
+           (fit.left, fit.model_width - fit.width - fit.left))
+    return np.ascontiguousarray(np.pad(image, pad, mode="symmetric"))

@@ -1,0 +1,219 @@
+"""Named hyperparameter sets of the motion model and its training.
+
+Three configurations:
+
+``tiny``
+    For tests and smoke runs: 64x40 images (data of another size is resized), x4 latents of 16x10, narrow networks.
+    A few hundred steps run in about a minute on a 2-core CPU.
+
+``default``
+    The shipped model, sized for CPU-only training (30-45 minutes on 2 cores) and CPU inference (seconds):
+
+    - 256x160 (GID's training size), latents x8 smaller (32x20x4 per band): the denoiser runs K = 16 band slices per
+      DDIM step, so its cost scales with latent area; x8 keeps one step near 0.2 s on 2 cores where x4 would be 4x that.
+      Motion fields are smooth inside objects, and the VAE's 64:1 compression of a band slice keeps most of it.
+    - U-Net widths 64/128/192 over 32x20, 16x10, 8x5 with two residual blocks per level: about 0.7 GMAC per band
+      slice. Frequency attention at 16x10 and 8x5, where K = 16 tokens per location cost little.
+    - 20 DDIM steps by default (GID used 250). With v-prediction, a cosine schedule whose last step has nearly zero
+      signal, and "trailing" timesteps, 20 deterministic steps give usable samples; sampling 256x160 then takes about
+      4-6 s in torch on 2 cores.
+    - Stage lengths sized for ~35 minutes on 2 cores: VAE on 64x64 crops (small and fast), per-frequency diffusion
+      (where the learning happens), a short frequency-attention fine-tune.
+
+``large``
+    For users with a GPU: x4 latents (64x40), wider networks, GID's 250-step budget affordable, much longer training.
+
+Every hyperparameter lives in :class:`TrainConfig`; :func:`get_config` returns one by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """All hyperparameters of the networks, the diffusion process and training (sizes in pixels, W x H)."""
+
+    name: str
+
+    # --- data ---------------------------------------------------------------------------------------------------------
+    num_bands: int = 16                  #: K frequency bands per pixel (data must match)
+    width: int = 256                     #: model input width; data of the same aspect ratio is resized to it
+    height: int = 160                    #: model input height
+
+    # --- spectral VAE (one 4-channel band slice <-> latent) -----------------------------------------------------------
+    latent_channels: int = 4             #: GID: a 4-channel continuous latent
+    vae_channels: tuple[int, ...] = (32, 64, 96)  #: widths at /2, /4, ...; len = log2(latent downsampling)
+    vae_blocks: int = 1                  #: residual blocks per resolution (encoder and decoder)
+    vae_grad_weight: float = 0.2         #: weight of the multi-scale gradient L1 loss (GID)
+    vae_kl_weight: float = 1e-6          #: weight of the KL term (summed over latent elements, GID)
+    vae_grad_scales: int = 3             #: scales of the gradient loss (full, /2, /4, ...)
+
+    # --- image encoder (conditioning pyramid) -------------------------------------------------------------------------
+    encoder_channels: tuple[int, ...] = (32, 48, 96, 128, 192)  #: widths at /2, /4, ... (len = log2(down) + levels - 1)
+    encoder_blocks: int = 1              #: residual blocks per resolution
+
+    # --- U-Net denoiser -----------------------------------------------------------------------------------------------
+    unet_channels: tuple[int, ...] = (64, 128, 192)  #: widths at latent /1, /2, /4 ...
+    unet_blocks: int = 2                 #: residual blocks per level on the way down (up: same, after the skip)
+    freq_attention_levels: tuple[int, ...] = (1, 2)  #: U-Net levels with attention across the K bands (+ middle)
+    spatial_attention_mid: bool = True   #: self-attention over positions in the middle block (lowest resolution)
+    attention_head_dim: int = 32         #: channels per attention head
+
+    # --- diffusion ----------------------------------------------------------------------------------------------------
+    train_timesteps: int = 1000          #: T of the forward process
+    beta_schedule: str = "cosine"        #: "cosine" (Nichol & Dhariwal) or "linear" (DDPM)
+    prediction: str = "v"                #: "v" (velocity) or "epsilon"
+    sample_steps: int = 20               #: default DDIM steps
+    sample_eta: float = 0.0              #: default DDIM eta (0 = deterministic given the initial noise)
+    guidance: float = 1.0                #: default classifier-free guidance scale (1 = off, one denoiser call/step)
+    cond_dropout: float = 0.1            #: probability of dropping the image condition while training (for guidance)
+
+    # --- stage 1: VAE -------------------------------------------------------------------------------------------------
+    vae_steps: int = 700
+    vae_batch: int = 48                  #: band-slice crops per step
+    vae_crop: tuple[int, int] = (64, 64)  #: crop width, height (multiples of the latent downsampling)
+    vae_lr: float = 1e-3
+    vae_motion_crops: float = 0.75       #: share of crops centred on a moving pixel (scenes are mostly static)
+
+    # --- stage 2: per-frequency diffusion (image encoder trained jointly) ---------------------------------------------
+    diffusion_steps: int = 500
+    diffusion_batch: int = 8             #: images per step
+    bands_per_image: int = 4             #: random bands per image per step (all K would repeat the same image)
+    diffusion_lr: float = 4e-4
+    ema_decay: float = 0.995             #: EMA of denoiser and encoder weights, with warm-up min(d, (1+n)/(10+n))
+
+    # --- stage 3: frequency-attention fine-tune -----------------------------------------------------------------------
+    attention_steps: int = 120
+    attention_batch: int = 2             #: images per step, each with all K bands
+    attention_lr: float = 3e-4
+    freeze_base: bool = True             #: GID: freeze the per-frequency U-Net, train only the attention layers
+
+    # --- regression baseline ------------------------------------------------------------------------------------------
+    regression_channels: tuple[int, ...] = (48, 64, 128, 192, 256)  #: decoder widths at /2, /4, ... (mirrors encoder)
+    regression_steps: int = 900
+    regression_batch: int = 8
+    regression_lr: float = 1e-3
+
+    # --- optimisation and bookkeeping ---------------------------------------------------------------------------------
+    warmup_steps: int = 30               #: linear LR warm-up at the start of each stage, then cosine decay to 10%
+    grad_clip: float = 1.0
+    weight_decay: float = 0.0
+    checkpoint_every: int = 50           #: steps between checkpoints (also at the end of every stage and on cancel)
+    shard_batches: int = 16              #: batches drawn from one loaded shard before moving to the next
+
+    # ------------------------------------------------------------------------------------------------------------------
+    @property
+    def latent_downsample(self) -> int:
+        return 2 ** len(self.vae_channels)
+
+    @property
+    def latent_size(self) -> tuple[int, int]:
+        """Latent (width, height) of one band slice."""
+        return self.width // self.latent_downsample, self.height // self.latent_downsample
+
+    @property
+    def unet_levels(self) -> int:
+        return len(self.unet_channels)
+
+    @property
+    def embed_dim(self) -> int:
+        return 4 * self.unet_channels[0]
+
+    def stage_steps(self) -> dict[str, int]:
+        return {"vae": self.vae_steps, "diffusion": self.diffusion_steps, "freq_attention": self.attention_steps}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict (tuples become lists)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are an error, missing keys take their defaults."""
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise InputError(f"unknown configuration field(s) {', '.join(unknown)}; this checkpoint was written by a "
+                             "newer image-dynamics. Update image-dynamics.")
+        typed = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        return cls(**typed)
+
+    def validate(self) -> TrainConfig:
+        """Check that the sizes fit together; raise :class:`InputError` saying which do not."""
+        down = self.latent_downsample * 2 ** (self.unet_levels - 1)
+        if self.width % down or self.height % down:
+            raise InputError(f"config '{self.name}': {self.width}x{self.height} must be a multiple of {down} "
+                             f"(latent x{self.latent_downsample}, {self.unet_levels} U-Net levels)")
+        levels = len(self.vae_channels) + self.unet_levels - 1
+        if len(self.encoder_channels) != levels:
+            raise InputError(f"config '{self.name}': encoder_channels needs {levels} widths (one per stride "
+                             f"/2 .. /{down}), got {len(self.encoder_channels)}")
+        if len(self.regression_channels) != len(self.encoder_channels):
+            raise InputError(f"config '{self.name}': regression_channels must have one width per encoder level")
+        if any(lvl < 0 or lvl >= self.unet_levels for lvl in self.freq_attention_levels):
+            raise InputError(f"config '{self.name}': freq_attention_levels {self.freq_attention_levels} outside "
+                             f"0..{self.unet_levels - 1}")
+        cw, ch = self.vae_crop
+        if cw % self.latent_downsample or ch % self.latent_downsample or cw > self.width or ch > self.height:
+            raise InputError(f"config '{self.name}': vae_crop {cw}x{ch} must fit the image and be a multiple of "
+                             f"{self.latent_downsample}")
+        if self.beta_schedule not in ("cosine", "linear"):
+            raise InputError(f"config '{self.name}': beta_schedule must be 'cosine' or 'linear'")
+        if self.prediction not in ("v", "epsilon"):
+            raise InputError(f"config '{self.name}': prediction must be 'v' or 'epsilon'")
+        if not 1 <= self.bands_per_image <= self.num_bands:
+            raise InputError(f"config '{self.name}': bands_per_image must be in 1..{self.num_bands}")
+        for width in (*self.unet_channels, *self.encoder_channels, *self.vae_channels, *self.regression_channels):
+            if width < 8 or width % 8:
+                raise InputError(f"config '{self.name}': channel width {width} must be a multiple of 8")
+        if any(c % self.attention_head_dim for c in self.unet_channels):
+            raise InputError(f"config '{self.name}': U-Net widths must be multiples of attention_head_dim")
+        return self
+
+
+_CONFIGS: dict[str, TrainConfig] = {
+    "tiny": TrainConfig(
+        name="tiny", width=64, height=40,
+        vae_channels=(16, 24), vae_blocks=1,
+        encoder_channels=(16, 32, 48), encoder_blocks=1,
+        unet_channels=(32, 48), unet_blocks=1, freq_attention_levels=(1,), attention_head_dim=16,
+        sample_steps=10,
+        vae_steps=150, vae_batch=32, vae_crop=(32, 32), vae_lr=2e-3,
+        diffusion_steps=250, diffusion_batch=8, bands_per_image=4, diffusion_lr=1e-3, ema_decay=0.9,
+        attention_steps=40, attention_batch=2, attention_lr=1e-3,
+        regression_channels=(16, 32, 48), regression_steps=300, regression_batch=8, regression_lr=2e-3,
+        warmup_steps=10, checkpoint_every=50, shard_batches=8,
+    ),
+    "default": TrainConfig(name="default"),
+    "large": TrainConfig(
+        name="large",
+        vae_channels=(64, 128), vae_blocks=2,
+        encoder_channels=(64, 128, 256, 384), encoder_blocks=2,
+        unet_channels=(128, 256, 384), unet_blocks=2, freq_attention_levels=(1, 2), attention_head_dim=64,
+        sample_steps=50,
+        vae_steps=20000, vae_batch=64, vae_crop=(128, 128), vae_lr=5e-4,
+        diffusion_steps=200000, diffusion_batch=32, bands_per_image=4, diffusion_lr=1e-4, ema_decay=0.9999,
+        attention_steps=30000, attention_batch=8, attention_lr=1e-4,
+        regression_channels=(64, 128, 256, 384), regression_steps=100000, regression_batch=32,
+        regression_lr=3e-4,
+        warmup_steps=1000, checkpoint_every=1000, shard_batches=32,
+    ),
+}
+
+
+def config_names() -> tuple[str, ...]:
+    return tuple(_CONFIGS)
+
+
+def get_config(name: str | TrainConfig) -> TrainConfig:
+    """The configuration called ``name`` (a :class:`TrainConfig` passes through, validated)."""
+    if isinstance(name, TrainConfig):
+        return name.validate()
+    if name not in _CONFIGS:
+        raise InputError(f"unknown model configuration '{name}'. Choose one of: {', '.join(_CONFIGS)}.")
+    return _CONFIGS[name].validate()

@@ -1,0 +1,157 @@
+"""Noise schedule, training objective and DDIM sampler of the latent diffusion model.
+
+Choices (and why):
+
+- **Cosine schedule** (Nichol & Dhariwal 2021) over ``T = 1000`` steps, betas clipped at 0.999, so the last step has
+  almost no signal left (``alpha_bar[T-1]`` ~ 1e-8): sampling starts from what the model was trained on.
+- **v-prediction** (Salimans & Ho 2022): the network predicts ``v = sqrt(a) * eps - sqrt(1 - a) * x0``. Unlike
+  epsilon it stays well defined at the near-zero-signal end (where ``x0`` from epsilon would divide by
+  ``sqrt(a)`` ~ 1e-4), and it behaves well with few sampling steps, which CPU inference needs.
+- **DDIM** with *trailing* timesteps (``T-1, T-1-T/S, ...``; Lin et al. 2024): the first step is at the noisiest time.
+
+Everything the runtime needs is explicit, so a numpy re-implementation is a few lines:
+
+- ``alphas_cumprod``: float64 table ``[T]`` (:func:`make_alphas_cumprod`);
+- ``ddim_timesteps(T, S)``: int64 ``[S]``, descending; step ``i`` goes from ``t_i`` to ``t_{i+1}`` (``alpha_bar = 1``
+  after the last);
+- per step: ``x0 = sqrt(a) x - sqrt(1-a) v``, ``eps = sqrt(1-a) x + sqrt(a) v`` (:func:`split_prediction`), then
+  :func:`ddim_step`;
+- noise: numpy ``default_rng(seed)`` per image; ``x_T = rng.standard_normal((K, C, h, w), float32)`` and, only when
+  ``eta > 0``, one more such draw per step (including the last, where its weight is 0) — the same stream in torch and
+  in numpy, so a numpy sampler reproduces a torch sample exactly up to float error.
+- classifier-free guidance: ``v = v_uncond + g * (v_cond - v_uncond)`` where the unconditional model sees all-zero image
+  features (training drops the condition to zeros with probability ``cond_dropout``); ``g = 1`` skips the second call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from ..errors import CancelledError, InputError
+
+
+def make_alphas_cumprod(kind: str, timesteps: int) -> np.ndarray:
+    """``alpha_bar[t] = prod_{s<=t} (1 - beta_s)`` as float64 ``[T]`` for a ``"cosine"`` or ``"linear"`` schedule."""
+    if kind == "cosine":
+        s = 0.008
+        f = np.cos((np.arange(timesteps + 1, dtype=np.float64) / timesteps + s) / (1 + s) * math.pi / 2) ** 2
+        betas = np.clip(1.0 - f[1:] / f[:-1], 0.0, 0.999)
+    elif kind == "linear":
+        betas = np.linspace(1e-4, 0.02, timesteps, dtype=np.float64)
+    else:
+        raise InputError(f"unknown beta schedule '{kind}'; use 'cosine' or 'linear'")
+    return np.cumprod(1.0 - betas)
+
+
+def ddim_timesteps(train_timesteps: int, steps: int) -> np.ndarray:
+    """Trailing DDIM timesteps, int64 ``[steps]``, descending from ``T - 1``."""
+    if not 1 <= int(steps) <= train_timesteps:
+        raise InputError(f"sampling steps must be between 1 and {train_timesteps}, got {steps}")
+    ts = np.round(np.arange(train_timesteps, 0, -train_timesteps / steps)).astype(np.int64) - 1
+    return ts[:steps]
+
+
+def split_prediction(x_t, prediction, alpha_bar: float, kind: str):
+    """``(x0, eps)`` from the noisy sample and the network output (torch tensors or numpy arrays)."""
+    a, s = math.sqrt(alpha_bar), math.sqrt(1.0 - alpha_bar)
+    if kind == "v":
+        return a * x_t - s * prediction, s * x_t + a * prediction
+    return (x_t - s * prediction) / a, prediction
+
+
+def ddim_step(x0, eps, alpha_bar_prev: float, sigma: float, noise=None):
+    """``x_prev = sqrt(a_prev) x0 + sqrt(1 - a_prev - sigma^2) eps + sigma noise`` (torch or numpy)."""
+    out = math.sqrt(alpha_bar_prev) * x0 + math.sqrt(max(1.0 - alpha_bar_prev - sigma ** 2, 0.0)) * eps
+    if noise is not None and sigma > 0:
+        out = out + sigma * noise
+    return out
+
+
+def ddim_sigma(alpha_bar: float, alpha_bar_prev: float, eta: float) -> float:
+    """DDIM's ``sigma_t``: 0 for ``eta = 0`` (deterministic), DDPM-like for ``eta = 1``."""
+    return eta * math.sqrt((1 - alpha_bar_prev) / (1 - alpha_bar)) * math.sqrt(1 - alpha_bar / alpha_bar_prev)
+
+
+class NoiseSchedule:
+    """The forward process and its parametrisation; ``alphas_cumprod`` is the float64 table the sampler uses."""
+
+    def __init__(self, kind: str = "cosine", timesteps: int = 1000, prediction: str = "v") -> None:
+        if prediction not in ("v", "epsilon"):
+            raise InputError(f"unknown prediction '{prediction}'; use 'v' or 'epsilon'")
+        self.kind, self.timesteps, self.prediction = kind, int(timesteps), prediction
+        self.alphas_cumprod = make_alphas_cumprod(kind, self.timesteps)
+        self._table = torch.from_numpy(self.alphas_cumprod.astype(np.float32))
+
+    def _alpha(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        a = self._table.to(like.device)[t.long()]
+        return a.reshape(*t.shape, *([1] * (like.dim() - t.dim())))
+
+    def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """``x_t = sqrt(a_t) x0 + sqrt(1 - a_t) noise``; ``t`` indexes the leading dims of ``x0``."""
+        a = self._alpha(t, x0)
+        return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+    def target(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """What the network learns to output: v or epsilon."""
+        if self.prediction == "epsilon":
+            return noise
+        a = self._alpha(t, x0)
+        return a.sqrt() * noise - (1 - a).sqrt() * x0
+
+
+def diffusion_loss(denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], schedule: NoiseSchedule,
+                   x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of ``denoise(x_t, t)`` against the schedule's target.
+
+    ``x0``, ``noise``: ``[B, Kb, C, h, w]``; ``t``: int64 ``[B]`` or ``[B, Kb]`` (one time per image or per slice).
+    """
+    x_t = schedule.add_noise(x0, noise, t)
+    return torch.mean((denoise(x_t, t.float()) - schedule.target(x0, noise, t)) ** 2)
+
+
+def initial_noise(seeds: Sequence[int], shape: tuple[int, ...]) -> tuple[np.ndarray, list[np.random.Generator]]:
+    """``x_T`` float32 ``[B, *shape]`` with image ``b`` drawn from ``default_rng(seeds[b])``, and those generators."""
+    rngs = [np.random.default_rng(int(s)) for s in seeds]
+    return np.stack([r.standard_normal(shape, dtype=np.float32) for r in rngs]), rngs
+
+
+@torch.no_grad()
+def ddim_sample(denoise: Callable[[torch.Tensor, torch.Tensor, bool], torch.Tensor], schedule: NoiseSchedule,
+                shape: tuple[int, ...], seeds: Sequence[int], steps: int, eta: float = 0.0, guidance: float = 1.0,
+                device: torch.device | str = "cpu",
+                progress: Callable[[int, int], None] | None = None,
+                cancel: Callable[[], bool] | None = None) -> torch.Tensor:
+    """Sample latents ``[B, *shape]`` (``shape = (K, C, h, w)``), one image per seed, deterministic under the seeds.
+
+    ``denoise(x_t, t, conditional)`` returns the network output for ``x_t`` ``[B, *shape]`` at float times
+    ``t`` ``[B]``, with (``conditional=True``) or without (all-zero image features) the image condition.
+    ``progress(done, total)`` is called after every step; ``cancel()`` returning True raises :class:`CancelledError`.
+    """
+    timesteps = ddim_timesteps(schedule.timesteps, steps)
+    x_np, rngs = initial_noise(seeds, shape)
+    x = torch.from_numpy(x_np).to(device)
+    b = x.shape[0]
+    table = schedule.alphas_cumprod
+    for i, t in enumerate(timesteps):
+        if cancel is not None and cancel():
+            raise CancelledError(f"sampling cancelled after {i} of {len(timesteps)} steps")
+        t_batch = torch.full((b,), float(t), device=device)
+        pred = denoise(x, t_batch, True)
+        if guidance != 1.0:
+            pred_uncond = denoise(x, t_batch, False)
+            pred = pred_uncond + guidance * (pred - pred_uncond)
+        a_t = float(table[t])
+        a_prev = float(table[timesteps[i + 1]]) if i + 1 < len(timesteps) else 1.0
+        x0, eps = split_prediction(x, pred, a_t, schedule.prediction)
+        sigma = ddim_sigma(a_t, a_prev, eta)
+        noise = None
+        if eta > 0:
+            noise = torch.from_numpy(np.stack([r.standard_normal(shape, dtype=np.float32) for r in rngs])).to(device)
+        x = ddim_step(x0, eps, a_prev, sigma, noise)
+        if progress is not None:
+            progress(i + 1, len(timesteps))
+    return x

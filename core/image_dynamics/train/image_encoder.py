@@ -1,0 +1,51 @@
+"""Convolutional image encoder giving the conditioning features (trained with the denoiser; no downloaded backbone).
+
+``forward(image)`` with ``image`` float ``[B, 3, H, W]`` in 0..1 (sRGB as stored) returns
+
+- ``pyramid``: tuple of ``config.unet_levels`` feature maps; level ``l`` is ``[B, C_l, h / 2**l, w / 2**l]``, where
+  ``h x w`` is the latent grid (the image size / the latent downsampling) and ``C_l`` the encoder width at that stride;
+- ``global_feat``: ``[B, encoder_channels[-1]]``, the mean of the deepest features (scene-wide facts such as wind
+  strength that every pixel's motion shares).
+
+The encoder runs once per image per sample, not per band or per step, so it may be deeper than the denoiser.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .configs import TrainConfig
+from .layers import Downsample, ResBlock
+
+
+class ImageEncoder(nn.Module):
+    def __init__(self, config: TrainConfig) -> None:
+        super().__init__()
+        ch = config.encoder_channels
+        self.stem = nn.Conv2d(3, ch[0], 3, stride=2, padding=1)
+        self.stages = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        for i, c in enumerate(ch):
+            self.stages.append(nn.Sequential(*[ResBlock(c, c) for _ in range(config.encoder_blocks)]))
+            if i + 1 < len(ch):
+                self.downs.append(Downsample(c, ch[i + 1]))
+        # stage i has stride 2 ** (i + 1); the pyramid starts at the latent stride
+        self.first_output = len(config.vae_channels) - 1
+        self.pyramid_channels = tuple(ch[self.first_output:])
+        self.global_channels = ch[-1]
+
+    def stage_outputs(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """Every stage's output, strides /2 .. deepest (the regression baseline uses them all as skips)."""
+        h = self.stem(image * 2.0 - 1.0)
+        outputs = []
+        for i, stage in enumerate(self.stages):
+            h = stage(h)
+            outputs.append(h)
+            if i < len(self.downs):
+                h = self.downs[i](h)
+        return outputs
+
+    def forward(self, image: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        pyramid = tuple(self.stage_outputs(image)[self.first_output:])
+        return pyramid, pyramid[-1].mean(dim=(2, 3))

@@ -1,0 +1,639 @@
+"""Staged training with checkpoints, resume and a metrics log.
+
+:func:`train` runs three stages (GID's recipe):
+
+1. ``vae``: the spectral VAE on random band-slice crops (L1 + 0.2 gradient + 1e-6 KL);
+2. ``diffusion``: the per-frequency latent denoiser and the image encoder, jointly, on cached VAE latents
+   (``bands_per_image`` random bands of each image per step, one diffusion time per slice, condition dropout);
+3. ``freq_attention``: the frequency-attention layers switched on and fine-tuned with all K bands of each image at one
+   shared time (the rest frozen when ``freeze_base``), starting from the stage-2 EMA weights.
+
+:func:`train_regression` trains the direct-regression baseline with the same machinery (one stage, ``regression``).
+
+Files in ``out_dir`` (motion model / regression baseline):
+
+- ``checkpoint.pt`` / ``regression_checkpoint.pt``: everything needed to resume (weights, EMA, optimiser, position),
+  rewritten under a temporary name and renamed every ``checkpoint_every`` steps, at every stage end and on cancel;
+- ``metrics.jsonl`` / ``regression_metrics.jsonl``: one JSON object per step (stage, step, loss terms, lr, seconds);
+  on resume, lines after the checkpoint's step are dropped so the log matches the weights;
+- ``model.pt`` / ``regression.pt``: the trained model (EMA weights) for :meth:`~.model.MotionModel.load`,
+  written after stage 2 and again after stage 3;
+- ``latents.npz``: the latent cache of stages 2 and 3 (rebuilt if the VAE or the data changed).
+
+Randomness: weights are initialised from ``seed``; every batch, crop, flip, diffusion time and noise draw is a function
+of ``(seed, stage, step)`` through numpy generators, so a resumed run continues exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..atomic import atomic_output
+from ..errors import CancelledError, InputError, OutputError
+from .configs import TrainConfig, get_config
+from .data import ShardStream, TrainData, build_latent_cache, open_training_data, regression_batch, step_rng, vae_batch
+from .diffusion import diffusion_loss
+from .model import CHECKPOINT_FORMAT, MotionModel, _resolve_device, config_from_facts, load_payload, save_payload
+from .regression import RegressionModel, regression_loss
+from .vae import vae_loss
+
+MOTION_STAGES = ("vae", "diffusion", "freq_attention")
+STAGE_KEYS = {"vae": 1, "diffusion": 2, "freq_attention": 3, "regression": 4}
+
+
+@dataclass
+class TrainProgress:
+    """What a progress callback receives after every step (and while the latent cache is built)."""
+
+    stage: str
+    stage_step: int
+    stage_steps: int
+    step: int
+    total_steps: int
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+ProgressFn = Callable[[TrainProgress], None]
+CancelFn = Callable[[], bool]
+
+
+def plan_stages(config: TrainConfig, stages: tuple[str, ...], steps: int | None) -> dict[str, int]:
+    """Steps per stage: the configuration's, or ``steps`` in total split in the configuration's proportions
+    (every stage at least one step)."""
+    lengths = {"regression": config.regression_steps, **config.stage_steps()}
+    base = {s: lengths[s] for s in stages}
+    if steps is None:
+        return base
+    if steps < len(stages):
+        raise InputError(f"steps must be at least {len(stages)} (one per stage: {', '.join(stages)}), got {steps}")
+    total = sum(base.values())
+    plan = {s: max(1, int(math.floor(n * steps / total))) for s, n in base.items()}
+    order = sorted(stages, key=lambda s: -base[s])
+    i = 0
+    while sum(plan.values()) < steps:  # hand out the rounding remainder, longest stage first
+        plan[order[i % len(order)]] += 1
+        i += 1
+    while sum(plan.values()) > steps:
+        biggest = max(plan, key=plan.get)
+        plan[biggest] -= 1
+    return plan
+
+
+def _plan(config: TrainConfig, stages: tuple[str, ...], steps: int | None,
+          payload: dict[str, Any] | None) -> dict[str, int]:
+    """A resumed run keeps its plan unless ``steps`` is given anew."""
+    if steps is None and payload is not None and set(payload.get("plan", {})) == set(stages):
+        return {s: int(payload["plan"][s]) for s in stages}
+    return plan_stages(config, stages, steps)
+
+
+def learning_rate(base: float, step: int, total: int, warmup: int) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay to 10% of ``base`` at ``total``."""
+    warm = min(1.0, (step + 1) / max(1, warmup))
+    progress = min(1.0, step / max(1, total - 1))
+    return base * warm * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2 ** 32)
+
+
+class _EMA:
+    """Exponential moving average of named parameters, decay ``min(d, (1 + n) / (10 + n))`` after ``n`` updates."""
+
+    def __init__(self, named: dict[str, torch.nn.Parameter], decay: float) -> None:
+        self.decay = decay
+        self.updates = 0
+        self.shadow = {k: p.detach().clone() for k, p in named.items()}
+
+    @torch.no_grad()
+    def update(self, named: dict[str, torch.nn.Parameter]) -> None:
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for k, p in named.items():
+            self.shadow[k].mul_(d).add_(p.detach(), alpha=1 - d)
+        self.updates += 1
+
+    @torch.no_grad()
+    def copy_to(self, named: dict[str, torch.nn.Parameter]) -> None:
+        for k, p in named.items():
+            p.copy_(self.shadow[k])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"updates": self.updates, "shadow": {k: v.cpu() for k, v in self.shadow.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.updates = int(state["updates"])
+        for k, v in state["shadow"].items():
+            self.shadow[k].copy_(v)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+class _Run:
+    """Files, position and bookkeeping of one training run (motion model or regression baseline)."""
+
+    def __init__(self, out_dir: Path, kind: str) -> None:
+        self.out_dir = out_dir
+        self.kind = kind
+        prefix = "" if kind == "motion" else "regression_"
+        self.checkpoint_path = out_dir / f"{prefix}checkpoint.pt"
+        self.metrics_path = out_dir / f"{prefix}metrics.jsonl"
+        self.model_path = out_dir / ("model.pt" if kind == "motion" else "regression.pt")
+        self.stage_index = 0
+        self.stage_step = 0
+        self.step = 0
+        self.elapsed_s = 0.0
+
+    def trim_metrics(self) -> None:
+        """Drop log lines written after the checkpoint we resume from (they belong to lost steps)."""
+        if not self.metrics_path.exists():
+            return
+        kept = []
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                if json.loads(line).get("step", 0) <= self.step:
+                    kept.append(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash
+        with atomic_output(self.metrics_path, overwrite=True) as tmp:
+            tmp.write_text("".join(k + "\n" for k in kept))
+
+    def log(self, record: dict[str, Any]) -> None:
+        with open(self.metrics_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+
+def _check_resume(payload: dict[str, Any], path: Path, config_name: str, kind: str, data: TrainData) -> None:
+    """Refuse to resume a run of another kind, configuration or normalisation."""
+    if payload.get("run_kind") != kind:
+        raise InputError(f"{path}: this checkpoint belongs to a {payload.get('run_kind')} run, not a {kind} run. "
+                         "Use another --out folder.")
+    if payload["config_name"] != config_name:
+        raise InputError(f"{path}: this run was trained with config '{payload['config_name']}', not "
+                         f"'{config_name}'. Resume it with --config {payload['config_name']}, or start the "
+                         f"'{config_name}' run in another --out folder.")
+    if payload["stats_json"] != data.stats_json:
+        raise InputError(f"{path}: the run was trained with other normalisation statistics than {data.info.folder} "
+                         "has now (different data?). Resume with the original data, or start a new run in another "
+                         "--out folder.")
+
+
+def _prepare_run(kind: str, config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
+                 resume: bool, overwrite: bool) -> tuple[_Run, TrainConfig, TrainData, dict[str, Any] | None]:
+    config = get_config(config_name)
+    requested_name = config.name
+    run = _Run(Path(out_dir), kind)
+    run.out_dir.mkdir(parents=True, exist_ok=True)
+    payload = None
+    if run.checkpoint_path.exists():
+        if resume:
+            payload = load_payload(run.checkpoint_path, "training_run")
+            config = config_from_facts(payload)
+        elif not overwrite:
+            raise OutputError(f"{run.checkpoint_path}: a training run is already here. Resume it (the default), "
+                              "pass overwrite to start again from scratch, or choose another --out folder.")
+    data = open_training_data(data_dir, config)
+    if payload is not None:
+        _check_resume(payload, run.checkpoint_path, requested_name, kind, data)
+        run.stage_index, run.stage_step = int(payload["stage_index"]), int(payload["stage_step"])
+        run.step, run.elapsed_s = int(payload["step"]), float(payload.get("elapsed_s", 0.0))
+        run.trim_metrics()
+    elif run.metrics_path.exists():
+        run.metrics_path.unlink()  # a fresh run starts a fresh log
+    return run, config, data, payload
+
+
+def _data_note(data: TrainData) -> str:
+    return f"{data.info.count} samples from {data.info.folder.name} ({data.info.source}), {data.info.width}x" \
+           f"{data.info.height}"
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+class _Stage:
+    """One stage: its trainable parameters, optimiser and step function."""
+
+    name: str
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.base_lr = 0.0
+
+    def begin(self, fresh: bool) -> None:
+        """Set up (caches, switches); ``fresh`` when the stage starts at its step 0 (not resumed mid-way)."""
+
+    def step(self, i: int) -> dict[str, float]:
+        raise NotImplementedError
+
+    def end(self) -> None:
+        """Called once the stage has run all its steps."""
+
+    def make_optimizer(self, params: list[torch.nn.Parameter], lr: float, weight_decay: float) -> None:
+        self.base_lr = lr
+        self.optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, betas=(0.9, 0.99))
+
+    def apply(self, loss: torch.Tensor, i: int, config: TrainConfig) -> float:
+        """Backward, clip, optimiser step at this step's learning rate; returns the learning rate."""
+        lr = learning_rate(self.base_lr, i, self.steps, config.warmup_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+        self.optimizer.step()
+        return lr
+
+
+def _autocast(device: torch.device):
+    """bf16 autocast on CUDA (the large config's speed), plain fp32 on CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
+class _Trainer:
+    """Drives the stages of one run: steps, logging, progress, cancel, checkpoints."""
+
+    def __init__(self, run: _Run, config: TrainConfig, data: TrainData, seed: int, device: torch.device,
+                 progress: ProgressFn | None, cancel: CancelFn | None) -> None:
+        self.run, self.config, self.data, self.seed, self.device = run, config, data, seed, device
+        self.progress, self.cancel = progress, cancel
+        self.stages: list[_Stage] = []
+        self.plan: dict[str, int] = {}
+
+    # subclasses: payload_state(), load_state(), finish()
+    def payload_state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def save_checkpoint(self, stage: _Stage | None) -> None:
+        payload = {"kind": "training_run", "format_version": CHECKPOINT_FORMAT, "run_kind": self.run.kind,
+                   "config_name": self.config.name, "config": self.config.to_dict(), "seed": self.seed,
+                   "stats_json": self.data.stats_json, "stage_index": self.run.stage_index,
+                   "stage_step": self.run.stage_step, "step": self.run.step, "elapsed_s": self.run.elapsed_s,
+                   "plan": dict(self.plan), **self.payload_state()}
+        if stage is not None and stage.optimizer is not None and self.run.stage_step > 0:
+            payload["optimizer"] = stage.optimizer.state_dict()
+        save_payload(payload, self.run.checkpoint_path)
+
+    def execute(self, optimizer_state: dict[str, Any] | None) -> None:
+        total = sum(self.plan.values())
+        done_before = sum(s.steps for s in self.stages[:self.run.stage_index])
+        for si in range(self.run.stage_index, len(self.stages)):
+            stage = self.stages[si]
+            fresh = self.run.stage_step == 0
+            stage.begin(fresh)
+            if not fresh and optimizer_state is not None and stage.optimizer is not None:
+                stage.optimizer.load_state_dict(optimizer_state)
+            optimizer_state = None
+            while self.run.stage_step < stage.steps:
+                if self.cancel is not None and self.cancel():
+                    self.save_checkpoint(stage)
+                    raise CancelledError(f"training cancelled at step {self.run.step} ({stage.name} "
+                                         f"{self.run.stage_step}/{stage.steps}); the checkpoint "
+                                         f"{self.run.checkpoint_path} keeps it: run the same command to resume")
+                start = time.perf_counter()
+                with _autocast(self.device):
+                    metrics = stage.step(self.run.stage_step)
+                seconds = time.perf_counter() - start
+                self.run.stage_step += 1
+                self.run.step += 1
+                self.run.elapsed_s += seconds
+                record = {"step": self.run.step, "stage": stage.name, "stage_step": self.run.stage_step,
+                          **{k: round(v, 6) for k, v in metrics.items()}, "seconds": round(seconds, 4)}
+                self.run.log(record)
+                if self.progress is not None:
+                    self.progress(TrainProgress(stage.name, self.run.stage_step, stage.steps,
+                                                done_before + self.run.stage_step, total, metrics))
+                if self.run.step % self.config.checkpoint_every == 0 and self.run.stage_step < stage.steps:
+                    self.save_checkpoint(stage)
+            stage.end()
+            done_before += stage.steps
+            self.run.stage_index, self.run.stage_step = si + 1, 0
+            self.save_checkpoint(None)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# motion model
+
+
+class _MotionTrainer(_Trainer):
+    def __init__(self, run: _Run, config: TrainConfig, data: TrainData, seed: int, device: torch.device,
+                 progress: ProgressFn | None, cancel: CancelFn | None, plan: dict[str, int]) -> None:
+        super().__init__(run, config, data, seed, device, progress, cancel)
+        self.plan = plan
+        info = data.info
+        self.model = MotionModel(config, data.stats_json, data.coeff_grid, info.freqs_hz.tolist(), info.fps,
+                                 info.window_frames, _data_note(data)).to(device)
+        self.ema_modules = {"encoder": self.model.encoder, "unet": self.model.unet}
+        self.ema = _EMA(self._ema_named(), config.ema_decay)
+        self.cache = None
+        self.stages = [_VAEStage(self, plan["vae"]), _DiffusionStage(self, plan["diffusion"]),
+                       _AttentionStage(self, plan["freq_attention"])]
+
+    def _ema_named(self) -> dict[str, torch.nn.Parameter]:
+        return {f"{m}.{k}": p for m, module in self.ema_modules.items() for k, p in module.named_parameters()}
+
+    def payload_state(self) -> dict[str, Any]:
+        return {"model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+                "ema": self.ema.state_dict(), "facts": self.model.facts()}
+
+    def load_state(self, payload: dict[str, Any]) -> None:
+        self.model.load_state_dict(payload["model"])
+        self.ema.load_state_dict(payload["ema"])
+
+    def ensure_cache(self) -> None:
+        """The latent cache for stages 2 and 3, and the latent scaling it implies."""
+        if self.cache is not None:
+            return
+        vae = self.model.vae.eval()
+        for p in vae.parameters():
+            p.requires_grad_(False)
+        digest = torch.cat([p.detach().flatten().cpu() for p in vae.parameters()]).numpy().tobytes()
+        key = f"{self.data.fingerprint()}-{hashlib.sha256(digest).hexdigest()[:16]}"
+
+        @torch.no_grad()
+        def encode(channels: np.ndarray) -> np.ndarray:
+            mean, _ = vae.encode(torch.from_numpy(channels).to(self.device))
+            return mean.float().cpu().numpy()
+
+        def report(done: int, count: int) -> None:
+            if self.progress is not None:
+                self.progress(TrainProgress("latent_cache", done, count, self.run.step, sum(self.plan.values())))
+
+        self.cache = build_latent_cache(self.data, encode, key, self.run.out_dir / "latents.npz", report)
+        mean, std = self.cache.latent_stats()
+        self.model.set_latent_stats(mean, std)
+        self.latents_t = torch.from_numpy(self.cache.latents)  # float16 [N, K, C, h, w]
+        self.images_t = torch.from_numpy(self.cache.images)    # uint8 [N, H, W, 3]
+
+    def batch_images(self, idx: np.ndarray) -> torch.Tensor:
+        imgs = self.images_t[torch.from_numpy(idx)].to(self.device)
+        return imgs.permute(0, 3, 1, 2).float() / 255.0
+
+    def batch_latents(self, idx: np.ndarray, bands: np.ndarray) -> torch.Tensor:
+        """Unit-scaled latents ``[B, Kb, C, h, w]`` of images ``idx`` and bands ``bands`` ``[B, Kb]``."""
+        lat = self.latents_t[torch.from_numpy(idx)[:, None], torch.from_numpy(bands)].float().to(self.device)
+        mean = self.model.latent_mean[torch.from_numpy(bands).to(self.device)][..., None, None]
+        std = self.model.latent_std[torch.from_numpy(bands).to(self.device)][..., None, None]
+        return (lat - mean) / std
+
+    def condition(self, images: torch.Tensor, keep: np.ndarray, grad: bool) -> tuple[tuple, torch.Tensor]:
+        """Image features with dropped conditions zeroed (``keep`` bool ``[B]``)."""
+        with torch.set_grad_enabled(grad):
+            pyramid, global_feat = self.model.encoder(images)
+        mask = torch.from_numpy(keep.astype(np.float32)).to(self.device)
+        return tuple(p * mask[:, None, None, None] for p in pyramid), global_feat * mask[:, None]
+
+    def write_model(self) -> None:
+        """Save the EMA weights as ``model.pt`` (the live weights stay as they are)."""
+        live = {k: p.detach().clone() for k, p in self._ema_named().items()}
+        self.ema.copy_to(self._ema_named())
+        try:
+            self.model.save(self.run.model_path)
+        finally:
+            with torch.no_grad():
+                for k, p in self._ema_named().items():
+                    p.copy_(live[k])
+
+
+class _VAEStage(_Stage):
+    name = "vae"
+
+    def __init__(self, trainer: _MotionTrainer, steps: int) -> None:
+        super().__init__(steps)
+        self.t = trainer
+
+    def begin(self, fresh: bool) -> None:
+        cfg = self.t.config
+        self.stream = ShardStream(self.t.data, self.t.seed, STAGE_KEYS["vae"], cfg.shard_batches)
+        self.t.model.vae.train()
+        self.make_optimizer(list(self.t.model.vae.parameters()), cfg.vae_lr, cfg.weight_decay)
+
+    def step(self, i: int) -> dict[str, float]:
+        cfg = self.t.config
+        crops = torch.from_numpy(vae_batch(self.stream, i, cfg.vae_batch, cfg.vae_crop, cfg.num_bands,
+                                           cfg.vae_motion_crops))
+        gen = torch.Generator().manual_seed(int(step_rng(self.t.seed, STAGE_KEYS["vae"], i).integers(2 ** 62)))
+        loss, metrics = vae_loss(self.t.model.vae, crops.to(self.t.device), cfg, generator=gen)
+        metrics["lr"] = self.apply(loss, i, cfg)
+        return metrics
+
+
+class _DiffusionStage(_Stage):
+    name = "diffusion"
+
+    def __init__(self, trainer: _MotionTrainer, steps: int) -> None:
+        super().__init__(steps)
+        self.t = trainer
+
+    def begin(self, fresh: bool) -> None:
+        t, cfg = self.t, self.t.config
+        t.ensure_cache()
+        t.model.unet.set_frequency_attention(False)
+        t.model.encoder.train()
+        t.model.unet.train()
+        params = list(t.model.encoder.parameters()) + list(t.model.unet.parameters())
+        self.make_optimizer(params, cfg.diffusion_lr, cfg.weight_decay)
+
+    def step(self, i: int) -> dict[str, float]:
+        t, cfg = self.t, self.t.config
+        rng = step_rng(t.seed, STAGE_KEYS["diffusion"], i)
+        n = t.cache.latents.shape[0]
+        b, kb = cfg.diffusion_batch, cfg.bands_per_image
+        idx = rng.choice(n, b, replace=n < b)
+        bands = np.argsort(rng.random((b, cfg.num_bands)), axis=1)[:, :kb]
+        times = rng.integers(0, cfg.train_timesteps, (b, kb))
+        noise = rng.standard_normal((b, kb, *t.model.latent_shape[1:]), dtype=np.float32)
+        keep = rng.random(b) >= cfg.cond_dropout
+        x0 = t.batch_latents(idx, bands)
+        pyramid, global_feat = t.condition(t.batch_images(idx), keep, grad=True)
+        band_idx = torch.from_numpy(bands).to(t.device)
+
+        def denoise(x_t: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
+            return t.model.unet(x_t, tt, pyramid, global_feat, band_idx)
+
+        loss = diffusion_loss(denoise, t.model.schedule, x0, torch.from_numpy(times).to(t.device),
+                              torch.from_numpy(noise).to(t.device))
+        lr = self.apply(loss, i, cfg)
+        t.ema.update(t._ema_named())
+        return {"loss": loss.item(), "lr": lr}
+
+    def end(self) -> None:
+        self.t.write_model()
+
+
+class _AttentionStage(_Stage):
+    name = "freq_attention"
+
+    def __init__(self, trainer: _MotionTrainer, steps: int) -> None:
+        super().__init__(steps)
+        self.t = trainer
+
+    def begin(self, fresh: bool) -> None:
+        t, cfg = self.t, self.t.config
+        t.ensure_cache()
+        if fresh:
+            # GID: start from the per-frequency model (here its EMA weights) and fine-tune the attention on top
+            t.ema.copy_to(t._ema_named())
+            t.ema.updates = 0
+        t.model.unet.set_frequency_attention(True)
+        if cfg.freeze_base:
+            for p in (*t.model.encoder.parameters(), *t.model.unet.parameters()):
+                p.requires_grad_(False)
+            params = t.model.unet.frequency_attention_parameters()
+            for p in params:
+                p.requires_grad_(True)
+        else:
+            params = list(t.model.encoder.parameters()) + list(t.model.unet.parameters())
+        t.model.encoder.train(not cfg.freeze_base)
+        t.model.unet.train()
+        self.make_optimizer(params, cfg.attention_lr, cfg.weight_decay)
+
+    def step(self, i: int) -> dict[str, float]:
+        t, cfg = self.t, self.t.config
+        rng = step_rng(t.seed, STAGE_KEYS["freq_attention"], i)
+        n = t.cache.latents.shape[0]
+        b, k = cfg.attention_batch, cfg.num_bands
+        idx = rng.choice(n, b, replace=n < b)
+        bands = np.tile(np.arange(k), (b, 1))
+        times = rng.integers(0, cfg.train_timesteps, b)
+        noise = rng.standard_normal((b, k, *t.model.latent_shape[1:]), dtype=np.float32)
+        keep = rng.random(b) >= cfg.cond_dropout
+        x0 = t.batch_latents(idx, bands)
+        pyramid, global_feat = t.condition(t.batch_images(idx), keep, grad=not cfg.freeze_base)
+
+        def denoise(x_t: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
+            return t.model.unet(x_t, tt, pyramid, global_feat)
+
+        loss = diffusion_loss(denoise, t.model.schedule, x0, torch.from_numpy(times).to(t.device),
+                              torch.from_numpy(noise).to(t.device))
+        lr = self.apply(loss, i, cfg)
+        t.ema.update(t._ema_named())
+        return {"loss": loss.item(), "lr": lr}
+
+    def end(self) -> None:
+        self.t.write_model()
+
+
+def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
+          steps: int | None = None, resume: bool = True, seed: int = 0, device: str = "auto",
+          progress: ProgressFn | None = None, cancel: CancelFn | None = None, overwrite: bool = False) -> Path:
+    """Train the motion model; returns the path of ``model.pt``.
+
+    Args:
+        config_name: ``tiny``, ``default`` or ``large`` (or a :class:`TrainConfig`).
+        data_dir: a dataset folder (``dataset.json``, shards, ``norm_stats.json``).
+        out_dir: the run folder (checkpoints, metrics log, model).
+        steps: total optimisation steps over all stages, split in the configuration's proportions; ``None`` takes
+            the configuration's stage lengths. A resumed run may change it: the current stage then runs to its new
+            length (finished stages stay finished).
+        resume: continue from ``out_dir/checkpoint.pt`` when it exists (a run of another configuration raises
+            :class:`InputError`); the run keeps its own seed.
+        seed: seeds initialisation and every batch of a new run.
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``.
+        progress: called with a :class:`TrainProgress` after each step.
+        cancel: polled before each step; returning True saves a checkpoint and raises :class:`CancelledError`.
+        overwrite: with ``resume=False``, replace an existing run instead of refusing.
+    """
+    dev = _resolve_device(device)
+    run, config, data, payload = _prepare_run("motion", config_name, data_dir, out_dir, resume, overwrite)
+    if payload is not None:
+        seed = int(payload["seed"])
+    _seed_everything(seed)
+    plan = _plan(config, MOTION_STAGES, steps, payload)
+    trainer = _MotionTrainer(run, config, data, seed, dev, progress, cancel, plan)
+    if payload is not None:
+        trainer.load_state(payload)
+    if run.stage_index >= len(MOTION_STAGES):
+        if not run.model_path.exists():
+            trainer.write_model()
+        return run.model_path
+    trainer.execute(payload.get("optimizer") if payload else None)
+    return run.model_path
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# regression baseline
+
+
+class _RegressionTrainer(_Trainer):
+    def __init__(self, run: _Run, config: TrainConfig, data: TrainData, seed: int, device: torch.device,
+                 progress: ProgressFn | None, cancel: CancelFn | None, plan: dict[str, int]) -> None:
+        super().__init__(run, config, data, seed, device, progress, cancel)
+        self.plan = plan
+        info = data.info
+        self.model = RegressionModel(config, data.stats_json, data.coeff_grid, info.freqs_hz.tolist(), info.fps,
+                                     info.window_frames, _data_note(data)).to(device)
+        self.stages = [_RegressionStage(self, plan["regression"])]
+
+    def payload_state(self) -> dict[str, Any]:
+        return {"model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()}, "facts": self.model.facts()}
+
+    def load_state(self, payload: dict[str, Any]) -> None:
+        self.model.load_state_dict(payload["model"])
+
+
+class _RegressionStage(_Stage):
+    name = "regression"
+
+    def __init__(self, trainer: _RegressionTrainer, steps: int) -> None:
+        super().__init__(steps)
+        self.t = trainer
+
+    def begin(self, fresh: bool) -> None:
+        cfg = self.t.config
+        self.stream = ShardStream(self.t.data, self.t.seed, STAGE_KEYS["regression"], cfg.shard_batches)
+        self.t.model.train()
+        self.make_optimizer(list(self.t.model.parameters()), cfg.regression_lr, cfg.weight_decay)
+
+    def step(self, i: int) -> dict[str, float]:
+        t, cfg = self.t, self.t.config
+        images, target = regression_batch(self.stream, i, cfg.regression_batch)
+        imgs = torch.from_numpy(images).to(t.device).permute(0, 3, 1, 2).float() / 255.0
+        loss = regression_loss(t.model.net, imgs, torch.from_numpy(target).to(t.device))
+        return {"loss": loss.item(), "lr": self.apply(loss, i, cfg)}
+
+    def end(self) -> None:
+        self.t.model.save(self.t.run.model_path)
+
+
+def train_regression(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
+                     steps: int | None = None, resume: bool = True, seed: int = 0, device: str = "auto",
+                     progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+                     overwrite: bool = False) -> Path:
+    """Train the direct-regression baseline (same arguments as :func:`train`); returns the path of ``regression.pt``.
+
+    Files: ``regression_checkpoint.pt``, ``regression_metrics.jsonl``, ``regression.pt`` (so it may share a run
+    folder with the motion model).
+    """
+    dev = _resolve_device(device)
+    run, config, data, payload = _prepare_run("regression", config_name, data_dir, out_dir, resume, overwrite)
+    if payload is not None:
+        seed = int(payload["seed"])
+    _seed_everything(seed)
+    plan = _plan(config, ("regression",), steps, payload)
+    trainer = _RegressionTrainer(run, config, data, seed, dev, progress, cancel, plan)
+    if payload is not None:
+        trainer.load_state(payload)
+    if run.stage_index >= 1:
+        if not run.model_path.exists():
+            trainer.model.save(run.model_path)
+        return run.model_path
+    trainer.execute(payload.get("optimizer") if payload else None)
+    return run.model_path
