@@ -33,6 +33,15 @@ class CancelToken:
             raise CancelledError("cancelled by the user; no partial output was left behind")
 
 
+def is_cancelled(cancel: object) -> bool:
+    """Whether ``cancel`` asks to stop: ``None`` (never), a :class:`CancelToken`, or a callable returning a bool."""
+    if cancel is None:
+        return False
+    if callable(cancel):
+        return bool(cancel())
+    return bool(getattr(cancel, "cancelled", False))
+
+
 ProgressCallback = Callable[[int, int, str], None]
 
 

@@ -118,6 +118,19 @@ class ShardWriter:
         return read_info(self.folder)
 
 
+def remove_dataset(folder: str | os.PathLike, extra_names: tuple[str, ...] = ()) -> None:
+    """Delete a dataset's index, shard files (``shard_NNNNN.npz``), statistics and ``extra_names`` from ``folder``.
+
+    Used before writing a new dataset over an old one (``--overwrite``), so no stale shard of a bigger old dataset
+    survives; other files in the folder are left alone.
+    """
+    folder = Path(folder)
+    for path in [*folder.glob("shard_[0-9][0-9][0-9][0-9][0-9].npz"), folder / "norm_stats.json",
+                 *(folder / n for n in extra_names), folder / INDEX_NAME]:
+        if path.is_file():
+            path.unlink()
+
+
 def read_info(folder: str | os.PathLike) -> DatasetInfo:
     """Read and check ``dataset.json``; raise :class:`InputError` saying what is wrong with the folder."""
     folder = Path(folder)

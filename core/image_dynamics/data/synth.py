@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import spectral
 from ..errors import CancelledError, InputError
+from ..jobs import is_cancelled
 from . import shards
 from .normalise import NormAccumulator, save_norm_stats
 from .scenes import families
@@ -148,14 +149,6 @@ def sample_seed(dataset_seed: int, index: int) -> int:
     return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 62) - 1)
 
 
-def _is_cancelled(cancel: Any) -> bool:
-    if cancel is None:
-        return False
-    if callable(cancel):
-        return bool(cancel())
-    return bool(getattr(cancel, "cancelled", False))
-
-
 #: Smallest normal float16 (2^-14 px). Shards store float16; smaller magnitudes (Gaussian tails, spectral leakage) are
 #: stored as 0: they are far below any visible motion, and converting float16 subnormals is ten times slower.
 _STORAGE_TINY = np.float32(2.0 ** -14)
@@ -197,7 +190,7 @@ def generate_dataset(out_dir: str | os.PathLike, count: int, seed: int = 0, widt
         raise InputError(f"shard size must be at least 1, got {shard_size}.")
     out_dir = Path(out_dir)
     if overwrite and (out_dir / shards.INDEX_NAME).exists():
-        _remove_old_dataset(out_dir)
+        shards.remove_dataset(out_dir)
     freqs = spectral.harmonic_freqs(NUM_BANDS, WINDOW_FRAMES, FPS)
     writer = shards.ShardWriter(out_dir, width, height, freqs, FPS, WINDOW_FRAMES, SOURCE, shard_size=shard_size,
                                 overwrite=overwrite)
@@ -221,7 +214,7 @@ def _rendered(jobs: list[tuple[int, int, int]], workers: int, cancel: Any):
     """Yield rendered samples in order, stopping cleanly when ``cancel`` says so."""
     if workers <= 1:
         for job in jobs:
-            if _is_cancelled(cancel):
+            if is_cancelled(cancel):
                 return
             yield _render_for_dataset(job)
         return
@@ -232,22 +225,14 @@ def _rendered(jobs: list[tuple[int, int, int]], workers: int, cancel: Any):
         pending: list[cf.Future] = []
         next_job = 0
         while next_job < len(jobs) or pending:
-            while next_job < len(jobs) and len(pending) < 2 * workers and not _is_cancelled(cancel):
+            while next_job < len(jobs) and len(pending) < 2 * workers and not is_cancelled(cancel):
                 pending.append(pool.submit(_render_for_dataset, jobs[next_job]))
                 next_job += 1
-            if _is_cancelled(cancel):
+            if is_cancelled(cancel):
                 for future in pending:
                     future.cancel()
                 return
             yield pending.pop(0).result()
-
-
-def _remove_old_dataset(folder: Path) -> None:
-    """Delete a dataset's index, statistics and shard files (named ``shard_NNNNN.npz`` by the shard writer)."""
-    for path in [*folder.glob("shard_[0-9][0-9][0-9][0-9][0-9].npz"), folder / "norm_stats.json",
-                 folder / shards.INDEX_NAME]:
-        if path.is_file():
-            path.unlink()
 
 
 def benchmark(count: int = 8, width: int = 256, height: int = 160, seed: int = 0) -> dict[str, float]:

@@ -59,6 +59,7 @@ from .. import spectral
 from ..atomic import atomic_output
 from ..errors import CancelledError, InputError
 from ..io_video import video_frames, video_info
+from ..jobs import is_cancelled
 from . import shards
 from .normalise import NormAccumulator, save_norm_stats
 
@@ -491,22 +492,6 @@ def find_videos(input_dir: str | os.PathLike) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def _is_cancelled(cancel: Any) -> bool:
-    if cancel is None:
-        return False
-    if callable(cancel):
-        return bool(cancel())
-    return bool(getattr(cancel, "cancelled", False))
-
-
-def _remove_old_dataset(folder: Path) -> None:
-    """Delete a dataset's index, shard files, statistics and the lists this module writes."""
-    for path in [*folder.glob("shard_[0-9][0-9][0-9][0-9][0-9].npz"), folder / "norm_stats.json",
-                 folder / REJECTED_NAME, folder / SOURCES_NAME, folder / shards.INDEX_NAME]:
-        if path.is_file():
-            path.unlink()
-
-
 def _write_json(path: Path, doc: Any) -> None:
     with atomic_output(path, overwrite=True) as tmp:
         tmp.write_text(json.dumps(doc, indent=1))
@@ -553,7 +538,7 @@ def videos_to_dataset(input_dir: str | os.PathLike, out_dir: str | os.PathLike, 
         raise InputError(f"{folder}: no video files here (looked for {' '.join(VIDEO_SUFFIXES)}, in subfolders too). "
                          "Put your clips in this folder or point to the folder that holds them.")
     if overwrite and (out_dir / shards.INDEX_NAME).exists():
-        _remove_old_dataset(out_dir)
+        shards.remove_dataset(out_dir, (REJECTED_NAME, SOURCES_NAME))
     freqs = spectral.harmonic_freqs(num_bands, window_frames, TARGET_FPS)
     writer = shards.ShardWriter(out_dir, width, height, freqs, TARGET_FPS, window_frames, SOURCE,
                                 shard_size=shard_size, overwrite=overwrite)
@@ -574,13 +559,13 @@ def videos_to_dataset(input_dir: str | os.PathLike, out_dir: str | os.PathLike, 
                                 **{k: round(v, 4) for k, v in sample.measures.items()}})
             else:
                 rejected.append((video, sample.reason))
-            if _is_cancelled(cancel):
+            if is_cancelled(cancel):
                 cancelled = True
                 windows.close()
                 break
         if progress is not None:
             progress(done, len(videos))
-        if cancelled or _is_cancelled(cancel):
+        if cancelled or is_cancelled(cancel):
             cancelled = True
             break
     _write_json(out_dir / REJECTED_NAME, [{"path": str(p.relative_to(folder)), "reason": r} for p, r in rejected])
