@@ -776,3 +776,18 @@ def test_the_runtime_never_imports_torch():
     code = ("import sys; import image_dynamics.model.predict, image_dynamics.model.cache, image_dynamics.cli; "
             "assert 'torch' not in sys.modules and 'onnx' not in sys.modules, sorted(sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_cli_eval_compares_the_package_torch_checkpoint_and_baselines(tmp_path, dataset, run_dir, package_dir,
+                                                                       capsys):
+    report = tmp_path / "report.json"
+    code = run("-q", "eval", "--data", dataset, "--train-data", dataset, "--checkpoint", run_dir / "model.pt",
+               "--model", package_dir, "--seeds", "0,1", "--steps", "3", "--psnr-samples", "2", "-o", report)
+    assert code == 0
+    results = json.loads(report.read_text())["results"]
+    assert set(results) == {"zero motion", "mean spectrum", str(run_dir / "model.pt"), f"onnx:{package_dir}"}
+    torch_mean, onnx_mean = results[str(run_dir / "model.pt")]["mean"], results[f"onnx:{package_dir}"]["mean"]
+    for key in ("energy_corr", "moving_auc", "band_log_power_err", "psnr_db"):
+        assert onnx_mean[key] == pytest.approx(torch_mean[key], rel=1e-3, abs=1e-3)  # the same model, two runtimes
+    assert results["zero motion"]["mean"]["moving_auc"] == 0.5
+    assert "energy_corr" in capsys.readouterr().out

@@ -332,3 +332,25 @@ def predict_motion(pixels: np.ndarray, model: str | os.PathLike | ModelPackage |
     predictor = get_predictor(model, provider)
     return predictor.predict(pixels, seed=seed, steps=steps, eta=eta, guidance=guidance, progress=progress,
                              cancel=cancel, cache=cache, colorspace=colorspace)
+
+
+def package_predictor(model: str | os.PathLike | ModelPackage | None = None, steps: int | None = None,
+                      provider: str = "auto") -> Callable[[np.ndarray, int], np.ndarray]:
+    """A batch predictor for :mod:`image_dynamics.evaluation`: ``(images uint8 [B, H, W, 3], seed) -> [B, K, 2, H, W]``.
+
+    Each image is sampled with the given seed (no disk cache: evaluation measures the model, not the cache); the
+    volume comes back at the image's own grid when the image is the model's size, as evaluation sets are.
+    """
+    predictor = MotionPredictor(model, provider=provider)
+
+    def predict(images: np.ndarray, seed: int) -> np.ndarray:
+        out = []
+        for image in images:
+            volume = predictor.predict(image, seed=seed, steps=steps, cache=False)
+            if volume.coeffs.shape[2:] != image.shape[:2]:
+                raise ValueError(f"model grid {volume.width}x{volume.height} differs from the evaluation images "
+                                 f"{image.shape[1]}x{image.shape[0]}; evaluate at the model's training size")
+            out.append(volume.coeffs)
+        return np.stack(out)
+
+    return predict
