@@ -1,7 +1,8 @@
 """Settings stored in the .blend: the artist's controls on the scene, and what was baked on each image.
 
 - ``Scene.image_dynamics`` (:class:`ImageDynamicsSettings`): source image, motion source, edits, loop, mask, output.
-  Strength, band gains and decay are animatable (a bake reads them at the scene's current frame).
+  Strength and band gains are animatable: a bake samples their F-curves at every baked frame (``tasks.animated_edits``).
+  Decay is keyframeable but a bake reads it at the scene's current frame.
 - ``Image.image_dynamics`` (:class:`ImageDynamicsImageState`): the motion last computed for the image (its cache key,
   an optional saved ``.npz``) and the last bake (folder, stem, frames, kinds), which the node setups read.
 

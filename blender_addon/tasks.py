@@ -97,6 +97,7 @@ class BakeRequest:
     start_frame: int
     fps: float
     blend_path: str = ""
+    animation: AnimatedEdits | None = None  # per-frame strength and band gains; None: not animated
 
     def output_spec(self):
         from image_dynamics.bake import OutputSpec
@@ -147,22 +148,98 @@ def check_writable(folder: Path) -> None:
                         "Image Dynamics > Output > Folder.")
 
 
-def render_settings(scene: bpy.types.Scene, frames: int):
-    """The engine's RenderSettings from the scene: edits at the current frame (animated values), loop, fps."""
+def render_settings(scene: bpy.types.Scene, frames: int, animation: AnimatedEdits | None = None):
+    """The engine's RenderSettings from the scene: edits at the current frame, loop, fps.
+
+    What ``animation`` samples per frame (see :func:`animated_edits`) is left out here (strength 1, no damping curve)
+    and applied on top as the plan's frame gains; the splat weight then comes from the motion without it.
+    """
     from image_dynamics.settings import RenderSettings
 
+    animated_strength = animation is not None and animation.strengths is not None
+    gains_animated = animation is not None and animation.band_gains is not None
     s = settings_of(scene)
     gains = tuple(float(g) for g in s.band_gains)
-    band_gains = tuple(zip(BAND_GAIN_HZ, gains)) if any(g != 1.0 for g in gains) else ()
+    band_gains = tuple(zip(BAND_GAIN_HZ, gains)) if any(g != 1.0 for g in gains) and not gains_animated else ()
     low = float(s.low_cut_hz) if s.use_low_cut else None
     high = float(s.high_cut_hz) if s.use_high_cut else None
     if low is not None and high is not None and low > high:
         raise UserError(f"Low Cut {low:g} Hz is above High Cut {high:g} Hz, so nothing would move. Swap them in "
                         "Image Dynamics > Frequencies.")
     return RenderSettings(fps=scene_fps(scene), loop_frames=frames if s.seamless else None, frames=(0, frames),
-                          strength=float(s.strength), band_gains=band_gains, low_cut_hz=low, high_cut_hz=high,
-                          decay_s=float(s.decay_s) if s.use_decay else None,
+                          strength=1.0 if animated_strength else float(s.strength), band_gains=band_gains,
+                          low_cut_hz=low, high_cut_hz=high, decay_s=float(s.decay_s) if s.use_decay else None,
                           time_stretch=bool(s.time_stretch and s.seamless), mask_feather_px=float(s.mask_feather_px))
+
+
+def find_fcurve(id_data: bpy.types.ID, data_path: str, index: int = 0) -> bpy.types.FCurve | None:
+    """The F-curve animating ``id_data``'s ``data_path[index]`` in its active action, or ``None``.
+
+    Blender 4.4+ layered actions keep F-curves in channelbags (one per layer strip and slot; 5.0 drops
+    ``Action.fcurves``); 4.2 has only ``Action.fcurves``. Muted curves count as absent (Blender ignores them too).
+    NLA strips and drivers are not looked at.
+    """
+    anim = id_data.animation_data
+    action = anim.action if anim is not None else None
+    if action is None:
+        return None
+    curve = None
+    slot = getattr(anim, "action_slot", None)
+    if slot is not None and hasattr(action, "layers"):
+        for layer in action.layers:
+            for strip in layer.strips:
+                bag = strip.channelbag(slot)
+                curve = bag.fcurves.find(data_path, index=index) if bag is not None else None
+                if curve is not None:
+                    break
+            if curve is not None:
+                break
+    if curve is None and getattr(action, "fcurves", None) is not None:  # 4.2 (and 4.4's legacy view)
+        curve = action.fcurves.find(data_path, index=index)
+    return None if curve is None or curve.mute else curve
+
+
+@dataclass(frozen=True)
+class AnimatedEdits:
+    """Strength and damping curve of every baked frame, sampled from the scene's F-curves.
+
+    Attributes:
+        strengths: amplitude factor of baked frame ``i`` (scene frame ``frame_start + i``); ``None``: not animated.
+        band_gains: damping curve ``((hz, gain), ...)`` of baked frame ``i``, at :data:`BAND_GAIN_HZ`; ``None``: no
+            band is animated (a band without an F-curve keeps its current gain on every frame).
+    """
+
+    strengths: tuple[float, ...] | None
+    band_gains: tuple[tuple[tuple[float, float], ...], ...] | None
+
+
+def animated_edits(scene: bpy.types.Scene, frames: int) -> AnimatedEdits | None:
+    """Sample animated strength and band gains at scene frames ``frame_start + i``, ``i < frames``; ``None`` when
+    neither is animated (then the bake reads the current values, exactly as an un-animated bake).
+
+    F-curves are evaluated directly (no ``frame_set``: no depsgraph update, nothing in the scene changes); values are
+    clamped to the property's hard range as Blender clamps animated values. Decay is not sampled: it is read at the
+    current frame.
+    """
+    settings = settings_of(scene)
+    strength_curve = find_fcurve(scene, "image_dynamics.strength")
+    gain_curves = [find_fcurve(scene, "image_dynamics.band_gains", band) for band in range(len(BAND_GAIN_HZ))]
+    if strength_curve is None and all(curve is None for curve in gain_curves):
+        return None
+    properties = settings.bl_rna.properties
+
+    def sample(curve, current: float, name: str) -> tuple[float, ...]:
+        if curve is None:
+            return (float(current),) * frames
+        low, high = properties[name].hard_min, properties[name].hard_max
+        return tuple(min(max(float(curve.evaluate(scene.frame_start + i)), low), high) for i in range(frames))
+
+    strengths = None if strength_curve is None else sample(strength_curve, settings.strength, "strength")
+    band_gains = None
+    if any(curve is not None for curve in gain_curves):
+        per_band = [sample(curve, settings.band_gains[band], "band_gains") for band, curve in enumerate(gain_curves)]
+        band_gains = tuple(tuple(zip(BAND_GAIN_HZ, (gains[i] for gains in per_band))) for i in range(frames))
+    return AnimatedEdits(strengths, band_gains)
 
 
 def outputs(settings) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -190,7 +267,8 @@ def bake_request(context: bpy.types.Context, image: bpy.types.Image | None) -> B
     engine.require()
     from image_dynamics.bake import planned_names
 
-    request_settings = render_settings(scene, frames)
+    animation = animated_edits(scene, frames)
+    request_settings = render_settings(scene, frames, animation)
     mask = None
     if settings.mask is not None:
         try:
@@ -202,7 +280,7 @@ def bake_request(context: bpy.types.Context, image: bpy.types.Image | None) -> B
                           bit_depth=32 if image.is_float else 8, folder=folder, folder_setting=folder_setting,
                           stem=stem, formats=formats, displacement=kinds, overwrite=bool(settings.overwrite),
                           settings=request_settings, mask=mask, start_frame=scene.frame_start, fps=scene_fps(scene),
-                          blend_path=bpy.data.filepath)
+                          blend_path=bpy.data.filepath, animation=animation)
     if not request.overwrite:
         names = planned_names(request.output_spec(), np.arange(frames))
         existing = [name for name in names if (folder / name).exists()]
@@ -232,12 +310,15 @@ def run_bake(request: BakeRequest, progress) -> BakeOutcome:
     """Motion (cached or computed), plan and bake: the engine's all-or-nothing bake into the request's folder."""
     from image_dynamics.bake import bake
     from image_dynamics.io import LoadedImage
-    from image_dynamics.settings import plan
+    from image_dynamics.settings import animated_gains, plan, with_frame_gains
 
     motion_result = motion.compute(request.motion, progress)
     image = LoadedImage(request.motion.pixels, request.motion.colorspace, request.bit_depth,
                         request.motion.pixels.shape[2] == 4, Path(request.image_name))
     render_plan = plan(motion_result.volume, request.settings, mask=request.mask)
+    if request.animation is not None:
+        gains = animated_gains(render_plan.motion, request.animation.strengths, request.animation.band_gains)
+        render_plan = with_frame_gains(render_plan, gains)
     result = bake(image, render_plan, request.output_spec(), progress, splat_beta=request.settings.splat_beta)
     return BakeOutcome(request, motion_result, result.files, result.frame_count, result.seconds, result.patterns,
                        render_plan.loop_frames)

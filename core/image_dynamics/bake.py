@@ -115,7 +115,8 @@ def bake(image: io.LoadedImage, render_plan: RenderPlan, spec: OutputSpec, progr
         videos = _open_videos(spec, staged, render_plan.fps)
         try:
             progress.start("rendering", len(render_plan.times))
-            for number, flow in zip(render_plan.frame_numbers, renderer.flows(render_plan.times)):
+            flows = renderer.flows(render_plan.times, render_plan.frame_gains)
+            for number, flow in zip(render_plan.frame_numbers, flows):
                 frame = renderer.frame(flow) if (spec.formats) else None
                 for fmt in spec.formats:
                     if fmt in FRAME_FORMATS:

@@ -4,6 +4,11 @@ Per frame: the anchored displacement is evaluated by inverse DFT on the volume's
 upsampled edge-aware to the image (guided by the image so motion stays inside objects), and the image is forward-warped
 by softmax splatting with GID's weight ``W(p) = mean_t |a_t(p)|``. Full-resolution coefficients are never materialised
 (DESIGN.md §3, Resolution).
+
+Animated amplitude edits (strength, band gains keyframed over a shot) are per-frame, per-band gains ``G [N, K]``
+multiplying the inverse-DFT basis: ``a_t = sum_k G[t, k] (B[t, k] Re S_k + B[t, K + k] Im S_k)``. The splat weight
+stays the one of the un-animated motion: it orders occlusion (what moves more stays in front), and recomputing it per
+frame from the animated amplitude would make that order, and so the picture, flicker.
 """
 
 from __future__ import annotations
@@ -38,6 +43,39 @@ def to_image_pixels(sv: SpectralVolume, width: int, height: int) -> SpectralVolu
     """Rescale coefficients from grid pixels to image pixels (x by W/w, y by H/h); the grid itself is unchanged."""
     scale = np.array([width / sv.width, height / sv.height], dtype=np.float32).reshape(1, 2, 1, 1)
     return sv.with_(coeffs=(sv.coeffs * scale).astype(np.complex64))
+
+
+def validate_frame_gains(frame_gains: np.ndarray | None, num_frames: int, num_bands: int) -> np.ndarray | None:
+    """Check per-frame band gains and return them as float64 ``[num_frames, num_bands]`` (``None`` stays ``None``).
+
+    Raises :class:`InputError` unless ``frame_gains`` is a real ``[num_frames, num_bands]`` array of finite values
+    ``>= 0``; the message names the first bad frame (row) and band (column).
+    """
+    if frame_gains is None:
+        return None
+    gains = np.asarray(frame_gains)
+    if gains.shape != (num_frames, num_bands):
+        raise InputError(f"frame_gains must have shape [frames, bands] = [{num_frames}, {num_bands}] (one gain per "
+                         f"rendered frame and band of the motion), got {gains.shape}.")
+    if not (np.issubdtype(gains.dtype, np.number) or gains.dtype == bool) or np.iscomplexobj(gains):
+        raise InputError(f"frame_gains must hold real numbers, got dtype {gains.dtype}.")
+    gains = gains.astype(np.float64)
+    bad = ~np.isfinite(gains) | (gains < 0)
+    if bad.any():
+        frame, band = (int(i) for i in np.argwhere(bad)[0])
+        raise InputError(f"frame_gains at frame {frame}, band {band} is {gains[frame, band]:g}; gains must be finite "
+                         "and >= 0 (0 removes a band, 1 keeps it).")
+    return gains
+
+
+def gained_basis(sv: SpectralVolume, times: np.ndarray, frame_gains: np.ndarray | None = None) -> np.ndarray:
+    """:func:`spectral.displacement_basis` with band ``k``'s columns (``k`` and ``K + k``) of row ``n`` multiplied by
+    ``frame_gains[n, k]``: float32 ``[N, 2K]``. ``None`` gives the plain basis, unchanged."""
+    basis = spectral.displacement_basis(sv, times)
+    if frame_gains is not None:
+        gains = validate_frame_gains(frame_gains, basis.shape[0], sv.num_bands)
+        basis = basis * np.concatenate([gains, gains], axis=1)
+    return basis.astype(np.float32)
 
 
 def weight_times(sv: SpectralVolume) -> np.ndarray:
@@ -75,9 +113,13 @@ class FrameRenderer:
         weight_grid = spectral.mean_motion_magnitude(self.motion, weight_times(self.motion))
         self.importance = self.upsampler.apply(weight_grid[None])[0]
 
-    def grid_displacements(self, times: np.ndarray) -> np.ndarray:
-        """Anchored displacement in image pixels on the motion grid, float32 ``[N, 2, h, w]``: one matrix product."""
-        basis = spectral.displacement_basis(self.motion, times).astype(np.float32)
+    def grid_displacements(self, times: np.ndarray, frame_gains: np.ndarray | None = None) -> np.ndarray:
+        """Anchored displacement in image pixels on the motion grid, float32 ``[N, 2, h, w]``: one matrix product.
+
+        ``frame_gains``: optional float ``[N, K]``, band ``k`` of frame ``n`` scaled by ``frame_gains[n, k]``
+        (animated strength and band gains); ``None`` renders the motion as it is.
+        """
+        basis = gained_basis(self.motion, times, frame_gains)
         return (basis @ self._stacked).reshape(len(times), 2, self.motion.height, self.motion.width)
 
     def displacement(self, grid_field: np.ndarray) -> np.ndarray:
@@ -92,14 +134,20 @@ class FrameRenderer:
         """Backward map ``v`` with ``v(p + a(p)) = a(p)`` (engine convention, y down), float32 ``[2, H, W]``."""
         return render.compositor_map(flow, self.importance, beta=self.splat_beta)
 
-    def flows(self, times: np.ndarray, chunk: int = 16) -> Iterator[np.ndarray]:
-        """Full-resolution forward displacement for each time, streaming: IDFT in chunks, one field held at a time."""
-        times = np.asarray(times, dtype=np.float64)
+    def flows(self, times: np.ndarray, frame_gains: np.ndarray | None = None,
+              chunk: int = 16) -> Iterator[np.ndarray]:
+        """Full-resolution forward displacement for each time, streaming: IDFT in chunks, one field held at a time.
+
+        ``frame_gains``: optional float ``[N, K]`` per-frame band gains (see :meth:`grid_displacements`).
+        """
+        times = np.asarray(times, dtype=np.float64).reshape(-1)
+        gains = validate_frame_gains(frame_gains, times.size, self.motion.num_bands)
         for start in range(0, len(times), chunk):
-            for grid_field in self.grid_displacements(times[start:start + chunk]):
+            part = None if gains is None else gains[start:start + chunk]
+            for grid_field in self.grid_displacements(times[start:start + chunk], part):
                 yield self.displacement(grid_field)
 
-    def frames(self, times: np.ndarray) -> Iterator[np.ndarray]:
-        """Rendered frames for each time, streaming."""
-        for flow in self.flows(times):
+    def frames(self, times: np.ndarray, frame_gains: np.ndarray | None = None) -> Iterator[np.ndarray]:
+        """Rendered frames for each time, streaming (``frame_gains`` as in :meth:`flows`)."""
+        for flow in self.flows(times, frame_gains):
             yield self.frame(flow)

@@ -2,17 +2,21 @@
 
 :class:`RenderSettings` is shared by the CLI and the Blender add-on; :func:`plan` turns a spectral volume and settings
 into the edited volume and the list of frame times to render (DESIGN.md §3, Render defaults and Loop length).
+Animated edits (strength and band gains that change over the shot) are per-frame band gains on top of the plan's motion:
+:func:`animated_gains` computes them, :func:`with_frame_gains` attaches them to a plan.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import edits
 from .errors import InputError
+from .frames import validate_frame_gains
 from .spectral import SpectralVolume
 
 
@@ -58,6 +62,8 @@ class RenderPlan:
         times: float64 ``[N]`` times of those frames in frames of ``motion.fps``.
         fps: output frame rate.
         loop_frames: output frames in one loop (frame ``loop_frames`` would repeat frame 0); ``None`` with decay.
+        frame_gains: optional float64 ``[N, K]``: band ``k`` of frame ``n`` is scaled by ``frame_gains[n, k]``
+            (animated strength and band gains, see :func:`animated_gains`); ``None``: every frame as ``motion`` is.
     """
 
     motion: SpectralVolume
@@ -65,6 +71,11 @@ class RenderPlan:
     times: np.ndarray
     fps: float
     loop_frames: int | None
+    frame_gains: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        gains = validate_frame_gains(self.frame_gains, len(self.times), self.motion.num_bands)
+        object.__setattr__(self, "frame_gains", gains)
 
 
 def _check_positive(name: str, value: float | None, allow_zero: bool = False) -> None:
@@ -148,3 +159,62 @@ def plan(sv: SpectralVolume, settings: RenderSettings, mask: np.ndarray | None =
     numbers = np.arange(start, stop, dtype=np.int64)
     times = numbers.astype(np.float64) * sv.fps / motion_rate
     return RenderPlan(sv, numbers, times, fps, loop_frames)
+
+
+def animated_gains(motion: SpectralVolume, strengths: Sequence[float] | np.ndarray | None = None,
+                   band_gain_points_per_frame: Sequence[Sequence[tuple[float, float]]] | None = None) -> np.ndarray:
+    """Per-frame, per-band gains of animated strength and band gains: float64 ``[N, K]`` for ``RenderPlan.frame_gains``.
+
+    ``G[n, k] = strengths[n] * gain_n(motion.freqs_hz[k])`` where ``gain_n`` is frame ``n``'s damping curve, the same
+    piecewise-linear interpolation over Hz as :func:`edits.band_gains`. Give the *plan's* motion: after a loop re-bin
+    its bands sit at the harmonics actually rendered, which is where the curve is read (the static
+    ``RenderSettings.band_gains`` is applied before re-binning, at the original frequencies).
+
+    Args:
+        motion: the volume that will be rendered (``RenderPlan.motion``), K bands.
+        strengths: ``[N]`` amplitude factor of each rendered frame (>= 0), or ``None`` for 1.
+        band_gain_points_per_frame: N damping curves, one ``((hz, gain), ...)`` per rendered frame, or ``None`` for
+            no damping.
+
+    Raises :class:`InputError` naming the frame when a value is negative or not finite, when both are ``None``, or
+    when their frame counts differ.
+    """
+    if strengths is None and band_gain_points_per_frame is None:
+        raise InputError("animated_gains needs per-frame strengths or per-frame band gains (or both); "
+                         "give None as RenderPlan.frame_gains for an un-animated render.")
+    counts = {}
+    if strengths is not None:
+        try:
+            factors = np.asarray(strengths, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"per-frame strengths must be numbers, got {strengths!r}.") from None
+        if factors.ndim != 1:
+            raise InputError(f"per-frame strengths must be a 1-D list, one per frame, got shape {factors.shape}.")
+        for frame, value in enumerate(factors):
+            if not (math.isfinite(value) and value >= 0):
+                raise InputError(f"strength at frame {frame} is {value:g}; strengths must be finite and >= 0 "
+                                 "(1 keeps the motion, 0 freezes it).")
+        counts["strengths"] = factors.size
+    if band_gain_points_per_frame is not None:
+        counts["band gains"] = len(band_gain_points_per_frame)
+    if len(set(counts.values())) > 1:
+        raise InputError(f"per-frame strengths and band gains must cover the same frames, got {counts['strengths']} "
+                         f"strengths and {counts['band gains']} band-gain curves.")
+    num_frames = next(iter(counts.values()))
+    freqs = motion.freqs_hz.astype(np.float64)
+    gains = np.ones((num_frames, motion.num_bands), dtype=np.float64)
+    if band_gain_points_per_frame is not None:
+        for frame, points in enumerate(band_gain_points_per_frame):
+            try:
+                hz, gain = edits.gain_curve(points)
+            except InputError as exc:
+                raise InputError(f"band gains at frame {frame}: {exc}") from None
+            gains[frame] = np.interp(freqs, hz, gain)
+    if strengths is not None:
+        gains *= factors[:, None]
+    return gains
+
+
+def with_frame_gains(render_plan: RenderPlan, frame_gains: np.ndarray | None) -> RenderPlan:
+    """``render_plan`` with per-frame band gains ``[N, K]`` (validated; ``None`` removes them)."""
+    return replace(render_plan, frame_gains=frame_gains)

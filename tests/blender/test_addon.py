@@ -275,21 +275,72 @@ def test_predict_is_cached_and_edits_never_recompute(scene, still, monkeypatch):
     assert len(calls) == 2 and still.image_dynamics.motion_key != key
 
 
-def test_animated_strength_is_read_at_the_bake_frame(scene, still, tmp_path):
+def keyframe_linear(settings, path: str, keys: tuple[tuple[int, float], ...], index: int = -1):
+    """Keyframe ``settings.<path>[index]`` (or a scalar ``path``) at ``(frame, value)`` keys, linear in between."""
+    for frame, value in keys:
+        if index < 0:
+            setattr(settings, path, value)
+        else:
+            getattr(settings, path)[index] = value
+        settings.keyframe_insert(path, index=index, frame=frame)
+    curve = tasks.find_fcurve(bpy.context.scene, f"image_dynamics.{path}", max(index, 0))
+    assert curve is not None and len(curve.keyframe_points) == len(keys)
+    for point in curve.keyframe_points:
+        point.interpolation = "LINEAR"
+    return curve
+
+
+def forward_maps(folder: Path) -> list[np.ndarray]:
+    return [io.read_displacement_exr(folder / f"still_forward_{i:04d}.exr")[0] for i in range(1, FRAMES + 1)]
+
+
+def displacement_only(settings) -> None:
+    settings.output_kind, settings.displacement_compositor, settings.overwrite = "DISPLACEMENT", False, True
+
+
+def test_animated_strength_varies_frame_by_frame(scene, still, tmp_path):
     settings = scene.image_dynamics
-    for frame, value in ((START, 0.0), (END, 1.0)):
-        settings.strength = value
-        settings.keyframe_insert("strength", frame=frame)
-    assert scene.animation_data.action is not None
-    folder = bake_folder(tmp_path)
-    scene.frame_set(START)
-    assert settings.strength == 0.0 and bpy.ops.image_dynamics.bake() == {"FINISHED"}
-    frames = [io.read_image(folder / f"still_{i:04d}.png").pixels for i in range(1, FRAMES + 1)]
-    assert all(np.array_equal(f, frames[0]) for f in frames)  # strength 0: the still, frozen
-    settings.overwrite = True
-    scene.frame_set(END)
-    assert settings.strength == 1.0 and bpy.ops.image_dynamics.bake() == {"FINISHED"}
-    assert np.abs(io.read_image(folder / "still_0003.png").pixels - frames[0]).mean() > 0.01
+    displacement_only(settings)
+    assert tasks.animated_edits(scene, FRAMES) is None  # nothing keyframed: the un-animated path
+    assert bpy.ops.image_dynamics.bake() == {"FINISHED"}  # strength 1, the reference
+    reference = forward_maps(bake_folder(tmp_path))
+    curve = keyframe_linear(settings, "strength", ((START, 0.0), (END, 2.0)))
+    strengths = [2.0 * i / (FRAMES - 1) for i in range(FRAMES)]
+    for i, strength in enumerate(strengths):  # the F-curve sampling agrees with Blender's own evaluation
+        scene.frame_set(START + i)
+        assert settings.strength == pytest.approx(strength, abs=1e-6)
+        assert curve.evaluate(START + i) == pytest.approx(strength, abs=1e-6)
+    scene.frame_set(END)  # the current frame no longer matters
+    assert tasks.animated_edits(scene, FRAMES).band_gains is None
+    assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    animated = forward_maps(bake_folder(tmp_path))
+    assert np.abs(reference[3]).max() > 0.5  # the reference really moves
+    for i, strength in enumerate(strengths):
+        np.testing.assert_allclose(animated[i], strength * reference[i], atol=1e-4, err_msg=f"frame {i}")
+
+
+def test_animated_band_gain_varies_frame_by_frame(scene, still, tmp_path):
+    settings = scene.image_dynamics
+    displacement_only(settings)
+    settings.seamless = False  # the natural 5 s loop: bands stay at k * 0.2 Hz, where the static curve is read too
+    band = 2  # the 1.0 Hz control point
+    gains = [1.0 - i / (FRAMES - 1) for i in range(FRAMES)]
+    statics = {}
+    for i in (0, 2, FRAMES - 1):  # static bakes at the values the animated curve takes on these frames
+        settings.band_gains[band] = gains[i]
+        assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
+        statics[i] = forward_maps(bake_folder(tmp_path))[i]
+    assert np.abs(statics[0] - statics[FRAMES - 1]).max() > 0.05  # the 1 Hz bands carry visible motion
+    keyframe_linear(settings, "band_gains", ((START, 1.0), (END, 0.0)), index=band)
+    scene.frame_set(START + 1)
+    animation = tasks.animated_edits(scene, FRAMES)
+    assert animation.strengths is None
+    assert [dict(curve)[1.0] for curve in animation.band_gains] == pytest.approx(gains, abs=1e-6)
+    assert all(dict(curve)[0.5] == 1.0 for curve in animation.band_gains)  # unanimated bands keep their value
+    assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    animated = forward_maps(bake_folder(tmp_path))
+    for i, expected in statics.items():
+        np.testing.assert_allclose(animated[i], expected, atol=1e-4, err_msg=f"frame {i}")
 
 
 def test_bake_writes_the_engines_frames_for_the_scene(scene, still, tmp_path):
