@@ -83,13 +83,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def render_psnr(image: np.ndarray, coeffs: np.ndarray, true_frames: np.ndarray, freqs_hz: np.ndarray, fps: float,
-                times: Sequence[float] = PSNR_TIMES) -> float:
+                window_frames: int, times: Sequence[float] = PSNR_TIMES) -> float:
     """Mean PSNR of engine frames under ``coeffs`` ``[K, 2, H, W]`` against ``true_frames`` uint8 ``[N, H, W, 3]``."""
     from . import spectral
     from .frames import FrameRenderer
 
-    motion = spectral.make(coeffs, freqs_hz, fps, {"window_frames": int(round(fps / freqs_hz[1])) if len(freqs_hz) > 1
-                                                   else 150})
+    motion = spectral.make(coeffs, freqs_hz, fps, {"window_frames": window_frames})
     renderer = FrameRenderer(image.astype(np.float32) / 255.0, motion)
     values = []
     for frame, truth in zip(renderer.frames(np.asarray(times, dtype=np.float64)), true_frames):
@@ -106,6 +105,7 @@ class TestSet:
     sample_ids: np.ndarray
     freqs_hz: np.ndarray
     fps: float
+    window_frames: int
     source: str
     true_frames: dict[int, np.ndarray] = field(default_factory=dict)
 
@@ -120,7 +120,7 @@ def load_test_set(info: DatasetInfo, limit: int | None = None, psnr_samples: int
         if limit is not None and sum(len(i) for i in images) >= limit:
             break
     data = TestSet(np.concatenate(images)[:limit], np.concatenate(coeffs)[:limit], np.concatenate(ids)[:limit],
-                   info.freqs_hz, info.fps, info.source)
+                   info.freqs_hz, info.fps, info.window_frames, info.source)
     if psnr_samples and info.source.startswith("synth"):
         from .data.synth import render_sample
 
@@ -152,7 +152,8 @@ def evaluate(predict: Predictor, data: TestSet, seeds: Sequence[int] = (0,), bat
             "band_log_power_err": float(band_log_power_error(pred, data.coeffs, data.freqs_hz).mean()),
         }
         if data.true_frames:
-            metrics["psnr_db"] = float(np.mean([render_psnr(data.images[i], pred[i], frames, data.freqs_hz, data.fps)
+            metrics["psnr_db"] = float(np.mean([render_psnr(data.images[i], pred[i], frames, data.freqs_hz, data.fps,
+                                                            data.window_frames)
                                                 for i, frames in data.true_frames.items()]))
         per_seed.append(metrics)
     keys = per_seed[0].keys()
