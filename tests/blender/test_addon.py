@@ -582,7 +582,7 @@ def test_cancel_mid_bake_leaves_no_files(scene, still, tmp_path):
 # Command line and packaging
 
 
-def test_command_line_handler_bakes_and_reports(scene, still, tmp_path, capsys):
+def test_command_line_handler_bakes_and_reports(scene, still, tmp_path, capsys, no_model_packages):
     assert headless.main(["bake", "--image", still.name, "--output", "//out/", "--loop-frames", "4",
                           "--kind", "both", "--displacement", "forward", "--setup", "material,displace",
                           "--save"]) == 0
@@ -601,6 +601,19 @@ def test_command_line_handler_bakes_and_reports(scene, still, tmp_path, capsys):
     assert headless.main(["predict", "--image", str(tmp_path / "still.png"), "--source", "procedural",
                           "--save-motion"]) == 0
     assert (tmp_path / "out" / "still" / "still_motion.npz").is_file()  # the .blend saved --output //out/
+
+
+@pytest.mark.skipif(not (ROOT / "onnx" / "default" / "model.json").is_file(), reason="no shipped model package")
+def test_the_shipped_model_predicts_and_bakes_through_the_add_on(scene, still, tmp_path, capsys):
+    engine.model_available.cache_clear()
+    assert headless.main(["bake", "--image", still.name, "--source", "model", "--output", "//model_out/",
+                          "--loop-frames", "4", "--kind", "both", "--displacement", "forward"]) == 0
+    folder = tmp_path / "model_out" / "still"
+    assert sorted(os.listdir(folder))[:4] == [f"still_{i:04d}.png" for i in range(1, 5)]
+    forward, _ = io.read_displacement_exr(folder / "still_forward_0001.exr")
+    assert np.abs(forward).max() == 0  # frame 0 is the still
+    later = [io.read_displacement_exr(folder / f"still_forward_{i:04d}.exr")[0] for i in range(2, 5)]
+    assert max(np.abs(f).max() for f in later) > 0  # the model's motion moves something
 
 
 INSTALL_AND_BAKE = """
