@@ -3,25 +3,31 @@
 Three configurations:
 
 ``tiny``
-    For tests and smoke runs: 64x40 images (data of another size is resized), x4 latents of 16x10, narrow networks.
-    A few hundred steps run in about a minute on a 2-core CPU.
+    For tests and smoke runs: 64x40 images (data of the same aspect ratio is resized), x4 latents of 16x10, narrow
+    networks. Its 440 steps take under a minute on a 2-core CPU.
 
 ``default``
     The shipped model, sized for CPU-only training (30-45 minutes on 2 cores) and CPU inference (seconds):
 
-    - 256x160 (GID's training size), latents x8 smaller (32x20x4 per band): the denoiser runs K = 16 band slices per
-      DDIM step, so its cost scales with latent area; x8 keeps one step near 0.2 s on 2 cores where x4 would be 4x that.
-      Motion fields are smooth inside objects, and the VAE's 64:1 compression of a band slice keeps most of it.
-    - U-Net widths 64/128/192 over 32x20, 16x10, 8x5 with two residual blocks per level: about 0.7 GMAC per band
-      slice. Frequency attention at 16x10 and 8x5, where K = 16 tokens per location cost little.
-    - 20 DDIM steps by default (GID used 250). With v-prediction, a cosine schedule whose last step has nearly zero
-      signal, and "trailing" timesteps, 20 deterministic steps give usable samples; sampling 256x160 then takes about
-      4-6 s in torch on 2 cores.
-    - Stage lengths sized for ~35 minutes on 2 cores: VAE on 64x64 crops (small and fast), per-frequency diffusion
-      (where the learning happens), a short frequency-attention fine-tune.
+    - 256x160 (GID's training size). The spectral VAE downsamples x4 (latents 64x40x4 per band): at x8 its
+      reconstructions lost too much (on the synthetic set, held-out L1 at 0.72 of the all-zero guess and motion-energy
+      correlation 0.69 after 400 steps, against 0.44 and 0.81 for x4), and the latent caps everything downstream.
+    - The U-Net runs on 2x2 patches of the latent (DiT-style patchify in, pixel shuffle out), so its levels are
+      32x20, 16x10 and 8x5 with widths 64/128/192 and two residual blocks per level: about 0.7 GMAC per band slice,
+      at the resolution where 2 CPU cores run convolutions efficiently (64-channel layers at 32x20 reach ~2.5x the
+      throughput of 32-channel layers at 64x40). Frequency attention at 16x10, 8x5 and the middle block, where K = 16
+      tokens per location cost little.
+    - 20 DDIM steps by default (GID used 250). With v-prediction, a cosine schedule whose last step has almost no
+      signal, and "trailing" timesteps, 20 deterministic steps suffice; 20 steps x 16 band slices at 256x160 take
+      about 1.5 s in torch on 2 cores, the VAE decoder 0.07 s.
+    - About 11 M parameters, 42 MB in fp32 (21 MB fp16): well under the 64 MB package limit.
+    - Stage lengths for about 30 minutes on 2 quiet cores: VAE 1500 steps of 48 64x64 crops (~0.15 s each), latent
+      cache of 2000 samples (~3 min), per-frequency diffusion 2400 steps of 8 images x 4 bands (~0.5 s each),
+      frequency attention 500 steps of 2 images x 16 bands (~0.28 s each).
 
 ``large``
-    For users with a GPU: x4 latents (64x40), wider networks, GID's 250-step budget affordable, much longer training.
+    For users with a GPU: x4 latents without patchify (the U-Net at 64x40), wider networks, 50 DDIM steps by default,
+    much longer training.
 
 Every hyperparameter lives in :class:`TrainConfig`; :func:`get_config` returns one by name.
 """
@@ -29,6 +35,7 @@ Every hyperparameter lives in :class:`TrainConfig`; :func:`get_config` returns o
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +55,7 @@ class TrainConfig:
 
     # --- spectral VAE (one 4-channel band slice <-> latent) -----------------------------------------------------------
     latent_channels: int = 4             #: GID: a 4-channel continuous latent
-    vae_channels: tuple[int, ...] = (32, 64, 96)  #: widths at /2, /4, ...; len = log2(latent downsampling)
+    vae_channels: tuple[int, ...] = (32, 64)  #: widths at /2, /4, ...; len = log2(latent downsampling)
     vae_blocks: int = 1                  #: residual blocks per resolution (encoder and decoder)
     vae_grad_weight: float = 0.2         #: weight of the multi-scale gradient L1 loss (GID)
     vae_kl_weight: float = 1e-6          #: weight of the KL term (summed over latent elements, GID)
@@ -59,7 +66,8 @@ class TrainConfig:
     encoder_blocks: int = 1              #: residual blocks per resolution
 
     # --- U-Net denoiser -----------------------------------------------------------------------------------------------
-    unet_channels: tuple[int, ...] = (64, 128, 192)  #: widths at latent /1, /2, /4 ...
+    unet_patch: int = 2                  #: the U-Net runs on p x p latent cells (2: at half the latent size)
+    unet_channels: tuple[int, ...] = (64, 128, 192)  #: widths at latent /p, /2p, /4p ...
     unet_blocks: int = 2                 #: residual blocks per level on the way down (up: same, after the skip)
     freq_attention_levels: tuple[int, ...] = (1, 2)  #: U-Net levels with attention across the K bands (+ middle)
     spatial_attention_mid: bool = True   #: self-attention over positions in the middle block (lowest resolution)
@@ -75,36 +83,36 @@ class TrainConfig:
     cond_dropout: float = 0.1            #: probability of dropping the image condition while training (for guidance)
 
     # --- stage 1: VAE -------------------------------------------------------------------------------------------------
-    vae_steps: int = 700
+    vae_steps: int = 1500
     vae_batch: int = 48                  #: band-slice crops per step
     vae_crop: tuple[int, int] = (64, 64)  #: crop width, height (multiples of the latent downsampling)
     vae_lr: float = 1e-3
     vae_motion_crops: float = 0.75       #: share of crops centred on a moving pixel (scenes are mostly static)
 
     # --- stage 2: per-frequency diffusion (image encoder trained jointly) ---------------------------------------------
-    diffusion_steps: int = 500
+    diffusion_steps: int = 2400
     diffusion_batch: int = 8             #: images per step
     bands_per_image: int = 4             #: random bands per image per step (all K would repeat the same image)
     diffusion_lr: float = 4e-4
     ema_decay: float = 0.995             #: EMA of denoiser and encoder weights, with warm-up min(d, (1+n)/(10+n))
 
     # --- stage 3: frequency-attention fine-tune -----------------------------------------------------------------------
-    attention_steps: int = 120
+    attention_steps: int = 500
     attention_batch: int = 2             #: images per step, each with all K bands
     attention_lr: float = 3e-4
     freeze_base: bool = True             #: GID: freeze the per-frequency U-Net, train only the attention layers
 
     # --- regression baseline ------------------------------------------------------------------------------------------
-    regression_channels: tuple[int, ...] = (48, 64, 128, 192, 256)  #: decoder widths at /2, /4, ... (mirrors encoder)
-    regression_steps: int = 900
+    regression_channels: tuple[int, ...] = (48, 96, 192, 320, 384)  #: decoder widths at /2, /4, ... (mirrors encoder)
+    regression_steps: int = 1500
     regression_batch: int = 8
     regression_lr: float = 1e-3
 
     # --- optimisation and bookkeeping ---------------------------------------------------------------------------------
-    warmup_steps: int = 30               #: linear LR warm-up at the start of each stage, then cosine decay to 10%
+    warmup_steps: int = 100              #: linear LR warm-up at the start of each stage, then cosine decay to 10%
     grad_clip: float = 1.0
     weight_decay: float = 0.0
-    checkpoint_every: int = 50           #: steps between checkpoints (also at the end of every stage and on cancel)
+    checkpoint_every: int = 100          #: steps between checkpoints (also at the end of every stage and on cancel)
     shard_batches: int = 16              #: batches drawn from one loaded shard before moving to the next
 
     # ------------------------------------------------------------------------------------------------------------------
@@ -116,6 +124,11 @@ class TrainConfig:
     def latent_size(self) -> tuple[int, int]:
         """Latent (width, height) of one band slice."""
         return self.width // self.latent_downsample, self.height // self.latent_downsample
+
+    @property
+    def feature_stride(self) -> int:
+        """Image pixels per cell of the U-Net's first level (latent downsampling x patch size)."""
+        return self.latent_downsample * self.unet_patch
 
     @property
     def unet_levels(self) -> int:
@@ -145,11 +158,14 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Check that the sizes fit together; raise :class:`InputError` saying which do not."""
-        down = self.latent_downsample * 2 ** (self.unet_levels - 1)
+        down = self.feature_stride * 2 ** (self.unet_levels - 1)
         if self.width % down or self.height % down:
             raise InputError(f"config '{self.name}': {self.width}x{self.height} must be a multiple of {down} "
-                             f"(latent x{self.latent_downsample}, {self.unet_levels} U-Net levels)")
-        levels = len(self.vae_channels) + self.unet_levels - 1
+                             f"(latent x{self.latent_downsample}, patch {self.unet_patch}, {self.unet_levels} "
+                             "U-Net levels)")
+        if self.unet_patch not in (1, 2, 4):
+            raise InputError(f"config '{self.name}': unet_patch must be 1, 2 or 4")
+        levels = int(math.log2(self.feature_stride)) + self.unet_levels - 1
         if len(self.encoder_channels) != levels:
             raise InputError(f"config '{self.name}': encoder_channels needs {levels} widths (one per stride "
                              f"/2 .. /{down}), got {len(self.encoder_channels)}")
@@ -181,7 +197,7 @@ _CONFIGS: dict[str, TrainConfig] = {
         name="tiny", width=64, height=40,
         vae_channels=(16, 24), vae_blocks=1,
         encoder_channels=(16, 32, 48), encoder_blocks=1,
-        unet_channels=(32, 48), unet_blocks=1, freq_attention_levels=(1,), attention_head_dim=16,
+        unet_patch=1, unet_channels=(32, 48), unet_blocks=1, freq_attention_levels=(1,), attention_head_dim=16,
         sample_steps=10,
         vae_steps=150, vae_batch=32, vae_crop=(32, 32), vae_lr=2e-3,
         diffusion_steps=250, diffusion_batch=8, bands_per_image=4, diffusion_lr=1e-3, ema_decay=0.9,
@@ -194,7 +210,8 @@ _CONFIGS: dict[str, TrainConfig] = {
         name="large",
         vae_channels=(64, 128), vae_blocks=2,
         encoder_channels=(64, 128, 256, 384), encoder_blocks=2,
-        unet_channels=(128, 256, 384), unet_blocks=2, freq_attention_levels=(1, 2), attention_head_dim=64,
+        unet_patch=1, unet_channels=(128, 256, 384), unet_blocks=2, freq_attention_levels=(1, 2),
+        attention_head_dim=64,
         sample_steps=50,
         vae_steps=20000, vae_batch=64, vae_crop=(128, 128), vae_lr=5e-4,
         diffusion_steps=200000, diffusion_batch=32, bands_per_image=4, diffusion_lr=1e-4, ema_decay=0.9999,

@@ -53,14 +53,6 @@ class TrainData:
         """float ``[..., K, 4, H, W]`` coefficient channels (dataset pixels) -> normalised float32."""
         return np.asarray(norm.normalise(np.asarray(channels, dtype=np.float32), self.stats), dtype=np.float32)
 
-    def normalise_bands(self, slices: np.ndarray, bands: np.ndarray) -> np.ndarray:
-        """Single band slices ``[N, 4, H, W]`` of bands ``bands`` ``[N]`` -> normalised float32 (same formula)."""
-        one = dataclasses.replace(self.stats, scales=np.ones(1, np.float32), freqs_hz=np.zeros(1, np.float32),
-                      values=np.zeros(1, np.int64))
-        scales = np.asarray(self.stats.scales, np.float32)[bands][:, None, None, None]
-        out = norm.normalise(np.asarray(slices, np.float32)[:, None] / scales[:, None], one)
-        return np.asarray(out[:, 0], dtype=np.float32)
-
     def fingerprint(self) -> str:
         """Identifies the dataset's content listing (count, shards, statistics) for cache validation."""
         key = json.dumps([str(self.info.folder.resolve()), self.info.count, list(self.info.shards), self.stats_json])
@@ -110,17 +102,17 @@ def resize_sample_arrays(images: np.ndarray, coeffs: np.ndarray, width: int, hei
 
 
 class ShardStream:
-    """Whole samples shard by shard, in an order fixed by ``(seed, stage_key)``.
+    """Whole samples shard by shard, in an order fixed by ``(seed, stage_key)``, normalised once per shard.
 
     ``shard_for(step)`` names the shard that batch ``step`` draws from: consecutive blocks of ``batches_per_shard``
     steps share a shard, and every epoch visits all shards in a fresh permutation. One shard is held in memory and the
-    next is loaded in a background thread (zlib releases the GIL while it inflates).
+    next is loaded, resized and normalised in a background thread (zlib and numpy release the GIL for most of it).
     """
 
     def __init__(self, data: TrainData, seed: int, stage_key: int, batches_per_shard: int) -> None:
         self.data, self.seed, self.stage_key = data, int(seed), int(stage_key)
         self.batches_per_shard = max(1, int(batches_per_shard))
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._pending: dict[int, threading.Thread] = {}
         self._lock = threading.Lock()
         self._errors: dict[int, BaseException] = {}
@@ -134,10 +126,15 @@ class ShardStream:
         try:
             info = dataclasses.replace(self.data.info, shards=(self.data.info.shards[index],))
             shard = next(iter_shards(info))
-            arrays = resize_sample_arrays(shard["images"], shard["coeffs"], self.data.config.width,
-                                          self.data.config.height)
+            images, coeffs = resize_sample_arrays(shard["images"], shard["coeffs"], self.data.config.width,
+                                                  self.data.config.height)
+            normalised = np.empty(coeffs.shape, np.float16)
+            for i in range(coeffs.shape[0]):  # one sample at a time keeps the float32 copy small
+                normalised[i] = self.data.normalise(coeffs[i])
+            # moving pixels (any band, any channel), from the bits: float16 arithmetic in numpy is slow
+            moving = ((normalised.view(np.uint16) & 0x7FFF) != 0).any(axis=(1, 2))
             with self._lock:
-                self._cache[index] = arrays
+                self._cache[index] = (images, normalised, moving)
         except BaseException as exc:  # re-raised in the consumer thread
             with self._lock:
                 self._errors[index] = exc
@@ -150,8 +147,9 @@ class ShardStream:
             self._pending[index] = thread
         thread.start()
 
-    def samples(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        """(images uint8 ``[n, h, w, 3]``, coeffs float16 ``[n, K, 4, h, w]``) of the shard for ``step``."""
+    def samples(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The shard for ``step``: images uint8 ``[n, h, w, 3]``, normalised channels float16 ``[n, K, 4, h, w]`` and
+        moving-pixel masks bool ``[n, h, w]``."""
         index = self.shard_for(step)
         self._prefetch(index)
         self._pending[index].join()
@@ -178,12 +176,12 @@ def vae_batch(stream: ShardStream, step: int, batch: int, crop: tuple[int, int],
               motion_fraction: float = 0.0) -> np.ndarray:
     """Normalised band-slice crops float32 ``[batch, 4, crop_h, crop_w]``: random sample, band, position and flip.
 
-    With probability ``motion_fraction`` a crop is centred on a random moving pixel of its band slice (when the slice
-    has one): most of a scene is static, and crops of zeros teach an autoencoder nothing after the first steps.
+    With probability ``motion_fraction`` a crop is centred on a random moving pixel of its sample (when it has one):
+    most of a scene is static, and crops of zeros teach an autoencoder nothing after the first steps.
     A horizontal flip negates the x components (x.re, x.im), a vertical flip the y components, so flipped slices are
     motion fields that could really occur.
     """
-    images, coeffs = stream.samples(step)
+    _, coeffs, moving_masks = stream.samples(step)
     rng = step_rng(stream.seed, stream.stage_key, step)
     cw, ch = crop
     n, _, _, h, w = coeffs.shape
@@ -194,14 +192,14 @@ def vae_batch(stream: ShardStream, step: int, batch: int, crop: tuple[int, int],
     centre = rng.random(batch) < motion_fraction
     choice = rng.random(batch)
     for j in np.flatnonzero(centre):
-        moving = np.flatnonzero(np.abs(coeffs[picks[j], bands[j]]).max(axis=0).ravel() > 0)
+        moving = np.flatnonzero(moving_masks[picks[j]].ravel())
         if moving.size:
             y, x = divmod(int(moving[int(choice[j] * moving.size)]), w)
             ys[j] = min(max(y - ch // 2, 0), h - ch)
             xs[j] = min(max(x - cw // 2, 0), w - cw)
     flips = rng.random((batch, 2)) < 0.5
     crops = np.stack([coeffs[i, k, :, y:y + ch, x:x + cw] for i, k, y, x in zip(picks, bands, ys, xs)])
-    crops = stream.data.normalise_bands(crops, bands)  # [B, 4, ch, cw]
+    crops = crops.astype(np.float32)  # [B, 4, ch, cw]
     for j in range(batch):
         if flips[j, 0]:
             crops[j] = crops[j, :, :, ::-1] * np.array([-1, -1, 1, 1], np.float32)[:, None, None]
@@ -212,12 +210,12 @@ def vae_batch(stream: ShardStream, step: int, batch: int, crop: tuple[int, int],
 
 def regression_batch(stream: ShardStream, step: int, batch: int) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 ``[batch, h, w, 3]``, normalised channels float32 ``[batch, K, 4, h, w]``) with random flips."""
-    images, coeffs = stream.samples(step)
+    images, coeffs, _ = stream.samples(step)
     rng = step_rng(stream.seed, stream.stage_key, step)
     picks = rng.integers(0, coeffs.shape[0], batch)
     flips = rng.random(batch) < 0.5
     imgs = images[picks].copy()
-    target = stream.data.normalise(coeffs[picks])
+    target = coeffs[picks].astype(np.float32)
     for j in np.flatnonzero(flips):
         imgs[j] = imgs[j, :, ::-1]
         target[j] = target[j, :, :, :, ::-1] * np.array([-1, -1, 1, 1], np.float32)[None, :, None, None]

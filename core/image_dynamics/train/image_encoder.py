@@ -3,7 +3,7 @@
 ``forward(image)`` with ``image`` float ``[B, 3, H, W]`` in 0..1 (sRGB as stored) returns
 
 - ``pyramid``: tuple of ``config.unet_levels`` feature maps; level ``l`` is ``[B, C_l, h / 2**l, w / 2**l]``, where
-  ``h x w`` is the latent grid (the image size / the latent downsampling) and ``C_l`` the encoder width at that stride;
+  ``h x w`` is the U-Net's first grid (the image size / ``config.feature_stride``) and ``C_l`` the encoder width there;
 - ``global_feat``: ``[B, encoder_channels[-1]]``, the mean of the deepest features (scene-wide facts such as wind
   strength that every pixel's motion shares).
 
@@ -11,6 +11,8 @@ The encoder runs once per image per sample, not per band or per step, so it may 
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -31,7 +33,7 @@ class ImageEncoder(nn.Module):
             if i + 1 < len(ch):
                 self.downs.append(Downsample(c, ch[i + 1]))
         # stage i has stride 2 ** (i + 1); the pyramid starts at the latent stride
-        self.first_output = len(config.vae_channels) - 1
+        self.first_output = int(math.log2(config.feature_stride)) - 1
         self.pyramid_channels = tuple(ch[self.first_output:])
         self.global_channels = ch[-1]
 

@@ -376,7 +376,9 @@ class _MotionTrainer(_Trainer):
             if self.progress is not None:
                 self.progress(TrainProgress("latent_cache", done, count, self.run.step, sum(self.plan.values())))
 
+        start = time.perf_counter()
         self.cache = build_latent_cache(self.data, encode, key, self.run.out_dir / "latents.npz", report)
+        self.run.elapsed_s += time.perf_counter() - start
         mean, std = self.cache.latent_stats()
         self.model.set_latent_stats(mean, std)
         self.latents_t = torch.from_numpy(self.cache.latents)  # float16 [N, K, C, h, w]

@@ -49,7 +49,8 @@ class RegressionUNet(nn.Module):
         for i in reversed(range(len(dec) - 1)):
             self.ups.append(Upsample(dec[i + 1], dec[i]))
             self.blocks.append(ResBlock(dec[i] + enc[i], dec[i]))
-        # outputs at /2 (no GroupNorm before the head: it would discard each image's overall motion amplitude), then a pixel shuffle to full resolution (as the VAE decoder)
+        # outputs at /2, then a pixel shuffle to full resolution (as the VAE decoder); no GroupNorm before the head:
+        # it would discard each image's overall motion amplitude
         self.conv_out = nn.Conv2d(dec[0], config.num_bands * 4 * 4, 3, padding=1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:

@@ -40,7 +40,13 @@ class LatentUNet(nn.Module):
         self.global_proj = nn.Linear(global_channels, emb)
         self.register_buffer("all_bands", torch.arange(config.num_bands, dtype=torch.int64), persistent=False)
 
-        self.conv_in = nn.Conv2d(config.latent_channels, ch[0], 3, padding=1)
+        self.patch = config.unet_patch
+        # patch > 1: a p x p, stride-p convolution in and a pixel shuffle out ("patchify", as in DiT): the network
+        # runs at 1/p of the latent size, which is where its cost is, while the latent keeps the VAE's finer grid
+        if self.patch > 1:
+            self.conv_in = nn.Conv2d(config.latent_channels, ch[0], self.patch, stride=self.patch)
+        else:
+            self.conv_in = nn.Conv2d(config.latent_channels, ch[0], 3, padding=1)
         self.down_blocks = nn.ModuleList()
         self.downsamples = nn.ModuleList()
         for lvl, c in enumerate(ch):
@@ -77,7 +83,7 @@ class LatentUNet(nn.Module):
         self.band_tokens = nn.ModuleDict({str(lvl): nn.Linear(emb, ch[lvl]) for lvl in token_levels})
 
         self.norm_out = group_norm(ch[0])
-        self.conv_out = nn.Conv2d(ch[0], config.latent_channels, 3, padding=1)
+        self.conv_out = nn.Conv2d(ch[0], config.latent_channels * self.patch ** 2, 3, padding=1)
 
     # ------------------------------------------------------------------------------------------------------------------
     def frequency_attention_layers(self) -> list[FrequencyAttention]:
@@ -138,4 +144,6 @@ class LatentUNet(nn.Module):
                 x = self.freq_up[str(lvl)](x, tokens[str(lvl)])
 
         out = self.conv_out(F.silu(self.norm_out(x)))
+        if self.patch > 1:
+            out = F.pixel_shuffle(out, self.patch)
         return out.view(b, kb, c_lat, h, w)

@@ -75,17 +75,6 @@ class SpectralDecoder(nn.Module):
         return F.pixel_shuffle(h, 2)
 
 
-def _init_without_norms(module: nn.Module) -> None:
-    """He initialisation with residual branches starting at zero: without normalisation layers, PyTorch's default
-    initialisation shrinks activations at every convolution and the latent would start out carrying almost nothing."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            nn.init.zeros_(m.bias)
-        if isinstance(m, ResBlock):
-            nn.init.zeros_(m.conv2.weight)
-
-
 class SpectralVAE(nn.Module):
     """Encoder + decoder; ``forward(x) -> (reconstruction, mean, logvar)`` with a reparameterised sample."""
 
@@ -95,9 +84,7 @@ class SpectralVAE(nn.Module):
         self.downsample = config.latent_downsample
         self.encoder = SpectralEncoder(config.vae_channels, config.vae_blocks, config.latent_channels)
         self.decoder = SpectralDecoder(config.vae_channels, config.vae_blocks, config.latent_channels)
-        _init_without_norms(self)
         self.encoder.init_posterior()
-        nn.init.zeros_(self.decoder.conv_out.weight)  # start from "no motion", the best constant guess
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``[N, 4, H, W] -> (mean, logvar)``, each ``[N, latent_channels, H/D, W/D]`` (logvar clamped to [-30, 20])."""
