@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CancelledError, InputError
+from ..jobs import is_cancelled
 
 #: ``denoise(x [B, K, C, h, w] float32, t [B] float32, conditional) -> prediction`` like ``x``.
 Denoiser = Callable[[np.ndarray, np.ndarray, bool], np.ndarray]
@@ -42,7 +43,10 @@ def ddim_sigma(alpha_bar: float, alpha_bar_prev: float, eta: float) -> float:
 
 def split_prediction(x_t: np.ndarray, prediction: np.ndarray, alpha_bar: float, kind: str
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """``(x0, eps)`` from the noisy sample and the network output (``kind`` ``'v'`` or ``'epsilon'``)."""
+    """``(x0, eps)`` from the noisy sample and the network output (``kind`` ``'v'`` or ``'epsilon'``).
+
+    Plain arithmetic, so the torch trainer uses it on tensors too (one definition of the DDIM maths).
+    """
     a, s = math.sqrt(alpha_bar), math.sqrt(1.0 - alpha_bar)
     if kind == "v":
         return a * x_t - s * prediction, s * x_t + a * prediction
@@ -56,15 +60,6 @@ def ddim_step(x0: np.ndarray, eps: np.ndarray, alpha_bar_prev: float, sigma: flo
     if noise is not None and sigma > 0:
         out = out + sigma * noise
     return out
-
-
-def _cancel_requested(cancel: Any) -> bool:
-    """``cancel`` may be a :class:`~image_dynamics.jobs.CancelToken` (``.cancelled``) or a callable returning bool."""
-    if cancel is None:
-        return False
-    if hasattr(cancel, "cancelled"):
-        return bool(cancel.cancelled)
-    return bool(cancel())
 
 
 def sample_latents(denoise: Denoiser | GuidedDenoiser, alphas_cumprod: np.ndarray, prediction: str,
@@ -96,7 +91,7 @@ def sample_latents(denoise: Denoiser | GuidedDenoiser, alphas_cumprod: np.ndarra
     rngs = [np.random.default_rng(int(s)) for s in seeds]
     x = np.stack([r.standard_normal(shape, dtype=np.float32) for r in rngs])
     for i, t in enumerate(timesteps):
-        if _cancel_requested(cancel):
+        if is_cancelled(cancel):
             raise CancelledError(f"sampling cancelled after {i} of {len(timesteps)} steps")
         t_batch = np.full((x.shape[0],), float(t), dtype=np.float32)
         if guided:

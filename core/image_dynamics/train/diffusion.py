@@ -33,6 +33,9 @@ import torch
 
 from ..errors import CancelledError, InputError
 
+# the DDIM arithmetic is shared with the numpy runtime (it works on numpy arrays and torch tensors alike)
+from ..model.sampler import ddim_sigma, ddim_step, ddim_timesteps, split_prediction  # noqa: F401 (re-exported)
+
 
 def make_alphas_cumprod(kind: str, timesteps: int) -> np.ndarray:
     """``alpha_bar[t] = prod_{s<=t} (1 - beta_s)`` as float64 ``[T]`` for a ``"cosine"`` or ``"linear"`` schedule."""
@@ -45,35 +48,6 @@ def make_alphas_cumprod(kind: str, timesteps: int) -> np.ndarray:
     else:
         raise InputError(f"unknown beta schedule '{kind}'; use 'cosine' or 'linear'")
     return np.cumprod(1.0 - betas)
-
-
-def ddim_timesteps(train_timesteps: int, steps: int) -> np.ndarray:
-    """Trailing DDIM timesteps, int64 ``[steps]``, descending from ``T - 1``."""
-    if not 1 <= int(steps) <= train_timesteps:
-        raise InputError(f"sampling steps must be between 1 and {train_timesteps}, got {steps}")
-    ts = np.round(np.arange(train_timesteps, 0, -train_timesteps / steps)).astype(np.int64) - 1
-    return ts[:steps]
-
-
-def split_prediction(x_t, prediction, alpha_bar: float, kind: str):
-    """``(x0, eps)`` from the noisy sample and the network output (torch tensors or numpy arrays)."""
-    a, s = math.sqrt(alpha_bar), math.sqrt(1.0 - alpha_bar)
-    if kind == "v":
-        return a * x_t - s * prediction, s * x_t + a * prediction
-    return (x_t - s * prediction) / a, prediction
-
-
-def ddim_step(x0, eps, alpha_bar_prev: float, sigma: float, noise=None):
-    """``x_prev = sqrt(a_prev) x0 + sqrt(1 - a_prev - sigma^2) eps + sigma noise`` (torch or numpy)."""
-    out = math.sqrt(alpha_bar_prev) * x0 + math.sqrt(max(1.0 - alpha_bar_prev - sigma ** 2, 0.0)) * eps
-    if noise is not None and sigma > 0:
-        out = out + sigma * noise
-    return out
-
-
-def ddim_sigma(alpha_bar: float, alpha_bar_prev: float, eta: float) -> float:
-    """DDIM's ``sigma_t``: 0 for ``eta = 0`` (deterministic), DDPM-like for ``eta = 1``."""
-    return eta * math.sqrt((1 - alpha_bar_prev) / (1 - alpha_bar)) * math.sqrt(1 - alpha_bar / alpha_bar_prev)
 
 
 class NoiseSchedule:
