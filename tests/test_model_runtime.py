@@ -791,3 +791,10 @@ def test_cli_eval_compares_the_package_torch_checkpoint_and_baselines(tmp_path, 
         assert onnx_mean[key] == pytest.approx(torch_mean[key], rel=1e-3, abs=1e-3)  # the same model, two runtimes
     assert results["zero motion"]["mean"]["moving_auc"] == 0.5
     assert "energy_corr" in capsys.readouterr().out
+
+
+def test_running_the_model_leaves_the_processs_floating_point_state_alone(predictor, samples):
+    """Flush-to-zero set by an inference runtime would leak into the host (numpy, Blender): subnormals must survive."""
+    predictor.predict(samples["images"][0], seed=0, steps=2, cache=False)
+    tiny = np.float32(1e-40)  # a float32 subnormal
+    assert tiny != 0 and np.float32(2e-38) / np.float32(1e4) != 0

@@ -300,8 +300,8 @@ def session_options(choice: ProviderChoice | None = None) -> Any:
     # threads steal the cores the working ones need (measured on 2 busy cores: 0.19 -> 0.125 s per denoiser step)
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    # denormal floats are ~100x slower on x86 and carry no meaning in these graphs
-    options.add_session_config_entry("session.set_denormal_as_zero", "1")
+    # No "session.set_denormal_as_zero": it switches the calling thread's FPU to flush-to-zero, a state that leaks into
+    # the host process (numpy, Blender) after the run.
     return options
 
 
