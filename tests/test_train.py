@@ -123,11 +123,13 @@ def test_configs_are_consistent_and_named():
 
 
 def test_plan_stages_splits_steps_in_proportion():
-    cfg = get_config("tiny")  # 150 / 250 / 40
+    cfg = dataclasses.replace(get_config("tiny"), vae_steps=150, diffusion_steps=250, attention_steps=40)
     assert plan_stages(cfg, ("vae", "diffusion", "freq_attention"), None) == {"vae": 150, "diffusion": 250,
                                                                                "freq_attention": 40}
     plan = plan_stages(cfg, ("vae", "diffusion", "freq_attention"), 44)
     assert plan == {"vae": 15, "diffusion": 25, "freq_attention": 4}
+    plan = plan_stages(cfg, ("vae", "diffusion", "freq_attention"), 9)  # 3.07 / 5.11 / 0.82, rounded down to 3/5/1
+    assert plan == {"vae": 3, "diffusion": 5, "freq_attention": 1}
     plan = plan_stages(cfg, ("vae", "diffusion", "freq_attention"), 3)
     assert plan == {"vae": 1, "diffusion": 1, "freq_attention": 1}
     with pytest.raises(InputError, match="at least 3"):
@@ -337,9 +339,15 @@ def test_predict_resizes_in_and_out_keeping_pixel_units(stats_json: str):
 # training loop
 
 
+def short_config(**changes) -> TrainConfig:
+    """``tiny`` with the stage proportions the training tests count on (steps=9 -> 3 VAE, 5 diffusion, 1 attention)."""
+    return dataclasses.replace(get_config("tiny"), vae_steps=150, diffusion_steps=250, attention_steps=40, **changes)
+
+
 def test_train_resume_continues_exactly_where_it_stopped(dataset: Path, tmp_path: Path):
+    cfg = short_config()
     straight = tmp_path / "straight"
-    model_path = train("tiny", dataset, straight, steps=9, seed=1, device="cpu")
+    model_path = train(cfg, dataset, straight, steps=9, seed=1, device="cpu")
     full = read_metrics(straight / "metrics.jsonl")
     assert [m["step"] for m in full] == list(range(1, 10))
     assert [m["stage"] for m in full] == ["vae"] * 3 + ["diffusion"] * 5 + ["freq_attention"]
@@ -354,10 +362,10 @@ def test_train_resume_continues_exactly_where_it_stopped(dataset: Path, tmp_path
         return len(calls) > 5  # five steps run, the sixth is cancelled
 
     with pytest.raises(CancelledError, match="step 5 .*resume"):
-        train("tiny", dataset, stopped, steps=9, seed=1, device="cpu", cancel=cancel)
+        train(cfg, dataset, stopped, steps=9, seed=1, device="cpu", cancel=cancel)
     assert [m["step"] for m in read_metrics(stopped / "metrics.jsonl")] == [1, 2, 3, 4, 5]
     seen = []
-    train("tiny", dataset, stopped, steps=9, seed=1, device="cpu", progress=seen.append)
+    train(cfg, dataset, stopped, steps=9, seed=1, device="cpu", progress=seen.append)
     resumed = read_metrics(stopped / "metrics.jsonl")
     assert [m["step"] for m in resumed] == list(range(1, 10))
     assert [p.step for p in seen if p.stage != "latent_cache"] == [6, 7, 8, 9]
@@ -371,10 +379,11 @@ def test_train_resume_continues_exactly_where_it_stopped(dataset: Path, tmp_path
     # a finished run asked again does nothing more
     train("tiny", dataset, stopped, steps=9, device="cpu")
     assert len(read_metrics(stopped / "metrics.jsonl")) == 9
+    assert not (stopped / "latents.npz").exists()  # the finished run dropped its latent cache
 
 
 def test_a_crash_loses_only_the_steps_since_the_last_checkpoint(dataset: Path, tmp_path: Path):
-    cfg = dataclasses.replace(get_config("tiny"), checkpoint_every=3)
+    cfg = short_config(checkpoint_every=3)  # steps=8 -> 2 VAE, 5 diffusion, 1 attention
     run = tmp_path / "run"
 
     def crash_at_step_5(progress) -> None:
@@ -383,7 +392,8 @@ def test_a_crash_loses_only_the_steps_since_the_last_checkpoint(dataset: Path, t
 
     with pytest.raises(RuntimeError, match="power cut"):
         train(cfg, dataset, run, steps=8, device="cpu", progress=crash_at_step_5)
-    assert len(read_metrics(run / "metrics.jsonl")) == 5  # logged, but steps 4-5 are not in a checkpoint
+    # checkpoints: step 2 (end of the VAE stage), step 3 (every 3 steps); steps 4-5 were logged but not saved
+    assert len(read_metrics(run / "metrics.jsonl")) == 5
     seen = []
     train(cfg, dataset, run, steps=8, device="cpu", progress=seen.append)
     assert [p.step for p in seen if p.stage != "latent_cache"] == [4, 5, 6, 7, 8]

@@ -13,6 +13,7 @@ Modules:
     regression      direct-regression baseline of similar size
     data            dataset access for training (shard streaming, resizing, latent cache)
     loop            ``train`` and ``train_regression``: staged training with checkpoints and resume
+    export          model packages: the ONNX graphs of ``model.export_graphs`` and ``model.json``
 """
 
 from __future__ import annotations

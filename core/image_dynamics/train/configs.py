@@ -4,7 +4,7 @@ Three configurations:
 
 ``tiny``
     For tests and smoke runs: 64x40 images (data of the same aspect ratio is resized), x4 latents of 16x10, narrow
-    networks. Its 440 steps take under a minute on a 2-core CPU.
+    networks, half the DDIM steps. Its 440 steps take under a minute on a 2-core CPU.
 
 ``default``
     The shipped model, sized for CPU-only training (30-45 minutes on 2 cores) and CPU inference (seconds):
@@ -18,12 +18,16 @@ Three configurations:
       throughput of 32-channel layers at 64x40). Frequency attention at 16x10, 8x5 and the middle block, where K = 16
       tokens per location cost little.
     - 20 DDIM steps by default (GID used 250). With v-prediction, a cosine schedule whose last step has almost no
-      signal, and "trailing" timesteps, 20 deterministic steps suffice; 20 steps x 16 band slices at 256x160 take
-      about 1.5 s in torch on 2 cores, the VAE decoder 0.07 s.
-    - About 11 M parameters, 42 MB in fp32 (21 MB fp16): well under the 64 MB package limit.
-    - Stage lengths for about 30 minutes on 2 quiet cores: VAE 1500 steps of 48 64x64 crops (~0.15 s each), latent
-      cache of 2000 samples (~3 min), per-frequency diffusion 2400 steps of 8 images x 4 bands (~0.5 s each),
-      frequency attention 500 steps of 2 images x 16 bands (~0.28 s each).
+      signal, and "trailing" timesteps, 20 deterministic steps suffice. Classifier-free guidance 3 by default: on the
+      held-out synthetic set it raised moving/static AUC from 0.87 to 0.92 and brought the predicted motion energy
+      from a tenth of the true energy to about 0.7 of it (guidance 5 overshoots to 2.7x). It costs a second denoiser
+      call per step: image to coefficients at 256x160 takes 2.9 s in torch on 2 cores (1.5 s without guidance;
+      one denoiser call over the 16 band slices 0.063 s, the VAE decoder 0.063 s).
+    - About 11 M parameters (U-Net 9.0 M, image encoder 1.6 M, VAE 0.4 M): 42 MB in fp32, 21 MB in fp16, well under
+      the 64 MB package limit.
+    - Stage lengths for about 30 minutes on 2 quiet cores: VAE 1500 steps of 48 64x64 crops (0.13 s each), latent
+      cache of 2000 samples (0.06 s each, 2-3 min with shard loading), per-frequency diffusion 2400 steps of
+      8 images x 4 bands (0.46 s each), frequency attention 500 steps of 2 images x 16 bands (0.26 s each).
 
 ``large``
     For users with a GPU: x4 latents without patchify (the U-Net at 64x40), wider networks, 50 DDIM steps by default,
@@ -57,6 +61,7 @@ class TrainConfig:
     latent_channels: int = 4             #: GID: a 4-channel continuous latent
     vae_channels: tuple[int, ...] = (32, 64)  #: widths at /2, /4, ...; len = log2(latent downsampling)
     vae_blocks: int = 1                  #: residual blocks per resolution (encoder and decoder)
+    vae_l1_beta: float = 0.05            #: L1 turns quadratic below this error (normalised units; 0 = plain L1)
     vae_grad_weight: float = 0.2         #: weight of the multi-scale gradient L1 loss (GID)
     vae_kl_weight: float = 1e-6          #: weight of the KL term (summed over latent elements, GID)
     vae_grad_scales: int = 3             #: scales of the gradient loss (full, /2, /4, ...)
@@ -79,7 +84,7 @@ class TrainConfig:
     prediction: str = "v"                #: "v" (velocity) or "epsilon"
     sample_steps: int = 20               #: default DDIM steps
     sample_eta: float = 0.0              #: default DDIM eta (0 = deterministic given the initial noise)
-    guidance: float = 1.0                #: default classifier-free guidance scale (1 = off, one denoiser call/step)
+    guidance: float = 3.0                #: default classifier-free guidance scale (1 = off: one denoiser call per step)
     cond_dropout: float = 0.1            #: probability of dropping the image condition while training (for guidance)
 
     # --- stage 1: VAE -------------------------------------------------------------------------------------------------
@@ -198,8 +203,8 @@ _CONFIGS: dict[str, TrainConfig] = {
         vae_channels=(16, 24), vae_blocks=1,
         encoder_channels=(16, 32, 48), encoder_blocks=1,
         unet_patch=1, unet_channels=(32, 48), unet_blocks=1, freq_attention_levels=(1,), attention_head_dim=16,
-        sample_steps=10,
-        vae_steps=150, vae_batch=32, vae_crop=(32, 32), vae_lr=2e-3,
+        sample_steps=10, guidance=1.0,
+        vae_steps=300, vae_batch=32, vae_crop=(32, 32), vae_lr=2e-3,
         diffusion_steps=250, diffusion_batch=8, bands_per_image=4, diffusion_lr=1e-3, ema_decay=0.9,
         attention_steps=40, attention_batch=2, attention_lr=1e-3,
         regression_channels=(16, 32, 48), regression_steps=300, regression_batch=8, regression_lr=2e-3,
@@ -216,7 +221,7 @@ _CONFIGS: dict[str, TrainConfig] = {
         vae_steps=20000, vae_batch=64, vae_crop=(128, 128), vae_lr=5e-4,
         diffusion_steps=200000, diffusion_batch=32, bands_per_image=4, diffusion_lr=1e-4, ema_decay=0.9999,
         attention_steps=30000, attention_batch=8, attention_lr=1e-4,
-        regression_channels=(64, 128, 256, 384), regression_steps=100000, regression_batch=32,
+        regression_channels=(128, 256, 512, 768), regression_steps=100000, regression_batch=32,
         regression_lr=3e-4,
         warmup_steps=1000, checkpoint_every=1000, shard_batches=32,
     ),

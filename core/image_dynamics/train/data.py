@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,14 +106,17 @@ class ShardStream:
     """Whole samples shard by shard, in an order fixed by ``(seed, stage_key)``, normalised once per shard.
 
     ``shard_for(step)`` names the shard that batch ``step`` draws from: consecutive blocks of ``batches_per_shard``
-    steps share a shard, and every epoch visits all shards in a fresh permutation. One shard is held in memory and the
-    next is loaded, resized and normalised in a background thread (zlib and numpy release the GIL for most of it).
+    steps share a shard, and every epoch visits all shards in a fresh permutation. The next shard is loaded, resized
+    and normalised in a background thread (zlib and numpy release the GIL for most of it). Prepared shards stay in
+    memory up to ``cache_bytes`` (least recently used ones go first), so a small dataset is read once.
     """
 
-    def __init__(self, data: TrainData, seed: int, stage_key: int, batches_per_shard: int) -> None:
+    def __init__(self, data: TrainData, seed: int, stage_key: int, batches_per_shard: int,
+                 cache_bytes: int = 1 << 30) -> None:
         self.data, self.seed, self.stage_key = data, int(seed), int(stage_key)
         self.batches_per_shard = max(1, int(batches_per_shard))
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.cache_bytes = int(cache_bytes)
+        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
         self._pending: dict[int, threading.Thread] = {}
         self._lock = threading.Lock()
         self._errors: dict[int, BaseException] = {}
@@ -157,10 +161,11 @@ class ShardStream:
             if index in self._errors:
                 raise self._errors.pop(index)
             arrays = self._cache[index]
-            # keep only this shard, then start loading the one the next block uses
-            for other in [i for i in self._cache if i != index]:
-                del self._cache[other]
-                self._pending.pop(other, None)
+            self._cache.move_to_end(index)
+            while len(self._cache) > 1 and sum(a.nbytes for v in self._cache.values() for a in v) > self.cache_bytes:
+                oldest = next(iter(self._cache))
+                del self._cache[oldest]
+                self._pending.pop(oldest, None)
         following = self.shard_for((step // self.batches_per_shard + 1) * self.batches_per_shard)
         if following != index:
             self._prefetch(following)

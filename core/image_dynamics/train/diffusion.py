@@ -31,10 +31,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ..errors import CancelledError, InputError
+from ..errors import InputError
 
 # the DDIM arithmetic is shared with the numpy runtime (it works on numpy arrays and torch tensors alike)
-from ..model.sampler import ddim_sigma, ddim_step, ddim_timesteps, split_prediction  # noqa: F401 (re-exported)
+from ..model.sampler import (  # noqa: F401 (re-exported)
+    ddim_sigma,
+    ddim_step,
+    ddim_timesteps,
+    sample_latents,
+    split_prediction,
+)
 
 
 def make_alphas_cumprod(kind: str, timesteps: int) -> np.ndarray:
@@ -87,12 +93,6 @@ def diffusion_loss(denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     return torch.mean((denoise(x_t, t.float()) - schedule.target(x0, noise, t)) ** 2)
 
 
-def initial_noise(seeds: Sequence[int], shape: tuple[int, ...]) -> tuple[np.ndarray, list[np.random.Generator]]:
-    """``x_T`` float32 ``[B, *shape]`` with image ``b`` drawn from ``default_rng(seeds[b])``, and those generators."""
-    rngs = [np.random.default_rng(int(s)) for s in seeds]
-    return np.stack([r.standard_normal(shape, dtype=np.float32) for r in rngs]), rngs
-
-
 @torch.no_grad()
 def ddim_sample(denoise: Callable[[torch.Tensor, torch.Tensor, bool], torch.Tensor], schedule: NoiseSchedule,
                 shape: tuple[int, ...], seeds: Sequence[int], steps: int, eta: float = 0.0, guidance: float = 1.0,
@@ -104,28 +104,14 @@ def ddim_sample(denoise: Callable[[torch.Tensor, torch.Tensor, bool], torch.Tens
     ``denoise(x_t, t, conditional)`` returns the network output for ``x_t`` ``[B, *shape]`` at float times
     ``t`` ``[B]``, with (``conditional=True``) or without (all-zero image features) the image condition.
     ``progress(done, total)`` is called after every step; ``cancel()`` returning True raises :class:`CancelledError`.
+    The steps are those of the runtime's numpy sampler (:func:`~image_dynamics.model.sampler.sample_latents`, one
+    definition of DDIM); only the network runs in torch.
     """
-    timesteps = ddim_timesteps(schedule.timesteps, steps)
-    x_np, rngs = initial_noise(seeds, shape)
-    x = torch.from_numpy(x_np).to(device)
-    b = x.shape[0]
-    table = schedule.alphas_cumprod
-    for i, t in enumerate(timesteps):
-        if cancel is not None and cancel():
-            raise CancelledError(f"sampling cancelled after {i} of {len(timesteps)} steps")
-        t_batch = torch.full((b,), float(t), device=device)
-        pred = denoise(x, t_batch, True)
-        if guidance != 1.0:
-            pred_uncond = denoise(x, t_batch, False)
-            pred = pred_uncond + guidance * (pred - pred_uncond)
-        a_t = float(table[t])
-        a_prev = float(table[timesteps[i + 1]]) if i + 1 < len(timesteps) else 1.0
-        x0, eps = split_prediction(x, pred, a_t, schedule.prediction)
-        sigma = ddim_sigma(a_t, a_prev, eta)
-        noise = None
-        if eta > 0:
-            noise = torch.from_numpy(np.stack([r.standard_normal(shape, dtype=np.float32) for r in rngs])).to(device)
-        x = ddim_step(x0, eps, a_prev, sigma, noise)
-        if progress is not None:
-            progress(i + 1, len(timesteps))
-    return x
+
+    def denoise_numpy(x: np.ndarray, t: np.ndarray, conditional: bool) -> np.ndarray:
+        out = denoise(torch.from_numpy(x).to(device), torch.from_numpy(t).to(device), conditional)
+        return out.float().cpu().numpy()
+
+    x = sample_latents(denoise_numpy, schedule.alphas_cumprod, schedule.prediction, shape, seeds, steps, eta,
+                       guidance, progress, cancel)
+    return torch.from_numpy(x).to(device)

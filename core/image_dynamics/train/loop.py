@@ -18,7 +18,8 @@ Files in ``out_dir`` (motion model / regression baseline):
   on resume, lines after the checkpoint's step are dropped so the log matches the weights;
 - ``model.pt`` / ``regression.pt``: the trained model (EMA weights) for :meth:`~.model.MotionModel.load`,
   written after stage 2 and again after stage 3;
-- ``latents.npz``: the latent cache of stages 2 and 3 (rebuilt if the VAE or the data changed).
+- ``latents.npz``: the latent cache of stages 2 and 3 (rebuilt if the VAE or the data changed; deleted when the run
+  is complete, as it is large: about 0.45 MB per sample at 256x160).
 
 Randomness: weights are initialised from ``seed``; every batch, crop, flip, diffusion time and noise draw is a function
 of ``(seed, stage, step)`` through numpy generators, so a resumed run continues exactly as an uninterrupted one would.
@@ -44,7 +45,7 @@ from ..errors import CancelledError, InputError, OutputError
 from .configs import TrainConfig, get_config
 from .data import ShardStream, TrainData, build_latent_cache, open_training_data, regression_batch, step_rng, vae_batch
 from .diffusion import diffusion_loss
-from .model import CHECKPOINT_FORMAT, MotionModel, _resolve_device, config_from_facts, load_payload, save_payload
+from .model import CHECKPOINT_FORMAT, MotionModel, config_from_facts, load_payload, resolve_device, save_payload
 from .regression import RegressionModel, regression_loss
 from .vae import vae_loss
 
@@ -106,8 +107,8 @@ def learning_rate(base: float, step: int, total: int, warmup: int) -> float:
 
 
 def _seed_everything(seed: int) -> None:
+    """Seed weight initialisation (batches and noise use their own per-step generators)."""
     torch.manual_seed(seed)
-    np.random.seed(seed % 2 ** 32)
 
 
 class _EMA:
@@ -229,7 +230,8 @@ class _Stage:
 
     name: str
 
-    def __init__(self, steps: int) -> None:
+    def __init__(self, trainer: Any, steps: int) -> None:
+        self.t = trainer
         self.steps = steps
         self.optimizer: torch.optim.Optimizer | None = None
         self.base_lr = 0.0
@@ -271,11 +273,17 @@ class _Trainer:
     """Drives the stages of one run: steps, logging, progress, cancel, checkpoints."""
 
     def __init__(self, run: _Run, config: TrainConfig, data: TrainData, seed: int, device: torch.device,
-                 progress: ProgressFn | None, cancel: CancelFn | None) -> None:
+                 progress: ProgressFn | None, cancel: CancelFn | None, plan: dict[str, int]) -> None:
         self.run, self.config, self.data, self.seed, self.device = run, config, data, seed, device
         self.progress, self.cancel = progress, cancel
         self.stages: list[_Stage] = []
-        self.plan: dict[str, int] = {}
+        self.plan = plan
+
+    def new_model(self, model_class: type) -> Any:
+        """A fresh model of ``model_class`` for this run's configuration and data, on the run's device."""
+        info = self.data.info
+        return model_class(self.config, self.data.stats_json, self.data.coeff_grid, info.freqs_hz.tolist(), info.fps,
+                           info.window_frames, _data_note(self.data)).to(self.device)
 
     # subclasses: payload_state(), load_state(), finish()
     def payload_state(self) -> dict[str, Any]:
@@ -335,11 +343,8 @@ class _Trainer:
 class _MotionTrainer(_Trainer):
     def __init__(self, run: _Run, config: TrainConfig, data: TrainData, seed: int, device: torch.device,
                  progress: ProgressFn | None, cancel: CancelFn | None, plan: dict[str, int]) -> None:
-        super().__init__(run, config, data, seed, device, progress, cancel)
-        self.plan = plan
-        info = data.info
-        self.model = MotionModel(config, data.stats_json, data.coeff_grid, info.freqs_hz.tolist(), info.fps,
-                                 info.window_frames, _data_note(data)).to(device)
+        super().__init__(run, config, data, seed, device, progress, cancel, plan)
+        self.model = self.new_model(MotionModel)
         self.ema_modules = {"encoder": self.model.encoder, "unet": self.model.unet}
         self.ema = _EMA(self._ema_named(), config.ema_decay)
         self.cache = None
@@ -402,6 +407,40 @@ class _MotionTrainer(_Trainer):
         mask = torch.from_numpy(keep.astype(np.float32)).to(self.device)
         return tuple(p * mask[:, None, None, None] for p in pyramid), global_feat * mask[:, None]
 
+    def denoising_step(self, stage: _Stage, i: int, per_frequency: bool) -> dict[str, float]:
+        """One diffusion training step of ``stage``.
+
+        ``per_frequency`` (stage 2): each image contributes ``bands_per_image`` random band slices, each at its own
+        diffusion time, denoised independently. Otherwise (stage 3, frequency attention): all K bands of an image at
+        one time, so the attention sees a whole spectral volume. The encoder learns only where the stage trains it.
+        """
+        cfg = self.config
+        rng = step_rng(self.seed, STAGE_KEYS[stage.name], i)
+        n = self.cache.latents.shape[0]
+        b = cfg.diffusion_batch if per_frequency else cfg.attention_batch
+        idx = rng.choice(n, b, replace=n < b)
+        if per_frequency:
+            bands = np.argsort(rng.random((b, cfg.num_bands)), axis=1)[:, :cfg.bands_per_image]
+            times = rng.integers(0, cfg.train_timesteps, (b, cfg.bands_per_image))
+        else:
+            bands = np.tile(np.arange(cfg.num_bands), (b, 1))
+            times = rng.integers(0, cfg.train_timesteps, b)
+        noise = rng.standard_normal((b, bands.shape[1], *self.model.latent_shape[1:]), dtype=np.float32)
+        keep = rng.random(b) >= cfg.cond_dropout
+        x0 = self.batch_latents(idx, bands)
+        pyramid, global_feat = self.condition(self.batch_images(idx), keep,
+                                              grad=per_frequency or not cfg.freeze_base)
+        band_idx = torch.from_numpy(bands).to(self.device) if per_frequency else None
+
+        def denoise(x_t: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
+            return self.model.unet(x_t, tt, pyramid, global_feat, band_idx)
+
+        loss = diffusion_loss(denoise, self.model.schedule, x0, torch.from_numpy(times).to(self.device),
+                              torch.from_numpy(noise).to(self.device))
+        lr = stage.apply(loss, i, cfg)
+        self.ema.update(self._ema_named())
+        return {"loss": loss.item(), "lr": lr}
+
     def write_model(self) -> None:
         """Save the EMA weights as ``model.pt`` (the live weights stay as they are)."""
         live = {k: p.detach().clone() for k, p in self._ema_named().items()}
@@ -416,10 +455,6 @@ class _MotionTrainer(_Trainer):
 
 class _VAEStage(_Stage):
     name = "vae"
-
-    def __init__(self, trainer: _MotionTrainer, steps: int) -> None:
-        super().__init__(steps)
-        self.t = trainer
 
     def begin(self, fresh: bool) -> None:
         cfg = self.t.config
@@ -440,10 +475,6 @@ class _VAEStage(_Stage):
 class _DiffusionStage(_Stage):
     name = "diffusion"
 
-    def __init__(self, trainer: _MotionTrainer, steps: int) -> None:
-        super().__init__(steps)
-        self.t = trainer
-
     def begin(self, fresh: bool) -> None:
         t, cfg = self.t, self.t.config
         t.ensure_cache()
@@ -454,27 +485,7 @@ class _DiffusionStage(_Stage):
         self.make_optimizer(params, cfg.diffusion_lr, cfg.weight_decay)
 
     def step(self, i: int) -> dict[str, float]:
-        t, cfg = self.t, self.t.config
-        rng = step_rng(t.seed, STAGE_KEYS["diffusion"], i)
-        n = t.cache.latents.shape[0]
-        b, kb = cfg.diffusion_batch, cfg.bands_per_image
-        idx = rng.choice(n, b, replace=n < b)
-        bands = np.argsort(rng.random((b, cfg.num_bands)), axis=1)[:, :kb]
-        times = rng.integers(0, cfg.train_timesteps, (b, kb))
-        noise = rng.standard_normal((b, kb, *t.model.latent_shape[1:]), dtype=np.float32)
-        keep = rng.random(b) >= cfg.cond_dropout
-        x0 = t.batch_latents(idx, bands)
-        pyramid, global_feat = t.condition(t.batch_images(idx), keep, grad=True)
-        band_idx = torch.from_numpy(bands).to(t.device)
-
-        def denoise(x_t: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
-            return t.model.unet(x_t, tt, pyramid, global_feat, band_idx)
-
-        loss = diffusion_loss(denoise, t.model.schedule, x0, torch.from_numpy(times).to(t.device),
-                              torch.from_numpy(noise).to(t.device))
-        lr = self.apply(loss, i, cfg)
-        t.ema.update(t._ema_named())
-        return {"loss": loss.item(), "lr": lr}
+        return self.t.denoising_step(self, i, per_frequency=True)
 
     def end(self) -> None:
         self.t.write_model()
@@ -482,10 +493,6 @@ class _DiffusionStage(_Stage):
 
 class _AttentionStage(_Stage):
     name = "freq_attention"
-
-    def __init__(self, trainer: _MotionTrainer, steps: int) -> None:
-        super().__init__(steps)
-        self.t = trainer
 
     def begin(self, fresh: bool) -> None:
         t, cfg = self.t, self.t.config
@@ -508,29 +515,28 @@ class _AttentionStage(_Stage):
         self.make_optimizer(params, cfg.attention_lr, cfg.weight_decay)
 
     def step(self, i: int) -> dict[str, float]:
-        t, cfg = self.t, self.t.config
-        rng = step_rng(t.seed, STAGE_KEYS["freq_attention"], i)
-        n = t.cache.latents.shape[0]
-        b, k = cfg.attention_batch, cfg.num_bands
-        idx = rng.choice(n, b, replace=n < b)
-        bands = np.tile(np.arange(k), (b, 1))
-        times = rng.integers(0, cfg.train_timesteps, b)
-        noise = rng.standard_normal((b, k, *t.model.latent_shape[1:]), dtype=np.float32)
-        keep = rng.random(b) >= cfg.cond_dropout
-        x0 = t.batch_latents(idx, bands)
-        pyramid, global_feat = t.condition(t.batch_images(idx), keep, grad=not cfg.freeze_base)
-
-        def denoise(x_t: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
-            return t.model.unet(x_t, tt, pyramid, global_feat)
-
-        loss = diffusion_loss(denoise, t.model.schedule, x0, torch.from_numpy(times).to(t.device),
-                              torch.from_numpy(noise).to(t.device))
-        lr = self.apply(loss, i, cfg)
-        t.ema.update(t._ema_named())
-        return {"loss": loss.item(), "lr": lr}
+        return self.t.denoising_step(self, i, per_frequency=False)
 
     def end(self) -> None:
         self.t.write_model()
+
+
+def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], config_name: str | TrainConfig,
+           data_dir: str | os.PathLike, out_dir: str | os.PathLike, steps: int | None, resume: bool, overwrite: bool,
+           seed: int, device: str, progress: ProgressFn | None, cancel: CancelFn | None) -> tuple[_Run, _Trainer]:
+    """Open (or resume) a run, build its trainer and run the stages still to do; returns (run, trainer)."""
+    dev = resolve_device(device)
+    run, config, data, payload = _prepare_run(kind, config_name, data_dir, out_dir, resume, overwrite)
+    if payload is not None:
+        seed = int(payload["seed"])  # a resumed run keeps its own seed
+    _seed_everything(seed)
+    plan = _plan(config, stages, steps, payload)
+    trainer = trainer_class(run, config, data, seed, dev, progress, cancel, plan)
+    if payload is not None:
+        trainer.load_state(payload)
+    if run.stage_index < len(stages):
+        trainer.execute(payload.get("optimizer") if payload else None)
+    return run, trainer
 
 
 def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -553,20 +559,12 @@ def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: 
         cancel: polled before each step; returning True saves a checkpoint and raises :class:`CancelledError`.
         overwrite: with ``resume=False``, replace an existing run instead of refusing.
     """
-    dev = _resolve_device(device)
-    run, config, data, payload = _prepare_run("motion", config_name, data_dir, out_dir, resume, overwrite)
-    if payload is not None:
-        seed = int(payload["seed"])
-    _seed_everything(seed)
-    plan = _plan(config, MOTION_STAGES, steps, payload)
-    trainer = _MotionTrainer(run, config, data, seed, dev, progress, cancel, plan)
-    if payload is not None:
-        trainer.load_state(payload)
-    if run.stage_index >= len(MOTION_STAGES):
-        if not run.model_path.exists():
-            trainer.write_model()
-        return run.model_path
-    trainer.execute(payload.get("optimizer") if payload else None)
+    run, trainer = _start(_MotionTrainer, "motion", MOTION_STAGES, config_name, data_dir, out_dir, steps, resume,
+                          overwrite, seed, device, progress, cancel)
+    if run.stage_index >= len(MOTION_STAGES) and not run.model_path.exists():
+        trainer.write_model()
+    # a finished run never reads its latent cache again (it is large: ~0.45 MB per sample at 256x160)
+    (run.out_dir / "latents.npz").unlink(missing_ok=True)
     return run.model_path
 
 
@@ -577,11 +575,8 @@ def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: 
 class _RegressionTrainer(_Trainer):
     def __init__(self, run: _Run, config: TrainConfig, data: TrainData, seed: int, device: torch.device,
                  progress: ProgressFn | None, cancel: CancelFn | None, plan: dict[str, int]) -> None:
-        super().__init__(run, config, data, seed, device, progress, cancel)
-        self.plan = plan
-        info = data.info
-        self.model = RegressionModel(config, data.stats_json, data.coeff_grid, info.freqs_hz.tolist(), info.fps,
-                                     info.window_frames, _data_note(data)).to(device)
+        super().__init__(run, config, data, seed, device, progress, cancel, plan)
+        self.model = self.new_model(RegressionModel)
         self.stages = [_RegressionStage(self, plan["regression"])]
 
     def payload_state(self) -> dict[str, Any]:
@@ -593,10 +588,6 @@ class _RegressionTrainer(_Trainer):
 
 class _RegressionStage(_Stage):
     name = "regression"
-
-    def __init__(self, trainer: _RegressionTrainer, steps: int) -> None:
-        super().__init__(steps)
-        self.t = trainer
 
     def begin(self, fresh: bool) -> None:
         cfg = self.t.config
@@ -624,18 +615,8 @@ def train_regression(config_name: str | TrainConfig, data_dir: str | os.PathLike
     Files: ``regression_checkpoint.pt``, ``regression_metrics.jsonl``, ``regression.pt`` (so it may share a run
     folder with the motion model).
     """
-    dev = _resolve_device(device)
-    run, config, data, payload = _prepare_run("regression", config_name, data_dir, out_dir, resume, overwrite)
-    if payload is not None:
-        seed = int(payload["seed"])
-    _seed_everything(seed)
-    plan = _plan(config, ("regression",), steps, payload)
-    trainer = _RegressionTrainer(run, config, data, seed, dev, progress, cancel, plan)
-    if payload is not None:
-        trainer.load_state(payload)
-    if run.stage_index >= 1:
-        if not run.model_path.exists():
-            trainer.model.save(run.model_path)
-        return run.model_path
-    trainer.execute(payload.get("optimizer") if payload else None)
+    run, trainer = _start(_RegressionTrainer, "regression", ("regression",), config_name, data_dir, out_dir, steps,
+                          resume, overwrite, seed, device, progress, cancel)
+    if run.stage_index >= 1 and not run.model_path.exists():
+        trainer.model.save(run.model_path)
     return run.model_path

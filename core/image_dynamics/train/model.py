@@ -40,7 +40,8 @@ CHECKPOINT_FORMAT = 1
 # torch, so they live in image_dynamics.model.processing and are re-exported here)
 
 
-def _resolve_device(device: str | torch.device) -> torch.device:
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N`` as a torch device; a clear error otherwise."""
     if isinstance(device, torch.device):
         return device
     if device == "auto":
@@ -57,25 +58,21 @@ def _resolve_device(device: str | torch.device) -> torch.device:
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-class MotionModel(nn.Module):
-    """The latent diffusion motion model: VAE, image encoder, U-Net denoiser, schedule, normalisation facts.
+class CheckpointedModel(nn.Module):
+    """What every trained model here shares: its configuration and data facts, and the checkpoint file format.
 
-    Attributes beyond the networks: ``latent_mean`` / ``latent_std`` buffers ``[K, C_lat]`` (unit-scaling of VAE
-    latents per band and channel), ``stats_json`` (the dataset's normalisation statistics), ``coeff_grid`` (W, H of the
-    grid whose pixels the denormalised coefficients are in), ``freqs_hz``, ``fps``, ``window_frames``, ``data_note``.
+    Subclasses set ``checkpoint_kind`` (checked on load) and build their networks after calling this ``__init__``.
+    Attributes: ``config``, ``stats_json`` (the dataset's normalisation statistics), ``coeff_grid`` (W, H of the grid
+    whose pixels the denormalised coefficients are in), ``freqs_hz``, ``fps``, ``window_frames``, ``data_note``.
     """
+
+    checkpoint_kind = ""
 
     def __init__(self, config: TrainConfig, stats_json: str = "", coeff_grid: tuple[int, int] | None = None,
                  freqs_hz: Sequence[float] | None = None, fps: float = DEFAULT_FPS,
                  window_frames: int = DEFAULT_WINDOW_FRAMES, data_note: str = "") -> None:
         super().__init__()
         self.config = config
-        self.vae = SpectralVAE(config)
-        self.encoder = ImageEncoder(config)
-        self.unet = LatentUNet(config, self.encoder.pyramid_channels, self.encoder.global_channels)
-        self.schedule = NoiseSchedule(config.beta_schedule, config.train_timesteps, config.prediction)
-        self.register_buffer("latent_mean", torch.zeros(config.num_bands, config.latent_channels))
-        self.register_buffer("latent_std", torch.ones(config.num_bands, config.latent_channels))
         self.stats_json = stats_json
         self.coeff_grid = tuple(coeff_grid or (config.width, config.height))
         self.freqs_hz = [float(f) for f in (freqs_hz if freqs_hz is not None
@@ -83,6 +80,56 @@ class MotionModel(nn.Module):
         self.fps = float(fps)
         self.window_frames = int(window_frames)
         self.data_note = data_note
+
+    def facts(self) -> dict[str, Any]:
+        """Everything besides the weights that a checkpoint (and later a model package) records."""
+        return {"config_name": self.config.name, "config": self.config.to_dict(), "stats_json": self.stats_json,
+                "coeff_grid": list(self.coeff_grid), "freqs_hz": list(self.freqs_hz), "fps": self.fps,
+                "window_frames": self.window_frames, "data_note": self.data_note}
+
+    @classmethod
+    def from_facts(cls, facts: dict[str, Any]):
+        """A fresh (untrained) model for the configuration and data facts of a checkpoint."""
+        return cls(config_from_facts(facts), facts["stats_json"], tuple(facts["coeff_grid"]), facts["freqs_hz"],
+                   facts["fps"], facts["window_frames"], facts.get("data_note", ""))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write weights and facts to ``path`` (temporary name, then renamed)."""
+        payload = {"kind": self.checkpoint_kind, "format_version": CHECKPOINT_FORMAT, **self.facts(),
+                   "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
+        return save_payload(payload, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu"):
+        """The model saved at ``path`` on ``device``, in eval mode; :class:`InputError` for another kind of file."""
+        payload = load_payload(path, cls.checkpoint_kind)
+        model = cls.from_facts(payload)
+        try:
+            model.load_state_dict(payload["state_dict"])
+        except RuntimeError as exc:
+            raise InputError(f"{path}: weights do not fit configuration '{model.config.name}' ({exc})") from None
+        return model.to(resolve_device(device)).eval()
+
+
+class MotionModel(CheckpointedModel):
+    """The latent diffusion motion model: VAE, image encoder, U-Net denoiser, schedule, normalisation facts.
+
+    Attributes beyond the networks and :class:`CheckpointedModel`'s facts: ``latent_mean`` / ``latent_std`` buffers
+    ``[K, C_lat]`` (unit-scaling of VAE latents per band and channel).
+    """
+
+    checkpoint_kind = "motion_model"
+
+    def __init__(self, config: TrainConfig, stats_json: str = "", coeff_grid: tuple[int, int] | None = None,
+                 freqs_hz: Sequence[float] | None = None, fps: float = DEFAULT_FPS,
+                 window_frames: int = DEFAULT_WINDOW_FRAMES, data_note: str = "") -> None:
+        super().__init__(config, stats_json, coeff_grid, freqs_hz, fps, window_frames, data_note)
+        self.vae = SpectralVAE(config)
+        self.encoder = ImageEncoder(config)
+        self.unet = LatentUNet(config, self.encoder.pyramid_channels, self.encoder.global_channels)
+        self.schedule = NoiseSchedule(config.beta_schedule, config.train_timesteps, config.prediction)
+        self.register_buffer("latent_mean", torch.zeros(config.num_bands, config.latent_channels))
+        self.register_buffer("latent_std", torch.ones(config.num_bands, config.latent_channels))
 
     # --- pieces -------------------------------------------------------------------------------------------------------
     @property
@@ -166,33 +213,11 @@ class MotionModel(nn.Module):
 
     # --- files --------------------------------------------------------------------------------------------------------
     def facts(self) -> dict[str, Any]:
-        """Everything besides the weights that a checkpoint (and later a model package) records."""
-        return {"config_name": self.config.name, "config": self.config.to_dict(), "stats_json": self.stats_json,
-                "coeff_grid": list(self.coeff_grid), "freqs_hz": list(self.freqs_hz), "fps": self.fps,
-                "window_frames": self.window_frames, "data_note": self.data_note,
-                "frequency_attention": self.unet.frequency_attention_enabled}
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write weights and facts to ``path`` (temporary name, then renamed)."""
-        payload = {"kind": "motion_model", "format_version": CHECKPOINT_FORMAT, **self.facts(),
-                   "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
-        return save_payload(payload, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> MotionModel:
-        payload = load_payload(path, "motion_model")
-        model = cls.from_facts(payload)
-        try:
-            model.load_state_dict(payload["state_dict"])
-        except RuntimeError as exc:
-            raise InputError(f"{path}: weights do not fit configuration '{model.config.name}' ({exc})") from None
-        return model.to(_resolve_device(device)).eval()
+        return {**super().facts(), "frequency_attention": self.unet.frequency_attention_enabled}
 
     @classmethod
     def from_facts(cls, facts: dict[str, Any]) -> MotionModel:
-        config = config_from_facts(facts)
-        model = cls(config, facts["stats_json"], tuple(facts["coeff_grid"]), facts["freqs_hz"], facts["fps"],
-                    facts["window_frames"], facts.get("data_note", ""))
+        model = super().from_facts(facts)
         model.unet.set_frequency_attention(bool(facts.get("frequency_attention", True)))
         return model
 

@@ -10,9 +10,7 @@ under-predict energy where motion is uncertain.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,21 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InputError
-from ..spectral import DEFAULT_FPS, DEFAULT_WINDOW_FRAMES, harmonic_freqs
+from ..spectral import DEFAULT_FPS, DEFAULT_WINDOW_FRAMES
 from .configs import TrainConfig
 from .image_encoder import ImageEncoder
 from .layers import ResBlock, Upsample
-from .model import (
-    CHECKPOINT_FORMAT,
-    _resolve_device,
-    channels_to_output,
-    config_from_facts,
-    load_payload,
-    load_stats_json,
-    prepare_images,
-    save_payload,
-)
+from .model import CheckpointedModel, channels_to_output, load_stats_json, prepare_images
 
 
 class RegressionUNet(nn.Module):
@@ -68,22 +56,16 @@ def regression_loss(net: RegressionUNet, images: torch.Tensor, target: torch.Ten
     return (net(images) - target).abs().mean()
 
 
-class RegressionModel(nn.Module):
+class RegressionModel(CheckpointedModel):
     """The baseline with the same ``predict`` and checkpoint interface as :class:`~.model.MotionModel`."""
+
+    checkpoint_kind = "regression_model"
 
     def __init__(self, config: TrainConfig, stats_json: str = "", coeff_grid: tuple[int, int] | None = None,
                  freqs_hz: Sequence[float] | None = None, fps: float = DEFAULT_FPS,
                  window_frames: int = DEFAULT_WINDOW_FRAMES, data_note: str = "") -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config, stats_json, coeff_grid, freqs_hz, fps, window_frames, data_note)
         self.net = RegressionUNet(config)
-        self.stats_json = stats_json
-        self.coeff_grid = tuple(coeff_grid or (config.width, config.height))
-        self.freqs_hz = [float(f) for f in (freqs_hz if freqs_hz is not None
-                                            else harmonic_freqs(config.num_bands, window_frames, fps))]
-        self.fps = float(fps)
-        self.window_frames = int(window_frames)
-        self.data_note = data_note
 
     @torch.no_grad()
     def predict(self, images: np.ndarray, seed: int | Sequence[int] = 0, steps: int | None = None,
@@ -102,24 +84,3 @@ class RegressionModel(nn.Module):
             self.train(was_training)
         return channels_to_output(normalised.float().cpu().numpy(), load_stats_json(self.stats_json),
                                   self.coeff_grid, out_w, out_h)
-
-    def facts(self) -> dict[str, Any]:
-        return {"config_name": self.config.name, "config": self.config.to_dict(), "stats_json": self.stats_json,
-                "coeff_grid": list(self.coeff_grid), "freqs_hz": list(self.freqs_hz), "fps": self.fps,
-                "window_frames": self.window_frames, "data_note": self.data_note}
-
-    def save(self, path: str | os.PathLike) -> Path:
-        payload = {"kind": "regression_model", "format_version": CHECKPOINT_FORMAT, **self.facts(),
-                   "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
-        return save_payload(payload, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> RegressionModel:
-        payload = load_payload(path, "regression_model")
-        model = cls(config_from_facts(payload), payload["stats_json"], tuple(payload["coeff_grid"]),
-                    payload["freqs_hz"], payload["fps"], payload["window_frames"], payload.get("data_note", ""))
-        try:
-            model.load_state_dict(payload["state_dict"])
-        except RuntimeError as exc:
-            raise InputError(f"{path}: weights do not fit configuration '{model.config.name}' ({exc})") from None
-        return model.to(_resolve_device(device)).eval()

@@ -13,6 +13,8 @@ smooth at the pixel scale and full-resolution layers would dominate the cost.
 
 Loss (GID): L1 + 0.2 x multi-scale gradient L1 + 1e-6 x KL, where L1 terms are means over elements and the KL is summed
 over latent elements and averaged over the batch (the LDM convention, so 1e-6 is a real, small pull towards N(0, 1)).
+The L1 terms are smoothed below ``config.vae_l1_beta`` (0.05 in normalised units; see :func:`smooth_l1`): with plain L1
+a small VAE on mostly-static data settles on predicting no motion at all.
 """
 
 from __future__ import annotations
@@ -75,6 +77,24 @@ class SpectralDecoder(nn.Module):
         return F.pixel_shuffle(h, 2)
 
 
+def _variance_preserving_init(module: nn.Module) -> None:
+    """Gain-1 He initialisation and residual branches that start at zero.
+
+    Without normalisation layers PyTorch's default initialisation shrinks activations ~1.7x per convolution, so a
+    fresh VAE's latent is mostly posterior noise and its output near zero; L1 then holds the decoder at "no motion"
+    (the median of mostly static data) for hundreds of steps. With this initialisation the latent and the output
+    start at the input's scale.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="linear")
+            nn.init.zeros_(m.bias)
+    for m in module.modules():
+        if isinstance(m, ResBlock):
+            nn.init.kaiming_normal_(m.conv1.weight, nonlinearity="relu")
+            nn.init.zeros_(m.conv2.weight)
+
+
 class SpectralVAE(nn.Module):
     """Encoder + decoder; ``forward(x) -> (reconstruction, mean, logvar)`` with a reparameterised sample."""
 
@@ -84,6 +104,7 @@ class SpectralVAE(nn.Module):
         self.downsample = config.latent_downsample
         self.encoder = SpectralEncoder(config.vae_channels, config.vae_blocks, config.latent_channels)
         self.decoder = SpectralDecoder(config.vae_channels, config.vae_blocks, config.latent_channels)
+        _variance_preserving_init(self)
         self.encoder.init_posterior()
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,13 +118,28 @@ class SpectralVAE(nn.Module):
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mean, logvar = self.encode(x)
-        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        # drawn on the CPU (where the step's generator lives) so runs on CPU and CUDA see the same noise
+        noise = torch.randn(mean.shape, generator=generator, dtype=torch.float32).to(mean.device, mean.dtype)
         z = mean + torch.exp(0.5 * logvar) * noise
         return self.decode(z), mean, logvar
 
 
-def gradient_l1(pred: torch.Tensor, target: torch.Tensor, scales: int) -> torch.Tensor:
-    """Mean over ``scales`` (full, /2, /4, ...) of the L1 difference of horizontal and vertical finite differences."""
+def smooth_l1(error: torch.Tensor, beta: float) -> torch.Tensor:
+    """Mean of ``|e| - beta / 2`` (``e^2 / (2 beta)`` below ``beta``): L1 whose gradient fades for tiny errors.
+
+    Plain L1 pushes every output by the same amount towards its target's sign. Motion data are mostly exact zeros
+    (static pixels), so a decoder whose outputs are near zero receives a +-1 push from every static pixel, noise that
+    drowns the few moving ones, and L1 holds it at "no motion". Below ``beta`` the push shrinks with the error.
+    ``beta = 0`` is plain L1.
+    """
+    if beta <= 0:
+        return error.abs().mean()
+    return F.smooth_l1_loss(error, torch.zeros_like(error), beta=beta)
+
+
+def gradient_l1(pred: torch.Tensor, target: torch.Tensor, scales: int, beta: float = 0.0) -> torch.Tensor:
+    """Mean over ``scales`` (full, /2, /4, ...) of the (smooth) L1 difference of horizontal and vertical finite
+    differences."""
     total = pred.new_zeros(())
     for s in range(scales):
         if s:
@@ -112,7 +148,7 @@ def gradient_l1(pred: torch.Tensor, target: torch.Tensor, scales: int) -> torch.
             break
         dx = (pred[..., :, 1:] - pred[..., :, :-1]) - (target[..., :, 1:] - target[..., :, :-1])
         dy = (pred[..., 1:, :] - pred[..., :-1, :]) - (target[..., 1:, :] - target[..., :-1, :])
-        total = total + dx.abs().mean() + dy.abs().mean()
+        total = total + smooth_l1(dx, beta) + smooth_l1(dy, beta)
     return total / scales
 
 
@@ -126,8 +162,8 @@ def vae_loss(vae: SpectralVAE, x: torch.Tensor, config: TrainConfig,
              generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """GID's VAE objective on band slices ``x`` ``[N, 4, H, W]``; returns (loss, metrics)."""
     recon, mean, logvar = vae(x, generator)
-    l1 = (recon - x).abs().mean()
-    grad = gradient_l1(recon, x, config.vae_grad_scales)
+    l1 = smooth_l1(recon - x, config.vae_l1_beta)
+    grad = gradient_l1(recon, x, config.vae_grad_scales, config.vae_l1_beta)
     kl = kl_divergence(mean, logvar)
     loss = l1 + config.vae_grad_weight * grad + config.vae_kl_weight * kl
     return loss, {"loss": loss.item(), "l1": l1.item(), "grad_l1": grad.item(), "kl": kl.item()}
