@@ -706,7 +706,27 @@ def test_cli_export_happy_path_and_bad_input(run_dir: Path, tmp_path: Path, caps
     assert "no model.pt in this run folder" in capsys.readouterr().err
     assert run("export", run_dir, "-o", tmp_path / "z", "--opset", "9") == 2
     assert "--opset must be between" in capsys.readouterr().err
-    assert not (tmp_path / "x").exists() and not (tmp_path / "z").exists()
+    assert run("export", run_dir, "-o", tmp_path / "g", "--guidance", "nan") == 2
+    assert "--guidance must be a number >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "z").exists() and not (tmp_path / "g").exists()
+
+
+def test_export_records_chosen_sampler_defaults_and_the_attention_as_trained(run_dir: Path, tmp_path: Path):
+    assert run("-q", "export", run_dir, "-o", tmp_path / "tuned", "--guidance", "2.5", "--steps", "7") == 0
+    tuned = ModelPackage.load(tmp_path / "tuned")
+    assert (tuned.sampler.guidance, tuned.sampler.steps, tuned.sampler.eta) == (2.5, 7, 0.0)
+    assert json.loads((tmp_path / "tuned" / "model.json").read_text())["training"]["frequency_attention_trained"]
+
+    # a stage-2 model (attention never trained, so the identity) is exported without the attention layers
+    stage2 = MotionModel.load(run_dir / "model.pt")
+    stage2.unet.set_frequency_attention(False)
+    stage2.save(tmp_path / "stage2.pt")
+    export_package(tmp_path / "stage2.pt", tmp_path / "stage2")
+    doc = json.loads((tmp_path / "stage2" / "model.json").read_text())
+    assert doc["training"]["frequency_attention_trained"] is False
+    nodes = {name: len(onnx.load(str(folder / "denoiser.onnx")).graph.node)
+             for name, folder in (("with", tmp_path / "tuned"), ("without", tmp_path / "stage2"))}
+    assert nodes["without"] < nodes["with"]
 
 
 def test_cli_animate_with_the_model_and_the_procedural_fallback(tmp_path, image_png, package_dir, monkeypatch,

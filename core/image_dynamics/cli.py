@@ -230,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opset", type=int, help="ONNX opset (default 18)")
     p.add_argument("--licence", help="licence of the weights, recorded in model.json")
     p.add_argument("--data-note", help="what data trained the model (default: what the training run recorded)")
+    p.add_argument("--steps", type=int, help="default DDIM steps recorded in the package (default: the config's)")
+    p.add_argument("--eta", type=float, help="default DDIM eta recorded in the package (default: the config's)")
+    p.add_argument("--guidance", type=float,
+                   help="default classifier-free guidance recorded in the package (1 = off; default: the config's)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing package")
     p.set_defaults(run=cmd_export)
 
@@ -432,6 +436,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         out = export_package(args.source, args.output, name=args.name, fp16=args.fp16,
                              opset=args.opset or DEFAULT_OPSET, overwrite=args.overwrite,
                              licence=args.licence or DEFAULT_LICENCE, data_note=args.data_note,
+                             steps=args.steps, eta=args.eta, guidance=args.guidance,
                              progress=lambda done, total: bar(done, total, "exporting"))
     finally:
         bar.close()

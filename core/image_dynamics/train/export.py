@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import math
 import os
 import shutil
 import uuid
@@ -115,6 +116,7 @@ def _write_json(path: Path, doc: dict[str, Any]) -> None:
 def export_package(source: MotionModel | str | os.PathLike, out_dir: str | os.PathLike, name: str | None = None,
                    fp16: bool = False, opset: int = DEFAULT_OPSET, overwrite: bool = False,
                    licence: str = DEFAULT_LICENCE, data_note: str | None = None,
+                   steps: int | None = None, eta: float | None = None, guidance: float | None = None,
                    progress: Callable[[int, int], None] | None = None) -> Path:
     """Write the model package of a trained motion model.
 
@@ -127,6 +129,8 @@ def export_package(source: MotionModel | str | os.PathLike, out_dir: str | os.Pa
         overwrite: replace an existing package in ``out_dir``.
         licence: the weights' licence, recorded in ``model.json``.
         data_note: what data trained the model (default: the note the training run recorded).
+        steps, eta, guidance: the sampler defaults the package records (default: the training configuration's), e.g.
+            a guidance scale chosen by evaluating the trained model.
         progress: ``progress(done, total)`` after each graph written.
 
     Returns:
@@ -144,6 +148,7 @@ def export_package(source: MotionModel | str | os.PathLike, out_dir: str | os.Pa
         raise OutputError(f"{out}: already holds files; nothing was written. Pass --overwrite to replace the package, "
                           "or choose another folder.")
     model = _load_model(source).eval()
+    sampler = _sampler_defaults(model.config, steps, eta, guidance)
     name = name or out.resolve().name
     note = data_note if data_note is not None else (model.data_note or "not recorded")
     simplifier, simplification = _simplifier()
@@ -196,7 +201,8 @@ def export_package(source: MotionModel | str | os.PathLike, out_dir: str | os.Pa
                 if progress is not None:
                     progress(done, total)
 
-        doc = _manifest(model, name, int(opset), graph_doc, licence, note, simplification, parity, parity_fp16)
+        doc = _manifest(model, name, int(opset), graph_doc, licence, note, simplification, parity, parity_fp16,
+                        sampler)
         doc["files"] = {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size}
                         for p in sorted(stage.glob("*.onnx"))}
         _write_json(stage / MANIFEST, doc)
@@ -229,8 +235,23 @@ def _write_fp16(proto: Any, path: Path, feeds: dict[str, np.ndarray], expected: 
     return path.name, measured
 
 
+def _sampler_defaults(config: Any, steps: int | None, eta: float | None, guidance: float | None) -> dict[str, Any]:
+    """``steps``, ``eta``, ``guidance`` for ``model.json``: the given values, checked, else the configuration's."""
+    steps = config.sample_steps if steps is None else steps
+    eta = config.sample_eta if eta is None else eta
+    guidance = config.guidance if guidance is None else guidance
+    if not 1 <= int(steps) <= config.train_timesteps:
+        raise InputError(f"--steps must be between 1 and {config.train_timesteps}, got {steps}")
+    if not (math.isfinite(eta) and eta >= 0):
+        raise InputError(f"--eta must be a number >= 0 (0 = deterministic DDIM), got {eta}")
+    if not (math.isfinite(guidance) and guidance >= 0):
+        raise InputError(f"--guidance must be a number >= 0 (1 = off), got {guidance}")
+    return {"steps": int(steps), "eta": float(eta), "guidance": float(guidance)}
+
+
 def _manifest(model: MotionModel, name: str, opset: int, graphs: dict[str, Any], licence: str, data_note: str,
-              simplification: str, parity: dict[str, float], parity_fp16: dict[str, Any]) -> dict[str, Any]:
+              simplification: str, parity: dict[str, float], parity_fp16: dict[str, Any],
+              sampler: dict[str, Any]) -> dict[str, Any]:
     import onnx
     import onnxruntime as ort
 
@@ -249,8 +270,7 @@ def _manifest(model: MotionModel, name: str, opset: int, graphs: dict[str, Any],
         "latent": {"shape": list(model.latent_shape), "channels": cfg.latent_channels,
                    "downsample": cfg.latent_downsample},
         "normalisation": json.loads(model.stats_json),
-        "sampler": {"steps": cfg.sample_steps, "eta": cfg.sample_eta, "guidance": cfg.guidance,
-                    "prediction": cfg.prediction, "schedule": cfg.beta_schedule,
+        "sampler": {**sampler, "prediction": cfg.prediction, "schedule": cfg.beta_schedule,
                     "train_timesteps": cfg.train_timesteps, "timestep_spacing": "trailing",
                     "alphas_cumprod": [float(a) for a in model.schedule.alphas_cumprod]},
         "graphs": graphs,

@@ -300,10 +300,10 @@ class DecoderGraph(nn.Module):
 def export_graphs(model: MotionModel, batch: int = 1) -> dict[str, dict[str, Any]]:
     """The three graphs to export, each with example inputs, input/output names and dynamic batch axes.
 
-    Frequency attention is switched on (the shipped denoiser is the stage-2 model).
+    The denoiser is exported as trained: with its frequency attention when stage 3 ran, without it otherwise (untrained
+    attention is zero-initialised, the identity, so leaving it out changes nothing but the cost).
     """
     cfg = model.config
-    model.unet.set_frequency_attention(True)
     device = next(model.parameters()).device
     image = torch.rand(batch, 3, cfg.height, cfg.width, device=device)
     with torch.no_grad():
