@@ -72,15 +72,16 @@ def _worker(args: argparse.Namespace) -> None:
         torch.set_num_threads(physical_cores())
         dev = "cuda" if args.provider == "cuda" and torch.cuda.is_available() else "cpu"
         model = MotionModel.load(args.checkpoint, device=dev)
-        steps = model.config.sample_steps
+        # the package's sampler defaults (they may have been chosen at export), not the training configuration's
+        sampler = json.loads((args.package / "model.json").read_text())["sampler"]
+        steps, eta, guidance = int(sampler["steps"]), float(sampler["eta"]), float(sampler["guidance"])
         fit = fit_to_model_grid(image.shape[1], image.shape[0], model.config.width, model.config.height)
 
         def once() -> np.ndarray:
             # the same model input as the onnxruntime path (mirror-padded to the training aspect), then the same crop
             batch = prepare_on_grid(image, fit)
             with torch.no_grad():
-                channels = model.sample_normalised(torch.from_numpy(batch).to(dev), [0], steps,
-                                                   model.config.sample_eta, model.config.guidance)
+                channels = model.sample_normalised(torch.from_numpy(batch).to(dev), [0], steps, eta, guidance)
             coeffs = channels_to_output(channels.float().cpu().numpy(), load_stats_json(model.stats_json),
                                         model.coeff_grid, model.config.width, model.config.height)[0]
             rows, cols = fit.crop
@@ -143,7 +144,8 @@ def _run_child(args: argparse.Namespace, path: str, out: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--package", type=Path, default=ROOT / "onnx" / "default", help="model package folder")
+    ap.add_argument("--package", type=Path, default=ROOT / "onnx" / "default",
+                    help="model package folder (its sampler defaults are used on both paths)")
     ap.add_argument("--checkpoint", type=Path, help="the same model's model.pt (or its run folder) for torch")
     ap.add_argument("--random-default", action="store_true",
                     help="benchmark a default-config model with random weights, exported to a temporary package")

@@ -23,7 +23,9 @@ from image_dynamics.train.model import MotionModel  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("model_quality")
 
-TRAIN_SCENES, TEST_SCENES = 96, 24
+TRAIN_SCENES, TEST_SCENES = 96, 32
+#: measured 0.74 (mean of seeds 0 and 1; guidance 3 gives 0.80); the mean spectrum scores 0.5 by construction
+AUC_FLOOR = 0.65
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,5 @@ def test_a_short_tiny_run_beats_the_mean_spectrum_on_moving_static_auc(trained):
     diffusion = ev.evaluate(lambda images, seed: model.predict(images, seed=seed), data, seeds=(0, 1))
     assert mean["moving_auc"] == 0.5
     assert diffusion["mean"]["moving_auc"] >= AUC_FLOOR, diffusion
-    assert diffusion["mean"]["energy_corr"] > mean["energy_corr"] + 0.05, diffusion
+    assert diffusion["mean"]["energy_corr"] > mean["energy_corr"] + 0.05, diffusion  # measured 0.10
 
-
-AUC_FLOOR = 0.7
