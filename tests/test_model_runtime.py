@@ -802,7 +802,8 @@ def test_cli_eval_compares_the_package_torch_checkpoint_and_baselines(tmp_path, 
                                                                        capsys):
     report = tmp_path / "report.json"
     code = run("-q", "eval", "--data", dataset, "--train-data", dataset, "--checkpoint", run_dir / "model.pt",
-               "--model", package_dir, "--seeds", "0,1", "--steps", "3", "--psnr-samples", "2", "-o", report)
+               "--model", package_dir, "--seeds", "0,1", "--steps", "3", "--guidance", "2", "--psnr-samples", "2",
+               "-o", report)
     assert code == 0
     results = json.loads(report.read_text())["results"]
     assert set(results) == {"zero motion", "mean spectrum", str(run_dir / "model.pt"), f"onnx:{package_dir}"}

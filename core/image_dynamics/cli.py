@@ -206,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", action="append", default=[], help="ONNX model package name or folder; repeatable")
     p.add_argument("--seeds", default="0,1,2", help="sampling seeds, comma-separated (default 0,1,2)")
     p.add_argument("--steps", type=int, help="DDIM steps (default: the model's)")
+    p.add_argument("--guidance", type=float,
+                   help="classifier-free guidance of the diffusion models (default: each model's own; 1 = off)")
     p.add_argument("--limit", type=int, help="evaluate only the first N samples")
     p.add_argument("--psnr-samples", type=int, default=16, help="samples whose true frames are rendered (default 16)")
     p.add_argument("-o", "--output", type=Path, help="write the report as JSON")
@@ -542,7 +544,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _torch_predictor(path: Path, steps: int | None):
+def _torch_predictor(path: Path, steps: int | None, guidance: float | None):
     try:
         import torch
 
@@ -555,7 +557,7 @@ def _torch_predictor(path: Path, steps: int | None):
         model = RegressionModel.load(path)
     else:
         model = MotionModel.load(path)
-    return lambda images, seed: model.predict(images, seed=seed, steps=steps)
+    return lambda images, seed: model.predict(images, seed=seed, steps=steps, guidance=guidance)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -572,11 +574,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         train = ev.load_test_set(read_info(args.train_data), limit=512)
         predictors["mean spectrum"] = (ev.mean_spectrum(train.coeffs), [0])
     for path in args.checkpoint:
-        predictors[str(path)] = (_torch_predictor(Path(path), args.steps), seeds)
+        predictors[str(path)] = (_torch_predictor(Path(path), args.steps, args.guidance), seeds)
     for name in args.model:
         from .model.predict import package_predictor
 
-        predictors[f"onnx:{name}"] = (package_predictor(name, steps=args.steps), seeds)
+        predictors[f"onnx:{name}"] = (package_predictor(name, steps=args.steps, guidance=args.guidance), seeds)
     report = {"data": str(args.data), "samples": int(len(data.images)), "results": {}}
     bar = _Bar(args.quiet)
     try:

@@ -335,7 +335,8 @@ def predict_motion(pixels: np.ndarray, model: str | os.PathLike | ModelPackage |
 
 
 def package_predictor(model: str | os.PathLike | ModelPackage | None = None, steps: int | None = None,
-                      provider: str = "auto") -> Callable[[np.ndarray, int], np.ndarray]:
+                      provider: str = "auto", guidance: float | None = None
+                      ) -> Callable[[np.ndarray, int], np.ndarray]:
     """A batch predictor for :mod:`image_dynamics.evaluation`: ``(images uint8 [B, H, W, 3], seed) -> [B, K, 2, H, W]``.
 
     Each image is sampled with the given seed (no disk cache: evaluation measures the model, not the cache); the
@@ -346,7 +347,7 @@ def package_predictor(model: str | os.PathLike | ModelPackage | None = None, ste
     def predict(images: np.ndarray, seed: int) -> np.ndarray:
         out = []
         for image in images:
-            volume = predictor.predict(image, seed=seed, steps=steps, cache=False)
+            volume = predictor.predict(image, seed=seed, steps=steps, guidance=guidance, cache=False)
             if volume.coeffs.shape[2:] != image.shape[:2]:
                 raise ValueError(f"model grid {volume.width}x{volume.height} differs from the evaluation images "
                                  f"{image.shape[1]}x{image.shape[0]}; evaluate at the model's training size")
