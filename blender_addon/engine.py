@@ -49,8 +49,8 @@ def engine_version() -> str | None:
 def model_module(model_dir: str | None = None) -> ModuleType:
     """The engine's model runtime (``image_dynamics.model``) once a package is found, else :class:`UserError`.
 
-    The add-on calls ``image_dynamics.model.predict_motion(pixels, model=, seed=, steps=, progress=, cancel=)``; an
-    engine without it is reported as too old rather than failing mid-run.
+    The add-on calls ``image_dynamics.model.predict_motion(pixels, model=, seed=, steps=, guidance=, progress=,
+    cancel=)``; an engine without it is reported as too old rather than failing mid-run.
     """
     require()
     if importlib.util.find_spec("image_dynamics.model") is None:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--source", choices=("procedural", "model", "file"), help="motion source")
         p.add_argument("--motion", metavar="FILE.npz", help="motion file (implies --source file)")
         p.add_argument("--seed", type=int, help="random seed of the motion source")
+        p.add_argument("--steps", type=int, help="sampler steps of the motion model (0: the model's default)")
+        p.add_argument("--guidance", type=float,
+                       help="classifier-free guidance of the motion model (1: off; 0: the model's default)")
         p.add_argument("--save-motion", action="store_true",
                        help="save the motion as <output>/<image>/<image>_motion.npz and use it as the source")
         p.add_argument("--save", action="store_true", help="save the .blend afterwards")
@@ -64,6 +68,14 @@ def _apply(args: argparse.Namespace, scene: bpy.types.Scene, image: bpy.types.Im
         s.motion_source = args.source.upper()
     if args.seed is not None:
         s.seed = args.seed
+    if args.steps is not None:
+        if args.steps < 0:
+            raise UserError(f"--steps must be 0 (the model's default) or more, got {args.steps}.")
+        s.steps = args.steps
+    if args.guidance is not None:
+        if not (math.isfinite(args.guidance) and args.guidance >= 0):
+            raise UserError(f"--guidance must be 0 (the model's default) or more, got {args.guidance}.")
+        s.guidance = args.guidance
     if args.command != "bake":
         return
     if args.output:

@@ -43,7 +43,8 @@ class MotionRequest:
         pixels: float32 ``[H, W, C]`` top-down engine pixels (see ``blender_image.image_pixels``).
         colorspace: ``'srgb'`` or ``'linear'``.
         source: ``'MODEL'``, ``'PROCEDURAL'`` or ``'FILE'``.
-        seed, steps: model sampling settings (seed also seeds the procedural source).
+        seed, steps, guidance: model sampling settings (0 steps / 0 guidance: the model's defaults; seed also seeds
+            the procedural source).
         procedural: keyword arguments of ``image_dynamics.procedural.ProceduralParams`` (seed excluded).
         motion_file: absolute path of the ``.npz`` for the FILE source.
         model_dir: folder of model packages (preferences), '' for the default.
@@ -55,7 +56,8 @@ class MotionRequest:
     colorspace: str
     source: str
     seed: int = 0
-    steps: int = 50
+    steps: int = 0
+    guidance: float = 0.0
     procedural: dict[str, float] = field(default_factory=dict)
     motion_file: str = ""
     model_dir: str = ""
@@ -75,7 +77,7 @@ class MotionRequest:
         digest.update(np.ascontiguousarray(self.pixels, dtype=np.float32).tobytes())
         settings: dict[str, Any] = {"seed": self.seed}
         if self.source == "MODEL":
-            settings.update(steps=self.steps, model_dir=self.model_dir)
+            settings.update(steps=self.steps, guidance=self.guidance, model_dir=self.model_dir)
         else:
             settings.update(self.procedural)
         digest.update(json.dumps(settings, sort_keys=True).encode())
@@ -171,7 +173,7 @@ def _predict(request: MotionRequest, progress):
             progress.advance()
 
         return model.predict_motion(request.pixels, model=package, seed=request.seed, steps=request.steps or None,
-                                    progress=on_step, cancel=progress.cancel)
+                                    guidance=request.guidance or None, progress=on_step, cancel=progress.cancel)
     raise ValueError(f"not a predicting source: {request.source}")
 
 

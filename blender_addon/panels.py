@@ -55,6 +55,7 @@ class MotionPanel:
                 col.label(text="No motion model installed yet", icon="ERROR")
             col.prop(settings, "seed")
             col.prop(settings, "steps")
+            col.prop(settings, "guidance")
         elif settings.motion_source == "PROCEDURAL":
             for name in ("seed", "dominant_hz", "falloff", "direction", "directionality", "coherence_px",
                          "amplitude_px"):

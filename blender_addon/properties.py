@@ -71,6 +71,9 @@ class ImageDynamicsSettings(bpy.types.PropertyGroup):
     seed: IntProperty(name="Seed", default=0, min=0, description="Random seed: the same seed gives the same motion")
     steps: IntProperty(name="Steps", default=0, min=0, max=1000,
                        description="Sampler steps of the motion model (0: the model's own default)")
+    guidance: FloatProperty(name="Guidance", default=0.0, min=0.0, soft_max=6.0,
+                            description="How strongly the motion model follows the image (classifier-free guidance; "
+                                        "1: off, larger: bolder and more decided motion; 0: the model's own default)")
     motion_file: StringProperty(name="Motion File", subtype="FILE_PATH", options=PATH_OPTIONS, default="",
                                 description="Spectral volume (.npz); relative to the .blend when it starts with //")
     dominant_hz: FloatProperty(name="Frequency", default=0.5, min=0.05, soft_max=3.0, unit="NONE",

@@ -75,6 +75,7 @@ def motion_request(context: bpy.types.Context, image: bpy.types.Image) -> Motion
     pixels, colorspace = blender_image.image_pixels(image)
     return MotionRequest(image_name=image.name, pixels=pixels, colorspace=colorspace,
                          source=settings.motion_source, seed=int(settings.seed), steps=int(settings.steps),
+                         guidance=float(settings.guidance),
                          procedural=procedural_params(settings), motion_file=motion_file,
                          model_dir=preferences.model_folder(context), cache_dir=preferences.cache_folder(context))
 

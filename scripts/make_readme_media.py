@@ -1,6 +1,7 @@
 """Render the README's pictures of the bundled sample: input, looping GIF, and a strip of frames + motion energy.
 
-Usage: .venv/bin/python scripts/make_readme_media.py [--source procedural|model]
+Usage: .venv/bin/python scripts/make_readme_media.py [--source model|procedural] (default: the shipped model, as the
+demo; seed 0)
 Writes docs/images/forest_input.png, forest.gif (every second frame of the 150-frame loop, 15 fps, seamless) and
 forest_strip.png.
 """
@@ -34,7 +35,7 @@ def energy_picture(motion: spectral.SpectralVolume, width: int, height: int) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--source", choices=("procedural", "model"), default="procedural")
+    ap.add_argument("--source", choices=("model", "procedural"), default="model")
     args = ap.parse_args()
     image = io.read_image(SAMPLE)
     if args.source == "model":

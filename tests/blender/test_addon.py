@@ -615,6 +615,15 @@ def test_the_shipped_model_predicts_and_bakes_through_the_add_on(scene, still, t
     later = [io.read_displacement_exr(folder / f"still_forward_{i:04d}.exr")[0] for i in range(2, 5)]
     assert max(np.abs(f).max() for f in later) > 0  # the model's motion moves something
 
+    # the sampler settings reach the model and key the cache: guidance 1 (off) and 2 steps give other motion
+    assert headless.main(["bake", "--image", still.name, "--source", "model", "--output", "//model_out2/",
+                          "--loop-frames", "4", "--kind", "displacement", "--displacement", "forward",
+                          "--steps", "2", "--guidance", "1"]) == 0
+    other = io.read_displacement_exr(tmp_path / "model_out2" / "still" / "still_forward_0002.exr")[0]
+    assert not np.allclose(other, later[0])
+    assert headless.main(["bake", "--image", still.name, "--guidance", "-1", "--output", "//x/"]) == 1
+    assert "--guidance must be 0" in capsys.readouterr().err
+
 
 INSTALL_AND_BAKE = """
 import json, os, sys

@@ -207,7 +207,7 @@ class ModelPackage:
         return {"name": self.name, "path": str(self.path), "K": self.num_bands,
                 "resolution": f"{self.width}x{self.height}", "size_mb": round(self.size_bytes / 2 ** 20, 2),
                 "fp16": self.has_fp16, "licence": self.licence, "data": self.data_note,
-                "steps": self.sampler.steps, "sha256": self.sha256[:12]}
+                "steps": self.sampler.steps, "guidance": self.sampler.guidance, "sha256": self.sha256[:12]}
 
 
 # ----------------------------------------------------------------------------------------------------------------------
