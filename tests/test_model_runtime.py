@@ -40,6 +40,7 @@ from image_dynamics.model.sampler import ddim_timesteps, sample_latents  # noqa:
 from image_dynamics.train import diffusion  # noqa: E402
 from image_dynamics.train.configs import get_config  # noqa: E402
 from image_dynamics.train.export import export_package  # noqa: E402
+from image_dynamics.train.loop import train_regression  # noqa: E402
 from image_dynamics.train.model import MotionModel, export_graphs  # noqa: E402
 
 W, H = 64, 40
@@ -801,12 +802,16 @@ def test_the_runtime_never_imports_torch():
 def test_cli_eval_compares_the_package_torch_checkpoint_and_baselines(tmp_path, dataset, run_dir, package_dir,
                                                                        capsys):
     report = tmp_path / "report.json"
+    regression = train_regression("tiny", dataset, tmp_path / "reg_run", steps=2, device="cpu")
     code = run("-q", "eval", "--data", dataset, "--train-data", dataset, "--checkpoint", run_dir / "model.pt",
-               "--model", package_dir, "--seeds", "0,1", "--steps", "3", "--guidance", "2", "--psnr-samples", "2",
-               "-o", report)
+               "--checkpoint", regression, "--model", package_dir, "--seeds", "0,1", "--steps", "3", "--guidance", "2",
+               "--psnr-samples", "2", "-o", report)
     assert code == 0
     results = json.loads(report.read_text())["results"]
-    assert set(results) == {"zero motion", "mean spectrum", str(run_dir / "model.pt"), f"onnx:{package_dir}"}
+    assert set(results) == {"zero motion", "mean spectrum", str(run_dir / "model.pt"), str(regression),
+                            f"onnx:{package_dir}"}
+    assert results[str(regression)]["seeds"] == [0]  # deterministic: evaluated once
+    assert results[str(run_dir / "model.pt")]["seeds"] == [0, 1]
     torch_mean, onnx_mean = results[str(run_dir / "model.pt")]["mean"], results[f"onnx:{package_dir}"]["mean"]
     for key in ("energy_corr", "moving_auc", "band_log_power_err", "psnr_db"):
         assert onnx_mean[key] == pytest.approx(torch_mean[key], rel=1e-3, abs=1e-3)  # the same model, two runtimes

@@ -545,7 +545,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _torch_predictor(path: Path, steps: int | None, guidance: float | None):
+def _torch_predictor(path: Path, steps: int | None, guidance: float | None) -> tuple[Callable, bool]:
+    """``(predict(images, seed), stochastic)`` for a torch checkpoint: the motion model or the regression baseline."""
     try:
         import torch
 
@@ -555,10 +556,10 @@ def _torch_predictor(path: Path, steps: int | None, guidance: float | None):
         raise InputError(f"evaluating a torch checkpoint needs PyTorch ({exc}); install the train extra.") from None
     payload_kind = torch.load(path, map_location="cpu", weights_only=True).get("kind") if path.is_file() else None
     if payload_kind == "regression_model":
-        model = RegressionModel.load(path)
-    else:
-        model = MotionModel.load(path)
-    return lambda images, seed: model.predict(images, seed=seed, steps=steps, guidance=guidance)
+        regression = RegressionModel.load(path)
+        return (lambda images, seed: regression.predict(images)), False
+    model = MotionModel.load(path)
+    return (lambda images, seed: model.predict(images, seed=seed, steps=steps, guidance=guidance)), True
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -575,7 +576,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         train = ev.load_test_set(read_info(args.train_data), limit=512)
         predictors["mean spectrum"] = (ev.mean_spectrum(train.coeffs), [0])
     for path in args.checkpoint:
-        predictors[str(path)] = (_torch_predictor(Path(path), args.steps, args.guidance), seeds)
+        predict, stochastic = _torch_predictor(Path(path), args.steps, args.guidance)
+        predictors[str(path)] = (predict, seeds if stochastic else [0])  # a deterministic model needs one run
     for name in args.model:
         from .model.predict import package_predictor
 
