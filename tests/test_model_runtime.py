@@ -650,6 +650,7 @@ def test_cli_predict_writes_motion_and_reuses_the_cache(tmp_path: Path, image_pn
 @pytest.mark.parametrize("args, message", [
     (["--model", "nope"], "no model package named 'nope'"),
     (["--steps", "0"], "steps must be between 1 and 1000"),
+    (["--guidance", "-1"], "--guidance must be a number >= 0"),
     (["-o", "x.png"], "motion files are .npz"),
     (["--model", "{tmp}/missing"], "model package not found"),
 ])
@@ -709,7 +710,11 @@ def test_cli_export_happy_path_and_bad_input(run_dir: Path, tmp_path: Path, caps
     assert "--opset must be between" in capsys.readouterr().err
     assert run("export", run_dir, "-o", tmp_path / "g", "--guidance", "nan") == 2
     assert "--guidance must be a number >= 0" in capsys.readouterr().err
-    assert not (tmp_path / "x").exists() and not (tmp_path / "z").exists() and not (tmp_path / "g").exists()
+    assert run("export", run_dir, "-o", tmp_path / "s", "--steps", "0") == 2
+    assert "--steps must be between 1 and 1000" in capsys.readouterr().err
+    assert run("export", run_dir, "-o", tmp_path / "e", "--eta", "-1") == 2
+    assert "--eta must be >= 0" in capsys.readouterr().err
+    assert not any((tmp_path / name).exists() for name in ("x", "z", "g", "s", "e"))
 
 
 def test_export_records_chosen_sampler_defaults_and_the_attention_as_trained(run_dir: Path, tmp_path: Path):
@@ -817,6 +822,10 @@ def test_cli_eval_compares_the_package_torch_checkpoint_and_baselines(tmp_path, 
         assert onnx_mean[key] == pytest.approx(torch_mean[key], rel=1e-3, abs=1e-3)  # the same model, two runtimes
     assert results["zero motion"]["mean"]["moving_auc"] == 0.5
     assert "energy_corr" in capsys.readouterr().out
+    bad = tmp_path / "bad.json"
+    assert run("-q", "eval", "--data", dataset, "--model", package_dir, "--guidance", "nan", "-o", bad) == 2
+    err = capsys.readouterr().err
+    assert "--guidance must be a number >= 0" in err and "Traceback" not in err and not bad.exists()
 
 
 def test_running_the_model_leaves_the_processs_floating_point_state_alone(predictor, samples):

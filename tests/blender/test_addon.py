@@ -623,6 +623,9 @@ def test_the_shipped_model_predicts_and_bakes_through_the_add_on(scene, still, t
     assert not np.allclose(other, later[0])
     assert headless.main(["bake", "--image", still.name, "--guidance", "-1", "--output", "//x/"]) == 1
     assert "--guidance must be 0" in capsys.readouterr().err
+    assert headless.main(["bake", "--image", still.name, "--steps", "-1", "--output", "//x/"]) == 1
+    assert "--steps must be 0" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 INSTALL_AND_BAKE = """

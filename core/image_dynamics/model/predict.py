@@ -32,7 +32,7 @@ from . import cache as motion_cache
 from .package import GRAPH_NAMES, ModelPackage, ModelPackageError, resolve_model
 from .processing import channels_to_output, fit_to_model_grid, prepare_on_grid
 from .providers import ProviderChoice, choose_providers, fallback_to_cpu, session_options
-from .sampler import sample_latents
+from .sampler import check_sampler_settings, sample_latents
 
 PRECISIONS = ("auto", "fp32", "fp16")
 
@@ -185,15 +185,10 @@ class MotionPredictor:
         if colorspace not in ("srgb", "linear"):
             raise InputError(f"colorspace must be 'srgb' or 'linear', got {colorspace!r}")
         sampler = self.package.sampler
-        steps = sampler.steps if steps is None else int(steps)
-        eta = sampler.eta if eta is None else float(eta)
-        guidance = sampler.guidance if guidance is None else float(guidance)
-        if not 1 <= steps <= sampler.train_timesteps:
-            raise InputError(f"--steps must be between 1 and {sampler.train_timesteps}, got {steps}")
-        if not (np.isfinite(eta) and eta >= 0):
-            raise InputError(f"--eta must be >= 0 (0 = deterministic), got {eta}")
-        if not np.isfinite(guidance):
-            raise InputError(f"--guidance must be a finite number (1 = off), got {guidance}")
+        steps, eta, guidance = check_sampler_settings(sampler.steps if steps is None else steps,
+                                                      sampler.eta if eta is None else float(eta),
+                                                      sampler.guidance if guidance is None else float(guidance),
+                                                      sampler.train_timesteps)
         key = None
         folder = Path(cache_folder) if cache_folder is not None else None
         if cache:

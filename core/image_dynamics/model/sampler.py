@@ -36,6 +36,18 @@ def ddim_timesteps(train_timesteps: int, steps: int) -> np.ndarray:
     return ts[:steps]
 
 
+def check_sampler_settings(steps: int, eta: float, guidance: float, train_timesteps: int) -> tuple[int, float, float]:
+    """``(steps, eta, guidance)`` as given by a user (CLI flags, export defaults), checked against a schedule of
+    ``train_timesteps`` steps; :class:`InputError` naming the flag otherwise."""
+    if not 1 <= int(steps) <= train_timesteps:
+        raise InputError(f"--steps must be between 1 and {train_timesteps}, got {steps}")
+    if not (math.isfinite(eta) and eta >= 0):
+        raise InputError(f"--eta must be >= 0 (0 = deterministic DDIM), got {eta}")
+    if not (math.isfinite(guidance) and guidance >= 0):
+        raise InputError(f"--guidance must be a number >= 0 (1 = off), got {guidance}")
+    return int(steps), float(eta), float(guidance)
+
+
 def ddim_sigma(alpha_bar: float, alpha_bar_prev: float, eta: float) -> float:
     """DDIM's ``sigma_t``: 0 for ``eta = 0`` (deterministic), DDPM-like for ``eta = 1``."""
     return eta * math.sqrt((1 - alpha_bar_prev) / (1 - alpha_bar)) * math.sqrt(1 - alpha_bar / alpha_bar_prev)

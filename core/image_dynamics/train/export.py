@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import math
 import os
 import shutil
 import uuid
@@ -39,6 +38,7 @@ import torch
 from .. import __version__
 from ..errors import ImageDynamicsError, InputError, OutputError
 from ..model.package import FORMAT_VERSION, KIND, MANIFEST, file_sha256
+from ..model.sampler import check_sampler_settings
 from .model import MotionModel, export_graphs
 
 DEFAULT_OPSET = 18  #: onnxruntime >= 1.14 runs it; the TorchScript exporter supports it fully
@@ -237,16 +237,11 @@ def _write_fp16(proto: Any, path: Path, feeds: dict[str, np.ndarray], expected: 
 
 def _sampler_defaults(config: Any, steps: int | None, eta: float | None, guidance: float | None) -> dict[str, Any]:
     """``steps``, ``eta``, ``guidance`` for ``model.json``: the given values, checked, else the configuration's."""
-    steps = config.sample_steps if steps is None else steps
-    eta = config.sample_eta if eta is None else eta
-    guidance = config.guidance if guidance is None else guidance
-    if not 1 <= int(steps) <= config.train_timesteps:
-        raise InputError(f"--steps must be between 1 and {config.train_timesteps}, got {steps}")
-    if not (math.isfinite(eta) and eta >= 0):
-        raise InputError(f"--eta must be a number >= 0 (0 = deterministic DDIM), got {eta}")
-    if not (math.isfinite(guidance) and guidance >= 0):
-        raise InputError(f"--guidance must be a number >= 0 (1 = off), got {guidance}")
-    return {"steps": int(steps), "eta": float(eta), "guidance": float(guidance)}
+    steps, eta, guidance = check_sampler_settings(config.sample_steps if steps is None else steps,
+                                                  config.sample_eta if eta is None else eta,
+                                                  config.guidance if guidance is None else guidance,
+                                                  config.train_timesteps)
+    return {"steps": steps, "eta": eta, "guidance": guidance}
 
 
 def _manifest(model: MotionModel, name: str, opset: int, graphs: dict[str, Any], licence: str, data_note: str,
