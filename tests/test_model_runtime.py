@@ -826,6 +826,12 @@ def test_cli_eval_compares_the_package_torch_checkpoint_and_baselines(tmp_path, 
     assert run("-q", "eval", "--data", dataset, "--model", package_dir, "--guidance", "nan", "-o", bad) == 2
     err = capsys.readouterr().err
     assert "--guidance must be a number >= 0" in err and "Traceback" not in err and not bad.exists()
+    # a training run's checkpoint is neither model: say so (read once, not once per model kind)
+    torch.save({"kind": "training_run", "format_version": 1}, tmp_path / "checkpoint.pt")
+    assert run("-q", "eval", "--data", dataset, "--checkpoint", tmp_path / "checkpoint.pt", "-o", bad) == 2
+    err = capsys.readouterr().err
+    assert "not a motion model or regression model checkpoint (found 'training_run')" in err
+    assert "Traceback" not in err and not bad.exists()
 
 
 def test_running_the_model_leaves_the_processs_floating_point_state_alone(predictor, samples):

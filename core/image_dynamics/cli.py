@@ -548,17 +548,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _torch_predictor(path: Path, steps: int | None, guidance: float | None) -> tuple[Callable, bool]:
     """``(predict(images, seed), stochastic)`` for a torch checkpoint: the motion model or the regression baseline."""
     try:
-        import torch
-
-        from .train.model import MotionModel
+        from .train.model import MotionModel, load_payload
         from .train.regression import RegressionModel
     except ImportError as exc:
         raise InputError(f"evaluating a torch checkpoint needs PyTorch ({exc}); install the train extra.") from None
-    payload_kind = torch.load(path, map_location="cpu", weights_only=True).get("kind") if path.is_file() else None
-    if payload_kind == "regression_model":
-        regression = RegressionModel.load(path)
+    payload = load_payload(path, (MotionModel.checkpoint_kind, RegressionModel.checkpoint_kind))
+    if payload["kind"] == RegressionModel.checkpoint_kind:
+        regression = RegressionModel.from_payload(payload, path)
         return (lambda images, seed: regression.predict(images)), False
-    model = MotionModel.load(path)
+    model = MotionModel.from_payload(payload, path)
     return (lambda images, seed: model.predict(images, seed=seed, steps=steps, guidance=guidance)), True
 
 

@@ -102,7 +102,11 @@ class CheckpointedModel(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu"):
         """The model saved at ``path`` on ``device``, in eval mode; :class:`InputError` for another kind of file."""
-        payload = load_payload(path, cls.checkpoint_kind)
+        return cls.from_payload(load_payload(path, cls.checkpoint_kind), path, device)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], path: str | os.PathLike, device: str | torch.device = "cpu"):
+        """The model in ``payload``, a checkpoint already read from ``path`` (named in errors), in eval mode."""
         model = cls.from_facts(payload)
         try:
             model.load_state_dict(payload["state_dict"])
@@ -240,8 +244,9 @@ def save_payload(payload: dict[str, Any], path: str | os.PathLike) -> Path:
     return path
 
 
-def load_payload(path: str | os.PathLike, kind: str) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_payload`, checking its kind and format version."""
+def load_payload(path: str | os.PathLike, kind: str | tuple[str, ...]) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_payload`, checking its kind (or one of ``kind``) and format version."""
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: checkpoint not found")
@@ -250,9 +255,10 @@ def load_payload(path: str | os.PathLike, kind: str) -> dict[str, Any]:
     except Exception as exc:  # torch raises many types for corrupt files
         raise InputError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc}). It may be truncated; use an "
                          "earlier checkpoint or train again.") from None
-    if not isinstance(payload, dict) or payload.get("kind") != kind:
+    if not isinstance(payload, dict) or payload.get("kind") not in kinds:
         found = payload.get("kind") if isinstance(payload, dict) else type(payload).__name__
-        raise InputError(f"{path}: this is not a {kind.replace('_', ' ')} checkpoint (found {found!r})")
+        wanted = " or ".join(k.replace("_", " ") for k in kinds)
+        raise InputError(f"{path}: this is not a {wanted} checkpoint (found {found!r})")
     if payload.get("format_version", 0) > CHECKPOINT_FORMAT:
         raise InputError(f"{path}: checkpoint format {payload['format_version']} is newer than this program reads "
                          f"({CHECKPOINT_FORMAT}). Update image-dynamics.")
