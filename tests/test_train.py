@@ -382,6 +382,51 @@ def test_train_resume_continues_exactly_where_it_stopped(dataset: Path, tmp_path
     assert not (stopped / "latents.npz").exists()  # the finished run dropped its latent cache
 
 
+def test_a_new_run_continues_a_trained_model_keeping_its_vae(dataset: Path, tmp_path: Path):
+    cfg = short_config()
+    first = train(cfg, dataset, tmp_path / "first", steps=9, seed=1, device="cpu")
+    base = MotionModel.load(first)
+    cont = tmp_path / "cont"
+    seen = []
+    model_path = train(cfg, dataset, cont, steps=6, device="cpu", init_from=first.parent, progress=seen.append)
+    log = read_metrics(cont / "metrics.jsonl")
+    assert [m["stage"] for m in log] == ["diffusion"] * 5 + ["freq_attention"]  # no VAE stage
+    assert [m["step"] for m in log] == list(range(1, 7))
+    assert {p.stage for p in seen} <= {"latent_cache", "diffusion", "freq_attention"}
+    model = MotionModel.load(model_path)
+    for key, value in base.vae.state_dict().items():
+        torch.testing.assert_close(model.vae.state_dict()[key], value, rtol=0, atol=0)
+    moved = [not torch.equal(model.unet.state_dict()[k], v) for k, v in base.unet.state_dict().items()]
+    assert any(moved)  # stages 2 and 3 trained on from the model's weights
+
+    # cancelled mid-way, the run resumes from its own checkpoint (init_from is not needed again) and ends the same
+    stopped = tmp_path / "stopped"
+    calls = []
+    with pytest.raises(CancelledError):
+        train(cfg, dataset, stopped, steps=6, device="cpu", init_from=first,
+              cancel=lambda: calls.append(1) or len(calls) > 3)  # three steps run, the fourth is cancelled
+    checkpoint = torch.load(stopped / "checkpoint.pt", weights_only=True)
+    assert checkpoint["plan"] == {"vae": 0, "diffusion": 5, "freq_attention": 1}
+    assert checkpoint["init_from"] == str(first)
+    train(cfg, dataset, stopped, device="cpu")
+    resumed = read_metrics(stopped / "metrics.jsonl")
+    assert [m["step"] for m in resumed] == list(range(1, 7))
+    np.testing.assert_allclose([m["loss"] for m in resumed], [m["loss"] for m in log], rtol=1e-4)
+
+
+def test_continuing_a_model_of_another_config_or_data_is_refused(dataset: Path, tmp_path: Path):
+    first = train(short_config(), dataset, tmp_path / "first", steps=5, device="cpu")
+    with pytest.raises(InputError, match=r"trained with config 'tiny', not 'default'.*--config tiny"):
+        train("default", dataset, tmp_path / "a", device="cpu", init_from=first)
+    other = make_dataset(tmp_path / "other", 8, seed=5)
+    with pytest.raises(InputError, match="other normalisation statistics"):
+        train("tiny", other, tmp_path / "b", steps=3, device="cpu", init_from=first)
+    with pytest.raises(InputError, match="not a motion model checkpoint"):
+        train("tiny", dataset, tmp_path / "c", steps=3, device="cpu", init_from=first.parent / "checkpoint.pt")
+    with pytest.raises(InputError, match="not found"):
+        train("tiny", dataset, tmp_path / "d", steps=3, device="cpu", init_from=tmp_path / "missing.pt")
+
+
 def test_a_crash_loses_only_the_steps_since_the_last_checkpoint(dataset: Path, tmp_path: Path):
     cfg = short_config(checkpoint_every=3)  # steps=8 -> 2 VAE, 5 diffusion, 1 attention
     run = tmp_path / "run"
@@ -472,3 +517,13 @@ def test_stats_travel_with_the_model(stats_json: str, tmp_path: Path):
     assert loaded.state_dict().keys() == model.state_dict().keys()
     for key, value in model.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[key], value, rtol=0, atol=0)
+
+
+def test_cli_refuses_to_continue_a_model_as_the_regression_baseline(dataset: Path, tmp_path: Path, capsys):
+    from image_dynamics.cli import main
+
+    code = main(["train", "--config", "tiny", "--data", str(dataset), "--out", str(tmp_path / "run"), "--regression",
+                 "--init-from", str(tmp_path / "model.pt")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--init-from continues a motion model" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()

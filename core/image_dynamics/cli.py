@@ -196,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a checkpoint")
     p.add_argument("--regression", action="store_true", help="train the direct-regression baseline instead")
     p.add_argument("--overwrite", action="store_true", help="with --no-resume: replace the run folder's files")
+    p.add_argument("--init-from", type=Path, metavar="MODEL_PT",
+                   help="continue a trained motion model (model.pt or its run folder) in a new run: keep its VAE, "
+                        "train stages 2 and 3 on from its weights")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate motion predictors on a held-out dataset against baselines")
@@ -534,11 +537,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     def on_progress(p) -> None:
         bar(p.stage_step, p.stage_steps, p.stage)
 
+    if args.regression and args.init_from is not None:
+        raise InputError("--init-from continues a motion model; the regression baseline always trains from scratch. "
+                         "Drop one of --regression and --init-from.")
+    extra = {} if args.regression else {"init_from": args.init_from}
     fn = train_regression if args.regression else train
     try:
         result = fn(args.config, args.data, args.out, steps=args.steps, resume=not args.no_resume, seed=args.seed,
                     device=args.device, progress=on_progress, cancel=lambda: token.cancelled,
-                    overwrite=args.overwrite)
+                    overwrite=args.overwrite, **extra)
     finally:
         bar.close()
     _say(args, f"trained: {result}")

@@ -8,6 +8,10 @@
 3. ``freq_attention``: the frequency-attention layers switched on and fine-tuned with all K bands of each image at one
    shared time (the rest frozen when ``freeze_base``), starting from the stage-2 EMA weights.
 
+:func:`train` with ``init_from`` continues a trained motion model in a new run: its VAE is kept (stage 1 is skipped, so
+the latents and normalisation stay those of the model) and stages 2 and 3 start from its encoder and denoiser. This is
+how a longer training (a GPU session, say) builds on the shipped weights instead of starting over.
+
 :func:`train_regression` trains the direct-regression baseline with the same machinery (one stage, ``regression``).
 
 Files in ``out_dir`` (motion model / regression baseline):
@@ -91,12 +95,19 @@ def plan_stages(config: TrainConfig, stages: tuple[str, ...], steps: int | None)
     return plan
 
 
-def _plan(config: TrainConfig, stages: tuple[str, ...], steps: int | None,
-          payload: dict[str, Any] | None) -> dict[str, int]:
-    """A resumed run keeps its plan unless ``steps`` is given anew."""
-    if steps is None and payload is not None and set(payload.get("plan", {})) == set(stages):
-        return {s: int(payload["plan"][s]) for s in stages}
-    return plan_stages(config, stages, steps)
+def _plan(config: TrainConfig, stages: tuple[str, ...], steps: int | None, payload: dict[str, Any] | None,
+          skipped: tuple[str, ...] = ()) -> dict[str, int]:
+    """Steps per stage; ``skipped`` stages get none (a run started from a trained model skips the VAE).
+
+    A resumed run keeps its plan (and its skipped stages) unless ``steps`` is given anew.
+    """
+    if payload is not None:
+        old = payload.get("plan", {})
+        skipped = tuple(s for s in stages if int(old.get(s, 1)) == 0)
+        if steps is None and set(old) == set(stages):
+            return {s: int(old[s]) for s in stages}
+    split = plan_stages(config, tuple(s for s in stages if s not in skipped), steps)
+    return {s: split.get(s, 0) for s in stages}
 
 
 def learning_rate(base: float, step: int, total: int, warmup: int) -> float:
@@ -278,6 +289,7 @@ class _Trainer:
         self.progress, self.cancel = progress, cancel
         self.stages: list[_Stage] = []
         self.plan = plan
+        self.init_from: str | None = None  #: the trained model this run started from, if any
 
     def new_model(self, model_class: type) -> Any:
         """A fresh model of ``model_class`` for this run's configuration and data, on the run's device."""
@@ -295,6 +307,8 @@ class _Trainer:
                    "stats_json": self.data.stats_json, "stage_index": self.run.stage_index,
                    "stage_step": self.run.stage_step, "step": self.run.step, "elapsed_s": self.run.elapsed_s,
                    "plan": dict(self.plan), **self.payload_state()}
+        if self.init_from is not None:
+            payload["init_from"] = self.init_from
         if stage is not None and stage.optimizer is not None and self.run.stage_step > 0:
             payload["optimizer"] = stage.optimizer.state_dict()
         save_payload(payload, self.run.checkpoint_path)
@@ -361,6 +375,13 @@ class _MotionTrainer(_Trainer):
     def load_state(self, payload: dict[str, Any]) -> None:
         self.model.load_state_dict(payload["model"])
         self.ema.load_state_dict(payload["ema"])
+
+    def start_from(self, model_payload: dict[str, Any], path: Path) -> None:
+        """Take all weights of a trained model (a ``model.pt`` payload): VAE, image encoder, denoiser."""
+        self.model.load_state_dict(model_payload["state_dict"])
+        self.ema = _EMA(self._ema_named(), self.config.ema_decay)
+        self.ema.updates = 10 ** 6  # the loaded weights are already an average: no warm-up towards the first steps
+        self.init_from = str(path)
 
     def ensure_cache(self) -> None:
         """The latent cache for stages 2 and 3, and the latent scaling it implies."""
@@ -521,19 +542,49 @@ class _AttentionStage(_Stage):
         self.t.write_model()
 
 
+def _read_init_model(init_from: str | os.PathLike, config: TrainConfig, data: TrainData
+                     ) -> tuple[dict[str, Any], Path, TrainConfig]:
+    """The trained motion model a new run starts from (``model.pt`` or a run folder holding one), checked against
+    the run's configuration name and data; returns its payload, path and stored configuration."""
+    path = Path(init_from)
+    if path.is_dir():
+        path = path / "model.pt"
+    payload = load_payload(path, "motion_model")
+    if payload["config_name"] != config.name:
+        raise InputError(f"{path}: this model was trained with config '{payload['config_name']}', not "
+                         f"'{config.name}'. Continue it with --config {payload['config_name']}.")
+    if payload["stats_json"] != data.stats_json:
+        raise InputError(f"{path}: this model was trained with other normalisation statistics than "
+                         f"{data.info.folder} has. Continue it on the data it was trained on (the same "
+                         "norm_stats.json), or train a new model on this data.")
+    return payload, path, config_from_facts(payload)
+
+
 def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], config_name: str | TrainConfig,
            data_dir: str | os.PathLike, out_dir: str | os.PathLike, steps: int | None, resume: bool, overwrite: bool,
-           seed: int, device: str, progress: ProgressFn | None, cancel: CancelFn | None) -> tuple[_Run, _Trainer]:
-    """Open (or resume) a run, build its trainer and run the stages still to do; returns (run, trainer)."""
+           seed: int, device: str, progress: ProgressFn | None, cancel: CancelFn | None,
+           init_from: str | os.PathLike | None = None) -> tuple[_Run, _Trainer]:
+    """Open (or resume) a run, build its trainer and run the stages still to do; returns (run, trainer).
+
+    ``init_from`` (motion runs) applies to a new run only: a resumed run already holds the weights it started from.
+    """
     dev = resolve_device(device)
     run, config, data, payload = _prepare_run(kind, config_name, data_dir, out_dir, resume, overwrite)
     if payload is not None:
         seed = int(payload["seed"])  # a resumed run keeps its own seed
+    init = None
+    if payload is None and init_from is not None:
+        init, init_path, config = _read_init_model(init_from, config, data)  # the model's own hyperparameters
     _seed_everything(seed)
-    plan = _plan(config, stages, steps, payload)
+    plan = _plan(config, stages, steps, payload, skipped=("vae",) if init is not None else ())
     trainer = trainer_class(run, config, data, seed, dev, progress, cancel, plan)
     if payload is not None:
         trainer.load_state(payload)
+        trainer.init_from = payload.get("init_from")
+    elif init is not None:
+        trainer.start_from(init, init_path)
+    while run.stage_index < len(stages) and plan[stages[run.stage_index]] == 0:
+        run.stage_index += 1  # skipped stages
     if run.stage_index < len(stages):
         trainer.execute(payload.get("optimizer") if payload else None)
     return run, trainer
@@ -541,7 +592,8 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
 
 def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
           steps: int | None = None, resume: bool = True, seed: int = 0, device: str = "auto",
-          progress: ProgressFn | None = None, cancel: CancelFn | None = None, overwrite: bool = False) -> Path:
+          progress: ProgressFn | None = None, cancel: CancelFn | None = None, overwrite: bool = False,
+          init_from: str | os.PathLike | None = None) -> Path:
     """Train the motion model; returns the path of ``model.pt``.
 
     Args:
@@ -558,9 +610,13 @@ def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: 
         progress: called with a :class:`TrainProgress` after each step.
         cancel: polled before each step; returning True saves a checkpoint and raises :class:`CancelledError`.
         overwrite: with ``resume=False``, replace an existing run instead of refusing.
+        init_from: a trained motion model (``model.pt`` or its run folder) for a new run to continue: its VAE is kept
+            and stage 1 skipped; stages 2 and 3 start from its weights (``steps`` are split between them). It must
+            have this configuration's name and the data's normalisation statistics; its stored hyperparameters
+            govern the run. Ignored when the run folder holds a checkpoint to resume.
     """
     run, trainer = _start(_MotionTrainer, "motion", MOTION_STAGES, config_name, data_dir, out_dir, steps, resume,
-                          overwrite, seed, device, progress, cancel)
+                          overwrite, seed, device, progress, cancel, init_from)
     if run.stage_index >= len(MOTION_STAGES) and not run.model_path.exists():
         trainer.write_model()
     # a finished run never reads its latent cache again (it is large: ~0.45 MB per sample at 256x160)
