@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 from image_dynamics.data.normalise import compute_norm_stats, save_norm_stats  # noqa: E402
 from image_dynamics.data.shards import ShardWriter, read_info  # noqa: E402
 from image_dynamics.errors import CancelledError, InputError, OutputError  # noqa: E402
-from image_dynamics.train.configs import TrainConfig, config_names, get_config  # noqa: E402
+from image_dynamics.train.configs import TrainConfig, config_names, get_config, scale_batches  # noqa: E402
 from image_dynamics.train.diffusion import (  # noqa: E402
     NoiseSchedule,
     ddim_sample,
@@ -425,6 +425,53 @@ def test_continuing_a_model_of_another_config_or_data_is_refused(dataset: Path, 
         train("tiny", dataset, tmp_path / "c", steps=3, device="cpu", init_from=first.parent / "checkpoint.pt")
     with pytest.raises(InputError, match="not found"):
         train("tiny", dataset, tmp_path / "d", steps=3, device="cpu", init_from=tmp_path / "missing.pt")
+
+
+def test_batch_multiplier_scales_a_new_runs_batches_and_a_resumed_run_keeps_them(dataset: Path, tmp_path: Path,
+                                                                                 monkeypatch):
+    cfg = short_config()
+    assert scale_batches(cfg, 1) is cfg
+    tripled = scale_batches(cfg, 3)
+    assert (tripled.vae_batch, tripled.diffusion_batch, tripled.attention_batch, tripled.regression_batch) == (
+        3 * cfg.vae_batch, 3 * cfg.diffusion_batch, 3 * cfg.attention_batch, 3 * cfg.regression_batch)
+    assert (tripled.diffusion_lr, tripled.diffusion_steps, tripled.name) == (cfg.diffusion_lr, cfg.diffusion_steps,
+                                                                             cfg.name)
+    for bad in (0, -2, 1.5):
+        with pytest.raises(InputError, match="batch multiplier must be a whole number"):
+            scale_batches(cfg, bad)
+
+    import image_dynamics.train.loop as loop
+    batches = []
+    real_loss = loop.diffusion_loss
+
+    def counting_loss(denoise, schedule, x0, *args):
+        batches.append(tuple(x0.shape[:2]))
+        return real_loss(denoise, schedule, x0, *args)
+
+    monkeypatch.setattr(loop, "diffusion_loss", counting_loss)
+    first = train(cfg, dataset, tmp_path / "first", steps=9, seed=1, device="cpu")
+    run = tmp_path / "run"
+    calls = []
+    with pytest.raises(CancelledError):
+        train(cfg, dataset, run, steps=6, device="cpu", init_from=first, batch_multiplier=2,
+              cancel=lambda: calls.append(1) or len(calls) > 2)  # two steps run, the third is cancelled
+    stored = torch.load(run / "checkpoint.pt", weights_only=True)["config"]
+    assert (stored["diffusion_batch"], stored["attention_batch"]) == (2 * cfg.diffusion_batch, 2 * cfg.attention_batch)
+    batches.clear()
+    train(cfg, dataset, run, device="cpu")  # resumed without the multiplier: the run keeps its batches
+    per_frequency = (2 * cfg.diffusion_batch, cfg.bands_per_image)
+    assert batches == [per_frequency] * 3 + [(2 * cfg.attention_batch, K)]
+    assert MotionModel.load(run / "model.pt").config.diffusion_batch == 2 * cfg.diffusion_batch
+
+
+def test_cli_refuses_a_batch_multiplier_below_one_before_writing_anything(dataset: Path, tmp_path: Path, capsys):
+    from image_dynamics.cli import main
+
+    code = main(["train", "--config", "tiny", "--data", str(dataset), "--out", str(tmp_path / "run"),
+                 "--batch-multiplier", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "batch multiplier must be a whole number of at least 1" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_crash_loses_only_the_steps_since_the_last_checkpoint(dataset: Path, tmp_path: Path):

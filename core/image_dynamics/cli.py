@@ -199,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init-from", type=Path, metavar="MODEL_PT",
                    help="continue a trained motion model (model.pt or its run folder) in a new run: keep its VAE, "
                         "train stages 2 and 3 on from its weights")
+    p.add_argument("--batch-multiplier", type=int, default=1, metavar="N",
+                   help="a new run's batches times N, learning rates unchanged (GPUs: about the same time per step "
+                        "for N times the samples; default 1)")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate motion predictors on a held-out dataset against baselines")
@@ -545,7 +548,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         result = fn(args.config, args.data, args.out, steps=args.steps, resume=not args.no_resume, seed=args.seed,
                     device=args.device, progress=on_progress, cancel=lambda: token.cancelled,
-                    overwrite=args.overwrite, **extra)
+                    overwrite=args.overwrite, batch_multiplier=args.batch_multiplier, **extra)
     finally:
         bar.close()
     _say(args, f"trained: {result}")

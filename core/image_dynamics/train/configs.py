@@ -228,6 +228,23 @@ _CONFIGS: dict[str, TrainConfig] = {
 }
 
 
+def scale_batches(config: TrainConfig, multiplier: int) -> TrainConfig:
+    """``config`` with every stage's batch (VAE crops, diffusion and attention images, regression images) times
+    ``multiplier``; learning rates and step counts stay as they are.
+
+    A GPU runs a batch several times the CPU-sized default in about the same time per step, so the same steps see
+    that many times more samples.
+    """
+    if not isinstance(multiplier, int) or multiplier < 1:
+        raise InputError(f"batch multiplier must be a whole number of at least 1, got {multiplier!r}")
+    if multiplier == 1:
+        return config
+    return dataclasses.replace(config, vae_batch=config.vae_batch * multiplier,
+                               diffusion_batch=config.diffusion_batch * multiplier,
+                               attention_batch=config.attention_batch * multiplier,
+                               regression_batch=config.regression_batch * multiplier)
+
+
 def config_names() -> tuple[str, ...]:
     return tuple(_CONFIGS)
 
