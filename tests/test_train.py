@@ -474,6 +474,40 @@ def test_cli_refuses_a_batch_multiplier_below_one_before_writing_anything(datase
     assert not (tmp_path / "run").exists()
 
 
+def _copy_with_scaled_statistics(dataset: Path, folder: Path, factor: float) -> Path:
+    """The dataset's files in ``folder`` with every normalisation scale times ``factor``."""
+    import shutil
+
+    shutil.copytree(dataset, folder)
+    stats_path = read_info(folder).norm_stats_path
+    doc = json.loads(stats_path.read_text())
+    doc["scales"] = [s * factor for s in doc["scales"]]
+    stats_path.write_text(json.dumps(doc, indent=1))
+    return folder
+
+
+def test_the_same_data_regenerated_with_float_rounding_differences_still_continues_a_model(dataset: Path,
+                                                                                           tmp_path: Path):
+    cfg = short_config()
+    first = train(cfg, dataset, tmp_path / "first", steps=5, device="cpu")
+    model_stats = MotionModel.load(first).stats_json
+    # another numpy / OpenCV regenerates the same scenes with scales differing in the 4th digit
+    rounded = _copy_with_scaled_statistics(dataset, tmp_path / "rounded", 1.0005)
+    calls = []
+    with pytest.raises(CancelledError):
+        train(cfg, rounded, tmp_path / "cont", steps=6, device="cpu", init_from=first,
+              cancel=lambda: calls.append(1) or len(calls) > 2)
+    assert torch.load(tmp_path / "cont" / "checkpoint.pt", weights_only=True)["stats_json"] == model_stats
+    model_path = train(cfg, rounded, tmp_path / "cont", device="cpu")  # resumes on the rounded copy too
+    assert MotionModel.load(model_path).stats_json == model_stats  # the model keeps its own statistics
+    # data with really other statistics is refused, for a new run and for a resumed one
+    other = _copy_with_scaled_statistics(dataset, tmp_path / "other", 1.01)
+    with pytest.raises(InputError, match="other normalisation statistics"):
+        train(cfg, other, tmp_path / "new", steps=6, device="cpu", init_from=first)
+    with pytest.raises(InputError, match="other normalisation statistics"):
+        train(cfg, other, tmp_path / "first", steps=9, device="cpu")
+
+
 def test_a_crash_loses_only_the_steps_since_the_last_checkpoint(dataset: Path, tmp_path: Path):
     cfg = short_config(checkpoint_every=3)  # steps=8 -> 2 VAE, 5 diffusion, 1 attention
     run = tmp_path / "run"

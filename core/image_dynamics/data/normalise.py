@@ -202,6 +202,18 @@ def norm_stats_from_json(text: str, where: str = "normalisation statistics") -> 
     return NormStats(percentile, freqs, scales, count, values)
 
 
+def same_normalisation(a: NormStats, b: NormStats, rtol: float = 2e-3) -> bool:
+    """Whether ``a`` and ``b`` normalise alike: same percentile and bands, every scale within ``rtol``.
+
+    The same dataset regenerated under another numpy or OpenCV (float rounding in the scene code) has scales that
+    differ in the fourth digit (up to 5e-4 relative was seen); a model does not notice that, other data would differ
+    far more.
+    """
+    return (a.percentile == b.percentile and a.scales.shape == b.scales.shape
+            and np.allclose(a.freqs_hz, b.freqs_hz, rtol=0, atol=1e-6)
+            and np.allclose(a.scales, b.scales, rtol=rtol, atol=0))
+
+
 def save_norm_stats(stats: NormStats, path: str | os.PathLike, overwrite: bool = True) -> Path:
     """Write ``stats`` as JSON (replacing the file atomically unless ``overwrite`` is False)."""
     path = Path(path)

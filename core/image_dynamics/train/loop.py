@@ -31,6 +31,7 @@ of ``(seed, stage, step)`` through numpy generators, so a resumed run continues 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -45,6 +46,7 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_output
+from ..data import normalise as norm
 from ..errors import CancelledError, InputError, OutputError
 from .configs import TrainConfig, get_config, scale_batches
 from .data import ShardStream, TrainData, build_latent_cache, open_training_data, regression_batch, step_rng, vae_batch
@@ -197,10 +199,21 @@ def _check_resume(payload: dict[str, Any], path: Path, config_name: str, kind: s
         raise InputError(f"{path}: this run was trained with config '{payload['config_name']}', not "
                          f"'{config_name}'. Resume it with --config {payload['config_name']}, or start the "
                          f"'{config_name}' run in another --out folder.")
-    if payload["stats_json"] != data.stats_json:
+    if _with_statistics(data, payload["stats_json"], path) is None:
         raise InputError(f"{path}: the run was trained with other normalisation statistics than {data.info.folder} "
                          "has now (different data?). Resume with the original data, or start a new run in another "
                          "--out folder.")
+
+
+def _with_statistics(data: TrainData, stats_json: str, where: Path) -> TrainData | None:
+    """``data`` normalised by ``stats_json`` (a checkpoint's) when the two statistics agree, to float rounding of
+    the same data regenerated elsewhere; None when they do not. The run then keeps the checkpoint's exact text."""
+    if stats_json == data.stats_json:
+        return data
+    stats = norm.norm_stats_from_json(stats_json, str(where))
+    if not norm.same_normalisation(stats, data.stats):
+        return None
+    return dataclasses.replace(data, stats=stats, stats_json=stats_json)
 
 
 def _prepare_run(kind: str, config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -220,6 +233,7 @@ def _prepare_run(kind: str, config_name: str | TrainConfig, data_dir: str | os.P
     data = open_training_data(data_dir, config)
     if payload is not None:
         _check_resume(payload, run.checkpoint_path, requested_name, kind, data)
+        data = _with_statistics(data, payload["stats_json"], run.checkpoint_path)
         run.stage_index, run.stage_step = int(payload["stage_index"]), int(payload["stage_step"])
         run.step, run.elapsed_s = int(payload["step"]), float(payload.get("elapsed_s", 0.0))
         run.trim_metrics()
@@ -543,9 +557,10 @@ class _AttentionStage(_Stage):
 
 
 def _read_init_model(init_from: str | os.PathLike, config: TrainConfig, data: TrainData
-                     ) -> tuple[dict[str, Any], Path, TrainConfig]:
+                     ) -> tuple[dict[str, Any], Path, TrainConfig, TrainData]:
     """The trained motion model a new run starts from (``model.pt`` or a run folder holding one), checked against
-    the run's configuration name and data; returns its payload, path and stored configuration."""
+    the run's configuration name and data; returns its payload, path, stored configuration and the data normalised
+    by the model's own statistics."""
     path = Path(init_from)
     if path.is_dir():
         path = path / "model.pt"
@@ -553,11 +568,12 @@ def _read_init_model(init_from: str | os.PathLike, config: TrainConfig, data: Tr
     if payload["config_name"] != config.name:
         raise InputError(f"{path}: this model was trained with config '{payload['config_name']}', not "
                          f"'{config.name}'. Continue it with --config {payload['config_name']}.")
-    if payload["stats_json"] != data.stats_json:
+    same = _with_statistics(data, payload["stats_json"], path)
+    if same is None:
         raise InputError(f"{path}: this model was trained with other normalisation statistics than "
                          f"{data.info.folder} has. Continue it on the data it was trained on (the same "
                          "norm_stats.json), or train a new model on this data.")
-    return payload, path, config_from_facts(payload)
+    return payload, path, config_from_facts(payload), same
 
 
 def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], config_name: str | TrainConfig,
@@ -576,7 +592,7 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
         seed = int(payload["seed"])  # a resumed run keeps its own seed
     init = None
     if payload is None and init_from is not None:
-        init, init_path, config = _read_init_model(init_from, config, data)  # the model's own hyperparameters
+        init, init_path, config, data = _read_init_model(init_from, config, data)  # the model's own settings
     if payload is None:
         config = scale_batches(config, batch_multiplier)
     _seed_everything(seed)
