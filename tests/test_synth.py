@@ -290,6 +290,58 @@ def test_parallel_workers_write_the_same_dataset(tmp_path) -> None:
         assert np.array_equal(a[key], b[key])
 
 
+def test_parallel_workers_write_the_same_statistics(tmp_path) -> None:
+    one = synth.generate_dataset(tmp_path / "a", 3, seed=2, width=W, height=H, shard_size=2)
+    two = synth.generate_dataset(tmp_path / "b", 3, seed=2, width=W, height=H, shard_size=2, workers=2)
+    assert one.norm_stats_path.read_text() == two.norm_stats_path.read_text()
+
+
+def _random_samples(count: int, k: int = 16) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(0)
+    return [(rng.integers(0, 256, (H, W, 3), dtype=np.uint8),
+             (rng.standard_normal((k, 2, H, W)) + 1j * rng.standard_normal((k, 2, H, W))).astype(np.complex64))
+            for _ in range(count)]
+
+
+def test_writer_threads_write_the_same_shards_and_index_them_in_order(tmp_path) -> None:
+    freqs = spectral.harmonic_freqs(16, 150, 30.0)
+    samples = _random_samples(7)
+    infos = []
+    for name, threads in (("sync", 1), ("threads", 3)):
+        writer = shards.ShardWriter(tmp_path / name, W, H, freqs, 30.0, 150, "test", shard_size=2,
+                                    write_threads=threads)
+        for i, (image, coeffs) in enumerate(samples):
+            writer.add(image, coeffs, i, "kind")
+        infos.append(writer.close())
+    sync, threaded = infos
+    assert threaded.shards == sync.shards == tuple(f"shard_{i:05d}.npz" for i in range(4))
+    assert threaded.count == 7
+    a, b = shards.load_all(sync), shards.load_all(threaded)
+    for key in ("images", "coeffs", "sample_ids", "kinds"):
+        assert np.array_equal(a[key], b[key])
+
+
+def test_a_failed_shard_write_surfaces_and_leaves_only_finished_shards_indexed(tmp_path, monkeypatch) -> None:
+    freqs = spectral.harmonic_freqs(16, 150, 30.0)
+    real_write = shards._write_shard
+
+    def failing(path, arrays):
+        if path.name == "shard_00001.npz":
+            raise OSError(28, "No space left on device")
+        real_write(path, arrays)
+
+    monkeypatch.setattr(shards, "_write_shard", failing)
+    writer = shards.ShardWriter(tmp_path, W, H, freqs, 30.0, 150, "test", shard_size=2, write_threads=2)
+    with pytest.raises(OSError, match="No space left"):
+        for i, (image, coeffs) in enumerate(_random_samples(6)):
+            writer.add(image, coeffs, i)
+        writer.close()
+    writer.abandon()
+    index = json.loads((tmp_path / shards.INDEX_NAME).read_text())
+    assert index["shards"] == ["shard_00000.npz"] and index["count"] == 2
+    assert not (tmp_path / "shard_00001.npz").exists()
+
+
 def test_full_size_samples_are_valid_and_report_their_speed() -> None:
     """Renders a few 256x160 samples; prints seconds per sample (run with -s to see it)."""
     times = []

@@ -82,6 +82,13 @@ class NormAccumulator:
                 self.hist[k] += np.bincount(idx, minlength=_BINS)
             self.count += 1
 
+    def merge(self, other: NormAccumulator) -> None:
+        """Add what ``other`` (of the same band count) accumulated, e.g. one sample's histogram from a worker."""
+        if other.num_bands != self.num_bands:
+            raise ValueError(f"cannot merge statistics of {other.num_bands} bands into {self.num_bands}")
+        self.hist += other.hist
+        self.count += other.count
+
     def result(self, percentile: float = DEFAULT_PERCENTILE, freqs_hz: np.ndarray | None = None) -> NormStats:
         if not 0.0 < percentile <= 100.0:
             raise ValueError(f"percentile must be in (0, 100], got {percentile}")

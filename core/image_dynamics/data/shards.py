@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,10 +66,16 @@ class DatasetInfo:
 
 
 class ShardWriter:
-    """Appends samples to a dataset folder, one shard of ``shard_size`` samples at a time."""
+    """Appends samples to a dataset folder, one shard of ``shard_size`` samples at a time.
+
+    With ``write_threads`` > 1, shards are compressed and written by that many threads (zlib releases the GIL), so
+    a process fed by parallel renderers is not held up by compression; ``dataset.json`` still lists only finished
+    shards, in order. :meth:`close` waits for them all.
+    """
 
     def __init__(self, folder: str | os.PathLike, width: int, height: int, freqs_hz: np.ndarray, fps: float,
-                 window_frames: int, source: str, shard_size: int = 64, overwrite: bool = False) -> None:
+                 window_frames: int, source: str, shard_size: int = 64, overwrite: bool = False,
+                 write_threads: int = 1) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         if (self.folder / INDEX_NAME).exists() and not overwrite:
@@ -80,30 +88,59 @@ class ShardWriter:
         self.shards: list[str] = []
         self.count = 0
         self._pending: list[tuple[np.ndarray, np.ndarray, int, str]] = []
+        self._threads = int(write_threads)
+        self._pool = ThreadPoolExecutor(self._threads) if self._threads > 1 else None
+        self._writing: deque[tuple[str, int, Future]] = deque()  # submitted shards, oldest first
+        self._queued = 0  # shards named so far (written or being written)
 
     def add(self, image: np.ndarray, coeffs: np.ndarray, sample_id: int, kind: str = "") -> None:
         """Queue one sample: image uint8 ``[H, W, 3]``, coeffs complex ``[K, 2, H, W]`` on the same grid."""
         k = self.freqs_hz.shape[0]
-        if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
-            raise ValueError(f"image must be uint8 [{self.height}, {self.width}, 3], got {image.dtype} {image.shape}")
         if coeffs.shape != (k, 2, self.height, self.width):
             raise ValueError(f"coeffs must be [{k}, 2, {self.height}, {self.width}], got {coeffs.shape}")
-        self._pending.append((image, coeffs_to_channels(coeffs).astype(np.float16), int(sample_id), kind))
+        self.add_channels(image, coeffs_to_channels(coeffs).astype(np.float16), sample_id, kind)
+
+    def add_channels(self, image: np.ndarray, channels: np.ndarray, sample_id: int, kind: str = "") -> None:
+        """Queue one sample already in storage form: float16 channels ``[K, 4, H, W]`` (see
+        :func:`coeffs_to_channels`), so a rendering worker can do the conversion."""
+        k = self.freqs_hz.shape[0]
+        if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
+            raise ValueError(f"image must be uint8 [{self.height}, {self.width}, 3], got {image.dtype} {image.shape}")
+        if channels.shape != (k, 4, self.height, self.width) or channels.dtype != np.float16:
+            raise ValueError(f"channels must be float16 [{k}, 4, {self.height}, {self.width}], got {channels.dtype} "
+                             f"{channels.shape}")
+        self._pending.append((image, channels, int(sample_id), kind))
         if len(self._pending) >= self.shard_size:
             self.flush()
 
     def flush(self) -> None:
-        """Write queued samples as one shard and update the index."""
-        if not self._pending:
-            return
-        name = f"shard_{len(self.shards):05d}.npz"
-        images, coeffs, ids, kinds = zip(*self._pending)
-        with atomic_output(self.folder / name, overwrite=True) as tmp, open(tmp, "wb") as fh:
-            np.savez_compressed(fh, images=np.stack(images), coeffs=np.stack(coeffs),
-                                sample_ids=np.asarray(ids, dtype=np.int64), kinds=np.asarray(kinds, dtype=str))
+        """Write queued samples as one shard (in a writer thread when there are some) and update the index."""
+        if self._pending:
+            name = f"shard_{self._queued:05d}.npz"
+            self._queued += 1
+            images, coeffs, ids, kinds = zip(*self._pending)
+            arrays = {"images": np.stack(images), "coeffs": np.stack(coeffs),
+                      "sample_ids": np.asarray(ids, dtype=np.int64), "kinds": np.asarray(kinds, dtype=str)}
+            count = len(self._pending)
+            self._pending.clear()
+            if self._pool is None:
+                _write_shard(self.folder / name, arrays)
+                self._finished(name, count)
+            else:
+                self._writing.append((name, count, self._pool.submit(_write_shard, self.folder / name, arrays)))
+        self._collect(wait=len(self._writing) > 2 * self._threads)  # bounds the shards held in memory
+
+    def _collect(self, wait: bool) -> None:
+        """Index the shards whose writing has finished, oldest first; with ``wait``, wait for the oldest."""
+        while self._writing and (wait or self._writing[0][2].done()):
+            name, count, future = self._writing.popleft()
+            future.result()  # a write error surfaces here
+            self._finished(name, count)
+            wait = False
+
+    def _finished(self, name: str, count: int) -> None:
         self.shards.append(name)
-        self.count += len(self._pending)
-        self._pending.clear()
+        self.count += count
         self._write_index()
 
     def _write_index(self) -> None:
@@ -114,8 +151,25 @@ class ShardWriter:
             tmp.write_text(json.dumps(index, indent=1))
 
     def close(self) -> DatasetInfo:
-        self.flush()
+        """Write what is queued, wait for every shard and return the dataset's info."""
+        try:
+            self.flush()
+            while self._writing:
+                self._collect(wait=True)
+        finally:
+            self.abandon()
         return read_info(self.folder)
+
+    def abandon(self) -> None:
+        """Wait for the writer threads and stop them; a shard not yet indexed stays out of ``dataset.json``."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def _write_shard(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with atomic_output(path, overwrite=True) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
 
 
 def remove_dataset(folder: str | os.PathLike, extra_names: tuple[str, ...] = ()) -> None:

@@ -154,13 +154,18 @@ def sample_seed(dataset_seed: int, index: int) -> int:
 _STORAGE_TINY = np.float32(2.0 ** -14)
 
 
-def _render_for_dataset(args: tuple[int, int, int]) -> tuple[int, str, np.ndarray, np.ndarray]:
-    """Render one dataset sample; coefficients are returned ready for float16 storage (tiny values flushed to 0)."""
+def _render_for_dataset(args: tuple[int, int, int]) -> tuple[int, str, np.ndarray, np.ndarray, NormAccumulator]:
+    """Render one dataset sample in storage form: ``(seed, family, image, float16 channels [K, 4, H, W], its
+    normalisation histogram)``. Tiny values are flushed to 0 first. Everything per sample happens here, so parallel
+    workers leave the parent only the merging and writing."""
     seed, width, height = args
     sample = render_sample(seed, width, height)
     parts = np.stack([sample.coeffs.real, sample.coeffs.imag])
     parts[np.abs(parts) < _STORAGE_TINY] = 0.0
-    return seed, sample.family, sample.image, (parts[0] + 1j * parts[1]).astype(np.complex64)
+    channels = shards.coeffs_to_channels((parts[0] + 1j * parts[1]).astype(np.complex64)).astype(np.float16)
+    stats = NormAccumulator(NUM_BANDS)
+    stats.add(channels)  # as stored
+    return seed, sample.family, sample.image, channels, stats
 
 
 def generate_dataset(out_dir: str | os.PathLike, count: int, seed: int = 0, width: int = 256, height: int = 160,
@@ -192,18 +197,24 @@ def generate_dataset(out_dir: str | os.PathLike, count: int, seed: int = 0, widt
     if overwrite and (out_dir / shards.INDEX_NAME).exists():
         shards.remove_dataset(out_dir)
     freqs = spectral.harmonic_freqs(NUM_BANDS, WINDOW_FRAMES, FPS)
+    # with parallel renderers, compression would hold the parent up: shards are written by threads
     writer = shards.ShardWriter(out_dir, width, height, freqs, FPS, WINDOW_FRAMES, SOURCE, shard_size=shard_size,
-                                overwrite=overwrite)
+                                overwrite=overwrite, write_threads=min(4, int(workers)))
     stats = NormAccumulator(NUM_BANDS)
     jobs = [(sample_seed(seed, i), int(width), int(height)) for i in range(int(count))]
     done = 0
-    for sample_id, family, image, coeffs in _rendered(jobs, workers, cancel):
-        writer.add(image, coeffs, sample_id, family)
-        stats.add(shards.coeffs_to_channels(coeffs).astype(np.float16))  # as stored
-        done += 1
-        if progress is not None:
-            progress(done, int(count))
+    try:
+        for sample_id, family, image, channels, sample_stats in _rendered(jobs, workers, cancel):
+            writer.add_channels(image, channels, sample_id, family)
+            stats.merge(sample_stats)
+            done += 1
+            if progress is not None:
+                progress(done, int(count))
+    except BaseException:
+        writer.abandon()
+        raise
     if done == 0:
+        writer.abandon()
         raise CancelledError(f"{out_dir}: dataset generation was cancelled before the first sample; nothing written.")
     info = writer.close()
     save_norm_stats(stats.result(freqs_hz=freqs), info.norm_stats_path)
