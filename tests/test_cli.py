@@ -229,3 +229,13 @@ def test_linear_exr_input_stays_linear_through_a_render(tmp_path, motion_file):
     np.testing.assert_allclose(first.pixels, hdr, rtol=1e-3, atol=1e-3)  # frame 0 is the input, not re-gamma'd
     png = io.read_image(out / "hdr_0001.png").pixels  # display encoding: linear -> sRGB once, clipped
     np.testing.assert_allclose(png, np.clip(io.linear_to_srgb(np.clip(hdr, 0, 1)), 0, 1), atol=1.5 / 255)
+
+
+def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(tmp_path, rgb_png, motion_file, capsys):
+    # capsys's stderr is not a TTY, like a farm job's log file: no tqdm escapes, a line per 10 % and the end
+    assert run("render", rgb_png, "--motion", motion_file, "-o", tmp_path / "frames", "--loop-frames", "20") == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rendering: ")]
+    assert lines[0] == "rendering: 0/20 (0%)" and lines[-1] == "rendering: 20/20 (100%)"
+    assert len(lines) == 11 and "\r" not in "".join(lines)
+    assert run("-q", "render", rgb_png, "--motion", motion_file, "-o", tmp_path / "quiet", "--loop-frames", "4") == 0
+    assert "rendering" not in capsys.readouterr().err

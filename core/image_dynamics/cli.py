@@ -15,6 +15,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -257,13 +258,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _Bar:
-    """A tqdm progress bar per stage, fed by :class:`Progress` callbacks."""
+    """A tqdm progress bar per stage on a terminal, fed by :class:`Progress` callbacks; where stderr is a log file or
+    a pipe (farm jobs, CI), plain lines instead: at each stage's start and end, and every 10 % or minute between."""
+
+    LINE_EVERY_S = 60.0
 
     def __init__(self, quiet: bool) -> None:
         self.quiet, self.bar, self.stage = quiet, None, None
+        self.lines = not sys.stderr.isatty()
+        self.last_line = (0, 0.0)  # (done, time) of the last plain line
 
     def __call__(self, done: int, total: int, stage: str) -> None:
         if self.quiet:
+            return
+        if self.lines:
+            self._line(done, total, stage)
             return
         from tqdm import tqdm
 
@@ -271,9 +280,21 @@ class _Bar:
             self.close()
             self.stage = stage
             self.bar = tqdm(total=total, desc=stage, unit="frame" if stage == "rendering" else "it",
-                            file=sys.stderr, leave=False, dynamic_ncols=True, disable=None)
+                            file=sys.stderr, leave=False, dynamic_ncols=True)
         self.bar.n = done
         self.bar.refresh()
+
+    def _line(self, done: int, total: int, stage: str) -> None:
+        now = time.monotonic()
+        if stage != self.stage:
+            self.stage, self.last_line = stage, (-1, now)
+        last_done, last_time = self.last_line
+        due = (done in (0, total) or done >= last_done + max(1, total // 10)
+               or now - last_time >= self.LINE_EVERY_S)
+        if due and done != last_done:
+            percent = f" ({100 * done // total}%)" if total > 0 else ""
+            print(f"{stage}: {done}/{total}{percent}", file=sys.stderr, flush=True)
+            self.last_line = (done, now)
 
     def close(self) -> None:
         if self.bar is not None:
