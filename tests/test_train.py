@@ -425,6 +425,7 @@ def test_continuing_a_model_of_another_config_or_data_is_refused(dataset: Path, 
         train("tiny", dataset, tmp_path / "c", steps=3, device="cpu", init_from=first.parent / "checkpoint.pt")
     with pytest.raises(InputError, match="not found"):
         train("tiny", dataset, tmp_path / "d", steps=3, device="cpu", init_from=tmp_path / "missing.pt")
+    assert not any((tmp_path / name).exists() for name in "abcd")  # refused runs leave no empty folders
 
 
 def test_batch_multiplier_scales_a_new_runs_batches_and_a_resumed_run_keeps_them(dataset: Path, tmp_path: Path,

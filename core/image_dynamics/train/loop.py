@@ -587,13 +587,19 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
     """
     dev = resolve_device(device)
     scale_batches(get_config(config_name), batch_multiplier)  # refuse a bad multiplier before writing anything
-    run, config, data, payload = _prepare_run(kind, config_name, data_dir, out_dir, resume, overwrite)
+    new_folder = not Path(out_dir).exists()
+    try:
+        run, config, data, payload = _prepare_run(kind, config_name, data_dir, out_dir, resume, overwrite)
+        init = None
+        if payload is None and init_from is not None:
+            init, init_path, config, data = _read_init_model(init_from, config, data)  # the model's own settings
+    except InputError:
+        if new_folder and Path(out_dir).is_dir() and not any(Path(out_dir).iterdir()):
+            Path(out_dir).rmdir()  # a refused run leaves no empty folder behind
+        raise
     if payload is not None:
         seed = int(payload["seed"])  # a resumed run keeps its own seed
-    init = None
-    if payload is None and init_from is not None:
-        init, init_path, config, data = _read_init_model(init_from, config, data)  # the model's own settings
-    if payload is None:
+    else:
         config = scale_batches(config, batch_multiplier)
     _seed_everything(seed)
     plan = _plan(config, stages, steps, payload, skipped=("vae",) if init is not None else ())
