@@ -95,10 +95,7 @@ def sample_latents(denoise: Denoiser | GuidedDenoiser, alphas_cumprod: np.ndarra
     table = np.asarray(alphas_cumprod, dtype=np.float64)
     if prediction not in ("v", "epsilon"):
         raise InputError(f"unknown prediction '{prediction}'; use 'v' or 'epsilon'")
-    if not (math.isfinite(eta) and eta >= 0):
-        raise InputError(f"eta must be a number >= 0 (0 = deterministic DDIM), got {eta}")
-    if not math.isfinite(guidance):
-        raise InputError(f"guidance must be a finite number (1 = off), got {guidance}")
+    steps, eta, guidance = check_sampler_settings(steps, eta, guidance, table.shape[0])
     timesteps = ddim_timesteps(table.shape[0], steps)
     rngs = [np.random.default_rng(int(s)) for s in seeds]
     x = np.stack([r.standard_normal(shape, dtype=np.float32) for r in rngs])
