@@ -609,3 +609,16 @@ def test_cli_refuses_to_continue_a_model_as_the_regression_baseline(dataset: Pat
     err = capsys.readouterr().err
     assert code == 2 and "--init-from continues a motion model" in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_warmed_ema_averages_at_its_decay_from_the_first_update():
+    from image_dynamics.train.loop import _EMA
+
+    weight = torch.nn.Parameter(torch.zeros(3))
+    fresh, warmed = _EMA({"w": weight}, 0.995), _EMA({"w": weight}, 0.995, warmed=True)
+    with torch.no_grad():
+        weight.fill_(1.0)
+    fresh.update({"w": weight})
+    warmed.update({"w": weight})
+    torch.testing.assert_close(fresh.shadow["w"], torch.full((3,), 0.9))  # warm-up: decay 1/10 at first
+    torch.testing.assert_close(warmed.shadow["w"], torch.full((3,), 0.005))  # a trained model's average moves slowly

@@ -127,9 +127,12 @@ def _seed_everything(seed: int) -> None:
 class _EMA:
     """Exponential moving average of named parameters, decay ``min(d, (1 + n) / (10 + n))`` after ``n`` updates."""
 
-    def __init__(self, named: dict[str, torch.nn.Parameter], decay: float) -> None:
+    def __init__(self, named: dict[str, torch.nn.Parameter], decay: float, warmed: bool = False) -> None:
+        """``warmed``: the weights are already an average (a trained model), so skip the warm-up and average at
+        ``decay`` from the first update."""
         self.decay = decay
-        self.updates = 0
+        # the warm-up ends once (1 + n) / (10 + n) reaches the decay
+        self.updates = math.ceil((10 * decay - 1) / (1 - decay)) if warmed and decay < 1 else 0
         self.shadow = {k: p.detach().clone() for k, p in named.items()}
 
     @torch.no_grad()
@@ -393,8 +396,7 @@ class _MotionTrainer(_Trainer):
     def start_from(self, model_payload: dict[str, Any], path: Path) -> None:
         """Take all weights of a trained model (a ``model.pt`` payload): VAE, image encoder, denoiser."""
         self.model.load_state_dict(model_payload["state_dict"])
-        self.ema = _EMA(self._ema_named(), self.config.ema_decay)
-        self.ema.updates = 10 ** 6  # the loaded weights are already an average: no warm-up towards the first steps
+        self.ema = _EMA(self._ema_named(), self.config.ema_decay, warmed=True)
         self.init_from = str(path)
 
     def ensure_cache(self) -> None:
