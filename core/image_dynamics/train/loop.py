@@ -193,8 +193,9 @@ class _Run:
             fh.write(json.dumps(record) + "\n")
 
 
-def _check_resume(payload: dict[str, Any], path: Path, config_name: str, kind: str, data: TrainData) -> None:
-    """Refuse to resume a run of another kind, configuration or normalisation."""
+def _check_resume(payload: dict[str, Any], path: Path, config_name: str, kind: str, data: TrainData) -> TrainData:
+    """Refuse to resume a run of another kind, configuration or normalisation; returns ``data`` normalised by the
+    run's own statistics."""
     if payload.get("run_kind") != kind:
         raise InputError(f"{path}: this checkpoint belongs to a {payload.get('run_kind')} run, not a {kind} run. "
                          "Use another --out folder.")
@@ -202,10 +203,12 @@ def _check_resume(payload: dict[str, Any], path: Path, config_name: str, kind: s
         raise InputError(f"{path}: this run was trained with config '{payload['config_name']}', not "
                          f"'{config_name}'. Resume it with --config {payload['config_name']}, or start the "
                          f"'{config_name}' run in another --out folder.")
-    if _with_statistics(data, payload["stats_json"], path) is None:
+    same = _with_statistics(data, payload["stats_json"], path)
+    if same is None:
         raise InputError(f"{path}: the run was trained with other normalisation statistics than {data.info.folder} "
                          "has now (different data?). Resume with the original data, or start a new run in another "
                          "--out folder.")
+    return same
 
 
 def _with_statistics(data: TrainData, stats_json: str, where: Path) -> TrainData | None:
@@ -235,8 +238,7 @@ def _prepare_run(kind: str, config_name: str | TrainConfig, data_dir: str | os.P
                               "pass overwrite to start again from scratch, or choose another --out folder.")
     data = open_training_data(data_dir, config)
     if payload is not None:
-        _check_resume(payload, run.checkpoint_path, requested_name, kind, data)
-        data = _with_statistics(data, payload["stats_json"], run.checkpoint_path)
+        data = _check_resume(payload, run.checkpoint_path, requested_name, kind, data)
         run.stage_index, run.stage_step = int(payload["stage_index"]), int(payload["stage_step"])
         run.step, run.elapsed_s = int(payload["step"]), float(payload.get("elapsed_s", 0.0))
         run.trim_metrics()
