@@ -125,23 +125,6 @@ def probe_step_time(args: argparse.Namespace, data: Path, clock: Clock) -> float
     return float(np.median([m["seconds"] for m in metrics[args.probe // 3:]]))
 
 
-def ema_model_from_checkpoint(run: Path) -> Path:
-    """The checkpoint's EMA weights as a model (frequency attention on once stage 3 began)."""
-    ckpt = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
-    facts = dict(ckpt["facts"])
-    in_attention = ckpt["stage_index"] >= loop.MOTION_STAGES.index("freq_attention")
-    facts["frequency_attention"] = in_attention
-    model = MotionModel.from_facts(facts)
-    model.load_state_dict(ckpt["model"])
-    named = {f"{n}.{k}": q for n, mod in (("encoder", model.encoder), ("unet", model.unet))
-             for k, q in mod.named_parameters()}
-    with torch.no_grad():
-        for k, v in ckpt["ema"]["shadow"].items():
-            named[k].copy_(v)
-    model.unet.set_frequency_attention(in_attention)
-    return model.save(run / "model_cut.pt")
-
-
 def deliver(model_path: Path, args: argparse.Namespace) -> list[Path]:
     args.out.mkdir(parents=True, exist_ok=True)
     shutil.copy(args.run / "metrics.jsonl", args.out / "metrics.jsonl")
@@ -176,12 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     total = int(args.probe + usable / (per_step * 1.12 * (1 - attention_share + 1.2 * attention_share)))
     clock.say(f"probe: {per_step * 1000:.1f} ms a step; planning {total} steps for {usable:.0f} s")
     deadline = clock.start + args.budget_s - reserve + 15
-    try:
-        finished = train_run(args, data, total, lambda s: time.time() > deadline, clock)
-    except Exception:
-        clock.say("the run failed:\n" + traceback.format_exc())
-        finished = False
-    model_path = args.run / "model.pt" if finished else ema_model_from_checkpoint(args.run)
+    finished = False
+    if total <= args.probe:
+        clock.say("no time left beyond the probe: keeping the probe's weights")
+    else:
+        try:
+            finished = train_run(args, data, total, lambda s: time.time() > deadline, clock)
+        except Exception:
+            clock.say("the run failed:\n" + traceback.format_exc())
+    model_path = args.run / "model.pt"
+    if not finished:  # the EMA weights the checkpoint holds
+        model_path = loop.model_from_checkpoint(args.run / "checkpoint.pt").save(args.run / "model_cut.pt")
     paths = deliver(model_path, args)
     clock.say("model:", ", ".join(p.name for p in paths))
 

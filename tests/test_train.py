@@ -29,7 +29,7 @@ from image_dynamics.train.diffusion import (  # noqa: E402
     split_prediction,
 )
 from image_dynamics.train.image_encoder import ImageEncoder  # noqa: E402
-from image_dynamics.train.loop import plan_stages, train, train_regression  # noqa: E402
+from image_dynamics.train.loop import model_from_checkpoint, plan_stages, train, train_regression  # noqa: E402
 from image_dynamics.train.model import MotionModel, export_graphs  # noqa: E402
 from image_dynamics.train.regression import RegressionModel, RegressionUNet  # noqa: E402
 from image_dynamics.train.unet import LatentUNet  # noqa: E402
@@ -507,6 +507,29 @@ def test_the_same_data_regenerated_with_float_rounding_differences_still_continu
         train(cfg, other, tmp_path / "new", steps=6, device="cpu", init_from=first)
     with pytest.raises(InputError, match="other normalisation statistics"):
         train(cfg, other, tmp_path / "first", steps=9, device="cpu")
+
+
+def test_the_model_of_a_checkpoint_is_the_model_the_run_writes(dataset: Path, tmp_path: Path):
+    cfg = short_config()
+    finished = train(cfg, dataset, tmp_path / "done", steps=9, seed=1, device="cpu")
+    written, rebuilt = MotionModel.load(finished), model_from_checkpoint(tmp_path / "done" / "checkpoint.pt")
+    assert rebuilt.unet.frequency_attention_enabled
+    assert rebuilt.state_dict().keys() == written.state_dict().keys()
+    for key, value in written.state_dict().items():
+        torch.testing.assert_close(rebuilt.state_dict()[key], value, rtol=0, atol=0)
+    # stopped during stage 2: its EMA weights, frequency attention still off
+    calls = []
+    with pytest.raises(CancelledError):
+        train(cfg, dataset, tmp_path / "cut", steps=9, seed=1, device="cpu",
+              cancel=lambda: calls.append(1) or len(calls) > 5)
+    cut = model_from_checkpoint(tmp_path / "cut" / "checkpoint.pt")
+    assert not cut.unet.frequency_attention_enabled
+    assert cut.predict(np.zeros((H, W, 3), np.uint8), seed=0, steps=2).shape == (1, K, 2, H, W)
+    train_regression(cfg, dataset, tmp_path / "reg", steps=2, device="cpu")
+    with pytest.raises(InputError, match="regression run, not a motion model run"):
+        model_from_checkpoint(tmp_path / "reg" / "regression_checkpoint.pt")
+    with pytest.raises(InputError, match="not a training run checkpoint .found 'motion_model'"):
+        model_from_checkpoint(finished)
 
 
 def test_a_crash_loses_only_the_steps_since_the_last_checkpoint(dataset: Path, tmp_path: Path):

@@ -373,19 +373,42 @@ class _Trainer:
 # motion model
 
 
+def _ema_parameters(model: MotionModel) -> dict[str, torch.nn.Parameter]:
+    """The parameters the EMA averages (image encoder and denoiser; the VAE is trained before), by name."""
+    return {f"{m}.{k}": p for m, module in (("encoder", model.encoder), ("unet", model.unet))
+            for k, p in module.named_parameters()}
+
+
+def model_from_checkpoint(path: str | os.PathLike) -> MotionModel:
+    """The motion model a run's ``checkpoint.pt`` holds, with its EMA weights: what ``model.pt`` would be had the run
+    ended there (frequency attention on once stage 3 has begun). For runs stopped early by a deadline or a crash."""
+    path = Path(path)
+    payload = load_payload(path, "training_run")
+    if payload.get("run_kind") != "motion":
+        raise InputError(f"{path}: this checkpoint belongs to a {payload.get('run_kind')} run, not a motion model run.")
+    attention = int(payload["stage_index"]) >= MOTION_STAGES.index("freq_attention")
+    model = MotionModel.from_facts({**payload["facts"], "frequency_attention": attention})
+    model.load_state_dict(payload["model"])
+    named = _ema_parameters(model)
+    ema = _EMA(named, float(payload["config"]["ema_decay"]))
+    ema.load_state_dict(payload["ema"])
+    ema.copy_to(named)
+    model.unet.set_frequency_attention(attention)
+    return model
+
+
 class _MotionTrainer(_Trainer):
     def __init__(self, run: _Run, config: TrainConfig, data: TrainData, seed: int, device: torch.device,
                  progress: ProgressFn | None, cancel: CancelFn | None, plan: dict[str, int]) -> None:
         super().__init__(run, config, data, seed, device, progress, cancel, plan)
         self.model = self.new_model(MotionModel)
-        self.ema_modules = {"encoder": self.model.encoder, "unet": self.model.unet}
         self.ema = _EMA(self._ema_named(), config.ema_decay)
         self.cache = None
         self.stages = [_VAEStage(self, plan["vae"]), _DiffusionStage(self, plan["diffusion"]),
                        _AttentionStage(self, plan["freq_attention"])]
 
     def _ema_named(self) -> dict[str, torch.nn.Parameter]:
-        return {f"{m}.{k}": p for m, module in self.ema_modules.items() for k, p in module.named_parameters()}
+        return _ema_parameters(self.model)
 
     def payload_state(self) -> dict[str, Any]:
         return {"model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
