@@ -14,7 +14,8 @@ from image_dynamics.data import shards, synth
 from image_dynamics.data.normalise import load_norm_stats
 from image_dynamics.data.scenes import ground, plants, sky, structures
 from image_dynamics.data.scenes.canvas import KIND, KIND_NAMES, MOVING_KINDS, STATIC_KINDS, Scene
-from image_dynamics.data.scenes.motion import MotionField, Term, harmonic, is_harmonic
+from image_dynamics.data.scenes.motion import (MotionField, Term, expected_hidden_gains, harmonic, hidden_gain,
+                                                is_harmonic)
 from image_dynamics.errors import CancelledError, InputError
 
 W, H = 96, 64  # small scenes keep the file fast; objects scale with the image height
@@ -125,6 +126,27 @@ def test_plant_tips_move_more_than_their_bases() -> None:
              ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75))]
     means = [energy[b].mean() for b in bands]
     assert means[0] < means[1] < means[2]
+
+
+def test_hidden_gains_are_uniform_draws_or_their_rms_under_the_expectation() -> None:
+    drawn = [hidden_gain(np.random.default_rng(s), 0.2, 0.8) for s in range(3)]
+    assert drawn == [float(np.random.default_rng(s).uniform(0.2, 0.8)) for s in range(3)]
+    with expected_hidden_gains():
+        rng = np.random.default_rng(0)
+        assert hidden_gain(rng, 0.2, 0.8) == pytest.approx(np.sqrt((0.04 + 0.16 + 0.64) / 3))
+        assert rng.uniform() == np.random.default_rng(0).uniform(size=2)[1]  # the draw was still consumed
+    assert hidden_gain(np.random.default_rng(0), 0.2, 0.8) == drawn[0]  # the context ends with its block
+
+
+@pytest.mark.parametrize("family", ["meadow", "campfire"])
+def test_expected_hidden_gains_keep_the_image_and_change_only_the_amount_of_motion(family: str) -> None:
+    true = synth.render_sample(11, W, H, family=family)
+    with expected_hidden_gains():
+        expected = synth.render_sample(11, W, H, family=family)
+    assert np.array_equal(true.image, expected.image)
+    e_true, e_expected = true.motion_energy(), expected.motion_energy()
+    assert np.array_equal(e_true > 0, e_expected > 0)  # the same pixels move
+    assert not np.allclose(e_true, e_expected)
 
 
 def test_tree_trunk_moves_little_and_crown_flutters() -> None:

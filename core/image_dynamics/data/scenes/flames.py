@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .canvas import Layer, Scene, hsv, lerp, pick_hsv, smoothstep
-from .motion import BASE_HZ, MotionField, Term, harmonic
+from .motion import BASE_HZ, MotionField, Term, harmonic, hidden_gain
 
 CORE = np.float32([1.0, 0.97, 0.86])
 MID = np.float32([1.0, 0.72, 0.22])
@@ -24,12 +24,12 @@ def flame_field(rng: np.random.Generator, x: float, base: float, height: float, 
     common = dict(origin=(x, base), axis=(0.0, -1.0), length=height, power=rng.uniform(1.2, 1.7), s_max=1.3)
     k = 2 * np.pi / (height * rng.uniform(1.2, 2.5))
     terms = [
-        Term(harmonic(int(rng.integers(4, 12))), (rng.uniform(0.08, 0.16) * height * strength *
+        Term(harmonic(int(rng.integers(4, 12))), (hidden_gain(rng, 0.08, 0.16) * height * strength *
                                                    np.exp(1j * rng.uniform(0, 6.3)), 0.0), wavevec=(0.0, k), **common),
-        Term(harmonic(int(rng.integers(8, 16))), (rng.uniform(0.03, 0.07) * height * strength *
+        Term(harmonic(int(rng.integers(8, 16))), (hidden_gain(rng, 0.03, 0.07) * height * strength *
                                                    np.exp(1j * rng.uniform(0, 6.3)), 0.0), wavevec=(0.0, 1.7 * k),
              **common),
-        Term(harmonic(int(rng.integers(6, 16))), (0.0, rng.uniform(0.05, 0.1) * height * strength *
+        Term(harmonic(int(rng.integers(6, 16))), (0.0, hidden_gain(rng, 0.05, 0.1) * height * strength *
                                                    np.exp(1j * rng.uniform(0, 6.3))), **common),
     ]
     if rng.random() < nonharmonic:
@@ -114,5 +114,5 @@ def campfire(scene: Scene, rng: np.random.Generator, x: float, base: float, size
     for _ in range(int(rng.integers(3, 7))):
         fx = x + rng.normal(0, size * 0.2)
         layers.append(flame(scene, rng, fx, base - rng.uniform(0, size * 0.15), size * rng.uniform(0.6, 1.3),
-                            strength=rng.uniform(0.8, 1.3), warmth=rng.uniform(0.3, 1.0)))
+                            strength=hidden_gain(rng, 0.8, 1.3), warmth=rng.uniform(0.3, 1.0)))
     return layers

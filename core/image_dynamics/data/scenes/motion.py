@@ -17,7 +17,10 @@ neighbouring bands exactly as the FFT of a real clip would.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +32,34 @@ BASE_HZ = FPS / WINDOW_FRAMES  # 0.2 Hz: the window's fundamental
 #: Bound on |grad d| of a layer over all times (< 1 keeps its warp one-to-one and its fixed-point inverse converging).
 #: The bound sums every term's gradient as if all were in phase, so the largest actual gradient is usually far lower.
 MAX_GRADIENT = 0.8
+
+
+_EXPECTED_HIDDEN_GAINS = contextvars.ContextVar("expected_hidden_gains", default=False)
+
+
+def hidden_gain(rng: np.random.Generator, low: float, high: float) -> float:
+    """An amplitude factor drawn uniformly from ``[low, high]`` that the rendered image does not show.
+
+    How far a grass row, a tree, a bush or a flame sways varies between objects that look alike, so no predictor
+    that sees only the image can know it. (Cloth amplitudes are not hidden: frame 0 draws the cloth displaced, so its
+    folds show them. The wind's strength scales a scene's wind-driven motion alike.) Under :func:`expected_hidden_gains` the draw still consumes the generator
+    (the scene and its image stay the same) but the factor is its root mean square ``sqrt(E[u^2])``: the motion energy
+    becomes the best estimate from appearance alone, which bounds what a model can score (``scripts/energy_ceiling.py``).
+    """
+    drawn = float(rng.uniform(low, high))
+    if _EXPECTED_HIDDEN_GAINS.get():
+        return math.sqrt((low * low + low * high + high * high) / 3.0)
+    return drawn
+
+
+@contextlib.contextmanager
+def expected_hidden_gains() -> Iterator[None]:
+    """Within this context every :func:`hidden_gain` is its root mean square instead of its random draw."""
+    token = _EXPECTED_HIDDEN_GAINS.set(True)
+    try:
+        yield
+    finally:
+        _EXPECTED_HIDDEN_GAINS.reset(token)
 
 
 def harmonic(k: int) -> float:

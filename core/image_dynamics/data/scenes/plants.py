@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .canvas import Layer, Scene, fbm, hsv, jitter, lerp, pick_hsv, smoothstep
-from .motion import BASE_HZ, MotionField, Term, harmonic
+from .motion import BASE_HZ, MotionField, Term, harmonic, hidden_gain
 from .sky import Mood
 
 FOLIAGE = {  # name: (hue, saturation, value) ranges, and how likely a scene picks it
@@ -147,7 +147,7 @@ def grass(scene: Scene, rng: np.random.Generator, mood: Mood, wind: Wind, root: 
         s.ellipses(grains.reshape(-1, 2), np.tile([max(thick * 1.3, 1.1), max(thick * 0.7, 0.7)], (4 * n, 1)),
                    np.full(4 * n, 90.0), np.repeat(np.clip(colours * 1.1, 0, 1), 4, axis=0))
     s.multiply(_height_shade(s, root, height)[..., None] * (mood.light * mood.tint))
-    amplitude = height * rng.uniform(0.05, 0.12) * (1.6 / (0.6 + thick))
+    amplitude = height * hidden_gain(rng, 0.05, 0.12) * (1.6 / (0.6 + thick))
     field = sway_field(rng, wind, root, height, amplitude, power=rng.uniform(1.6, 2.3),
                        flutter=rng.uniform(0.15, 0.35), flutter_wavelength=rng.uniform(12, 35))
     return s.layer("grass" if style == "blades" else "plant", field)
@@ -235,11 +235,11 @@ def tree(scene: Scene, rng: np.random.Generator, mood: Mood, wind: Wind, x: floa
         _crown(s, rng, top[0], top[1], rx, ry, colour, light, leaf)
         cx, cy, crx, cry = top[0], top[1], rx, ry
     s.multiply(0.85 + 0.15 * smoothstep(base, base - height * 0.2, s.grid()[1]))
-    field = sway_field(rng, wind, base, height, height * rng.uniform(0.012, 0.03), power=2.0, flutter=0.0)
+    field = sway_field(rng, wind, base, height, height * hidden_gain(rng, 0.012, 0.03), power=2.0, flutter=0.0)
     k = 2 * np.pi / rng.uniform(8, 20) / max(leaf, 1.0) ** 0.5
     for _ in range(2):
         theta = rng.uniform(0, 2 * np.pi)
-        fa = wind.strength * rng.uniform(0.3, 1.0) * leaf
+        fa = wind.strength * hidden_gain(rng, 0.3, 1.0) * leaf
         field.terms.append(Term(harmonic(int(rng.integers(5, 16))), (fa * np.exp(1j * rng.uniform(0, 6.3)),
                                 0.6 * fa * np.exp(1j * rng.uniform(0, 6.3))),
                                 blob=(cx, cy, crx * 1.2, cry * 1.2), wavevec=(k * np.cos(theta), k * np.sin(theta))))
@@ -255,7 +255,7 @@ def bush(scene: Scene, rng: np.random.Generator, mood: Mood, wind: Wind, x: floa
     colour = foliage_colour(rng, family) * mood.light * mood.tint
     leaf = max(1.0, size / 14.0)
     _crown(s, rng, x, cy, rx, ry, colour, light, leaf, lumps=int(rng.integers(4, 9)))
-    field = sway_field(rng, wind, base, 2 * ry, size * rng.uniform(0.03, 0.07), power=1.5, flutter=0.5,
+    field = sway_field(rng, wind, base, 2 * ry, size * hidden_gain(rng, 0.03, 0.07), power=1.5, flutter=0.5,
                        flutter_wavelength=rng.uniform(6, 14) * leaf)
     return s.layer("plant", field)
 
