@@ -64,7 +64,8 @@ def main() -> None:
               "families": {name: {"scenes": len(v), "bound": float(v[:, 0].mean()),
                                   f"bound_cell_{LATENT_CELL_PX}px": float(v[:, 1].mean())} for name, v in rows.items()}}
     for name, v in rows.items():
-        print(f"{name:10s} {len(v):3d} scenes  bound {v[:, 0].mean():.3f}  at {LATENT_CELL_PX}-px cells {v[:, 1].mean():.3f}")
+        print(f"{name:10s} {len(v):3d} scenes  bound {v[:, 0].mean():.3f}  at {LATENT_CELL_PX}-px cells "
+              f"{v[:, 1].mean():.3f}")
     print(f"{'all':10s} {len(everything):3d} scenes  bound {report['bound']:.3f}  at {LATENT_CELL_PX}-px cells "
           f"{report[f'bound_cell_{LATENT_CELL_PX}px']:.3f}")
     if args.json:

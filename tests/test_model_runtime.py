@@ -73,10 +73,11 @@ def samples(dataset: Path) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="session")
 def run_dir(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run folder with a tiny model.pt whose every layer is active."""
+    """A run folder with a tiny model.pt (with a motion-energy network) whose every layer is active."""
     torch.manual_seed(0)
     model = MotionModel(get_config("tiny"), read_info(dataset).norm_stats_path.read_text(), (W, H),
                         data_note="8 synthetic test scenes")
+    model.attach_energy_net()
     with torch.no_grad():
         for param in model.parameters():
             if torch.count_nonzero(param) == 0:  # zero-initialised layers (attention outputs, norms' biases)
@@ -148,7 +149,7 @@ def edit_manifest(folder: Path, change, rehash: bool = False) -> None:
 def test_export_writes_a_complete_checked_package(package_dir: Path, torch_model: MotionModel):
     doc = json.loads((package_dir / "model.json").read_text())
     names = {p.name for p in package_dir.iterdir()}
-    graphs = ("image_encoder", "denoiser", "vae_decoder")
+    graphs = ("image_encoder", "denoiser", "vae_decoder", "energy_net")
     assert names == {"model.json", *(f"{g}.onnx" for g in graphs), *(f"{g}.fp16.onnx" for g in graphs)}
     assert not [p for p in package_dir.parent.iterdir() if p.name.startswith(".")]  # no staging left
     for name, entry in doc["files"].items():
@@ -167,8 +168,11 @@ def test_export_writes_a_complete_checked_package(package_dir: Path, torch_model
     assert doc["opset"] == 18 and doc["data_note"] == "8 synthetic test scenes" and "GPL" in doc["licence"]
     assert set(doc["software"]) >= {"torch", "onnx", "onnxruntime"}
     assert max(doc["export"]["parity_max_abs_diff_fp32"].values()) <= 1e-3
+    assert doc["energy"] == {"floor": cfg.energy_floor} and doc["training"]["energy_net_trained"]
+    assert doc["graphs"]["energy_net"]["outputs"] == ["log_band_energy"]
     package = ModelPackage.load(package_dir)
     assert package.has_fp16 and package.num_bands == 16 and package.latent_shape == tuple(doc["latent"]["shape"])
+    assert package.has_energy_net and package.energy_floor == cfg.energy_floor
 
 
 def test_export_refuses_an_existing_package_and_replaces_it_only_when_asked(run_dir: Path, tmp_path: Path):
@@ -216,8 +220,9 @@ def real_graph_io(torch_model: MotionModel, samples) -> tuple[dict, dict]:
                                          t.long())
         expected = {"image_encoder": (*pyramid, global_feat),
                     "denoiser": (model.unet(noisy, t, pyramid, global_feat),),
-                    "vae_decoder": (model.decode_latents(clean),)}
-    feeds = {"image_encoder": {"image": images.numpy()},
+                    "vae_decoder": (model.decode_latents(clean),),
+                    "energy_net": (model.energy(images),)}
+    feeds = {"image_encoder": {"image": images.numpy()}, "energy_net": {"image": images.numpy()},
              "denoiser": {"latents": noisy.numpy(), "timesteps": t.numpy(), "feature_0": pyramid[0].numpy(),
                           "feature_1": pyramid[1].numpy(), "global_feature": global_feat.numpy()},
              "vae_decoder": {"latents": clean.numpy()}}
@@ -253,6 +258,38 @@ def test_a_full_sample_matches_torch_end_to_end(predictor: MotionPredictor, torc
         got = predictor.predict(image, seed=7, cache=False, **settings).coeffs
         assert got.shape == expected.shape == (16, 2, H, W)
         assert np.abs(got - expected).max() <= SAMPLE_RTOL * np.abs(expected).max(), settings
+
+
+def test_the_energy_net_rescales_each_pixel_and_packages_without_one_give_the_sample_alone(
+        predictor: MotionPredictor, torch_model: MotionModel, package_dir: Path, samples, tmp_path: Path):
+    image = samples["images"][2]
+    rescaled = predictor.predict(image, seed=4, cache=False)
+    alone = predictor.predict(image, seed=4, cache=False, use_energy_net=False)
+    assert rescaled.meta["energy_net"] and not alone.meta["energy_net"]
+    expected = torch_model.predict(image, seed=4, use_energy_net=False)[0]
+    assert np.abs(alone.coeffs - expected).max() <= SAMPLE_RTOL * np.abs(expected).max()
+    # the rescaled motion is the sample times one gain per pixel, the gain that makes its energy the network's
+    with torch.no_grad():
+        target = torch_model.band_energy(torch.from_numpy(prepare_images(image, W, H)))[0, 1:].sum(axis=0)
+    sampled = (np.abs(alone.coeffs[1:]) ** 2).sum(axis=(0, 1))
+    gain = np.minimum(np.sqrt(target / np.maximum(sampled, 1e-12)), 4.0)
+    np.testing.assert_allclose(rescaled.coeffs, alone.coeffs * gain[None, None], rtol=1e-4,
+                               atol=1e-6 * np.abs(alone.coeffs).max())
+    assert not np.allclose(rescaled.coeffs, alone.coeffs)
+    # an older package (three graphs, no 'energy') loads and gives the sample alone
+    old = copy_package(package_dir, tmp_path / "old")
+    (old / "energy_net.onnx").unlink()
+    edit_manifest(old, lambda d: (d["graphs"].pop("energy_net"), d.pop("energy")), rehash=True)
+    package = ModelPackage.load(old)
+    assert not package.has_energy_net and package.summary()["energy_net"] is False
+    without = MotionPredictor(package, provider="cpu").predict(image, seed=4, cache=False)
+    assert not without.meta["energy_net"]
+    np.testing.assert_array_equal(without.coeffs, alone.coeffs)
+    # an energy graph without its floor is refused, saying what is missing
+    broken = copy_package(package_dir, tmp_path / "broken")
+    edit_manifest(broken, lambda d: d.pop("energy"))
+    with pytest.raises(ModelPackageError, match="'energy_net' graph but no 'energy'"):
+        ModelPackage.load(broken)
 
 
 def test_numpy_sampler_reproduces_the_torch_sampler_step_for_step():
@@ -314,7 +351,7 @@ def test_cache_hit_returns_the_same_motion_without_running_any_graph(package_dir
     image = samples["images"][2]
     first = predictor.predict(image, seed=3)
     runs = predictor.graph_runs
-    assert runs == 1 + 10 + 1 and not predictor.last_from_cache
+    assert runs == 1 + 10 + 1 + 1 and not predictor.last_from_cache  # encoder, 10 steps, decoder, energy net
     again = predictor.predict(image, seed=3)
     assert predictor.graph_runs == runs and predictor.last_from_cache
     np.testing.assert_array_equal(again.coeffs, first.coeffs)
@@ -324,18 +361,19 @@ def test_cache_hit_returns_the_same_motion_without_running_any_graph(package_dir
     predictor.predict(image, seed=4)
     predictor.predict(image, seed=3, steps=4)
     predictor.predict(image[::-1].copy(), seed=3)
-    assert motion_cache.cache_size()[0] == 4 and predictor.graph_runs > runs
+    predictor.predict(image, seed=3, use_energy_net=False)
+    assert motion_cache.cache_size()[0] == 5 and predictor.graph_runs > runs
     # a fresh predictor on the same package finds the cache on disk; a corrupt entry is a miss, then replaced
     fresh = MotionPredictor(package_dir, provider="cpu")
     fresh.predict(image, seed=3)
     assert fresh.graph_runs == 0
     key = motion_cache.cache_key(motion_cache.image_sha256(image), fresh.package.sha256, 3, 10, 0.0, 1.0, "fp32",
-                                 "srgb")
+                                 "srgb", energy_net=True)
     motion_cache.cache_path(key).write_bytes(b"garbage")
     for _ in range(2):
         np.testing.assert_array_equal(fresh.predict(image, seed=3).coeffs, first.coeffs)
-    assert fresh.graph_runs == 12  # recomputed once, then cached again
-    assert motion_cache.clear_cache()[0] == 4 and motion_cache.cache_size() == (0, 0)
+    assert fresh.graph_runs == 13  # recomputed once, then cached again
+    assert motion_cache.clear_cache()[0] == 5 and motion_cache.cache_size() == (0, 0)
 
 
 def test_predict_motion_keeps_its_predictor_and_uses_the_cache(package_dir: Path, samples, monkeypatch):

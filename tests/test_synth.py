@@ -14,8 +14,14 @@ from image_dynamics.data import shards, synth
 from image_dynamics.data.normalise import load_norm_stats
 from image_dynamics.data.scenes import ground, plants, sky, structures
 from image_dynamics.data.scenes.canvas import KIND, KIND_NAMES, MOVING_KINDS, STATIC_KINDS, Scene
-from image_dynamics.data.scenes.motion import (MotionField, Term, expected_hidden_gains, harmonic, hidden_gain,
-                                                is_harmonic)
+from image_dynamics.data.scenes.motion import (
+    MotionField,
+    Term,
+    expected_hidden_gains,
+    harmonic,
+    hidden_gain,
+    is_harmonic,
+)
 from image_dynamics.errors import CancelledError, InputError
 
 W, H = 96, 64  # small scenes keep the file fast; objects scale with the image height

@@ -17,7 +17,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from image_dynamics.data.normalise import compute_norm_stats, save_norm_stats  # noqa: E402
-from image_dynamics.data.shards import ShardWriter, read_info  # noqa: E402
+from image_dynamics.data.shards import ShardWriter, load_all, read_info  # noqa: E402
 from image_dynamics.errors import CancelledError, InputError, OutputError  # noqa: E402
 from image_dynamics.train.configs import TrainConfig, config_names, get_config, scale_batches  # noqa: E402
 from image_dynamics.train.diffusion import (  # noqa: E402
@@ -95,7 +95,8 @@ def tiny_model(stats_json: str, seed: int = 0, config: TrainConfig | None = None
 def patched_config() -> TrainConfig:
     """``tiny`` with the default configuration's patchified U-Net (p = 2) and four encoder levels."""
     return dataclasses.replace(get_config("tiny"), name="tiny-patch2", height=48, unet_patch=2,
-                               encoder_channels=(16, 24, 32, 48), regression_channels=(16, 24, 32, 48)).validate()
+                               encoder_channels=(16, 24, 32, 48), regression_channels=(16, 24, 32, 48),
+                               energy_channels=(16, 24, 32, 48)).validate()
 
 
 def read_metrics(path: Path) -> list[dict]:
@@ -340,17 +341,19 @@ def test_predict_resizes_in_and_out_keeping_pixel_units(stats_json: str):
 
 
 def short_config(**changes) -> TrainConfig:
-    """``tiny`` with the stage proportions the training tests count on (steps=9 -> 3 VAE, 5 diffusion, 1 attention)."""
-    return dataclasses.replace(get_config("tiny"), vae_steps=150, diffusion_steps=250, attention_steps=40, **changes)
+    """``tiny`` with the stage proportions the training tests count on (steps=10 -> 3 VAE, 5 diffusion, 1 attention,
+    1 energy; steps=7 continuing a model -> 5 diffusion, 1 attention, 1 energy)."""
+    return dataclasses.replace(get_config("tiny"), vae_steps=150, diffusion_steps=250, attention_steps=40,
+                               energy_steps=60, **changes)
 
 
 def test_train_resume_continues_exactly_where_it_stopped(dataset: Path, tmp_path: Path):
     cfg = short_config()
     straight = tmp_path / "straight"
-    model_path = train(cfg, dataset, straight, steps=9, seed=1, device="cpu")
+    model_path = train(cfg, dataset, straight, steps=10, seed=1, device="cpu")
     full = read_metrics(straight / "metrics.jsonl")
-    assert [m["step"] for m in full] == list(range(1, 10))
-    assert [m["stage"] for m in full] == ["vae"] * 3 + ["diffusion"] * 5 + ["freq_attention"]
+    assert [m["step"] for m in full] == list(range(1, 11))
+    assert [m["stage"] for m in full] == ["vae"] * 3 + ["diffusion"] * 5 + ["freq_attention", "energy"]
     assert model_path == straight / "model.pt" and model_path.exists()
 
     # the same run, cancelled during stage 2 and resumed
@@ -362,37 +365,37 @@ def test_train_resume_continues_exactly_where_it_stopped(dataset: Path, tmp_path
         return len(calls) > 5  # five steps run, the sixth is cancelled
 
     with pytest.raises(CancelledError, match="step 5 .*resume"):
-        train(cfg, dataset, stopped, steps=9, seed=1, device="cpu", cancel=cancel)
+        train(cfg, dataset, stopped, steps=10, seed=1, device="cpu", cancel=cancel)
     assert [m["step"] for m in read_metrics(stopped / "metrics.jsonl")] == [1, 2, 3, 4, 5]
     seen = []
-    train(cfg, dataset, stopped, steps=9, seed=1, device="cpu", progress=seen.append)
+    train(cfg, dataset, stopped, steps=10, seed=1, device="cpu", progress=seen.append)
     resumed = read_metrics(stopped / "metrics.jsonl")
-    assert [m["step"] for m in resumed] == list(range(1, 10))
-    assert [p.step for p in seen if p.stage != "latent_cache"] == [6, 7, 8, 9]
+    assert [m["step"] for m in resumed] == list(range(1, 11))
+    assert [p.step for p in seen if p.stage != "latent_cache"] == [6, 7, 8, 9, 10]
     np.testing.assert_allclose([m["loss"] for m in resumed], [m["loss"] for m in full], rtol=1e-4)
 
     # the trained model loads with its facts and frequency attention on
     model = MotionModel.load(stopped / "model.pt")
-    assert model.config.name == "tiny" and model.unet.frequency_attention_enabled
+    assert model.config.name == "tiny" and model.unet.frequency_attention_enabled and model.energy is not None
     assert model.coeff_grid == (W, H) and len(model.freqs_hz) == K
     assert model.predict(np.zeros((H, W, 3), np.uint8), seed=0, steps=2).shape == (1, K, 2, H, W)
     # a finished run asked again does nothing more
-    train("tiny", dataset, stopped, steps=9, device="cpu")
-    assert len(read_metrics(stopped / "metrics.jsonl")) == 9
+    train("tiny", dataset, stopped, steps=10, device="cpu")
+    assert len(read_metrics(stopped / "metrics.jsonl")) == 10
     assert not (stopped / "latents.npz").exists()  # the finished run dropped its latent cache
 
 
 def test_a_new_run_continues_a_trained_model_keeping_its_vae(dataset: Path, tmp_path: Path):
     cfg = short_config()
-    first = train(cfg, dataset, tmp_path / "first", steps=9, seed=1, device="cpu")
+    first = train(cfg, dataset, tmp_path / "first", steps=10, seed=1, device="cpu")
     base = MotionModel.load(first)
     cont = tmp_path / "cont"
     seen = []
-    model_path = train(cfg, dataset, cont, steps=6, device="cpu", init_from=first.parent, progress=seen.append)
+    model_path = train(cfg, dataset, cont, steps=7, device="cpu", init_from=first.parent, progress=seen.append)
     log = read_metrics(cont / "metrics.jsonl")
-    assert [m["stage"] for m in log] == ["diffusion"] * 5 + ["freq_attention"]  # no VAE stage
-    assert [m["step"] for m in log] == list(range(1, 7))
-    assert {p.stage for p in seen} <= {"latent_cache", "diffusion", "freq_attention"}
+    assert [m["stage"] for m in log] == ["diffusion"] * 5 + ["freq_attention", "energy"]  # no VAE stage
+    assert [m["step"] for m in log] == list(range(1, 8))
+    assert {p.stage for p in seen} <= {"latent_cache", "diffusion", "freq_attention", "energy"}
     model = MotionModel.load(model_path)
     for key, value in base.vae.state_dict().items():
         torch.testing.assert_close(model.vae.state_dict()[key], value, rtol=0, atol=0)
@@ -403,15 +406,62 @@ def test_a_new_run_continues_a_trained_model_keeping_its_vae(dataset: Path, tmp_
     stopped = tmp_path / "stopped"
     calls = []
     with pytest.raises(CancelledError):
-        train(cfg, dataset, stopped, steps=6, device="cpu", init_from=first,
+        train(cfg, dataset, stopped, steps=7, device="cpu", init_from=first,
               cancel=lambda: calls.append(1) or len(calls) > 3)  # three steps run, the fourth is cancelled
     checkpoint = torch.load(stopped / "checkpoint.pt", weights_only=True)
-    assert checkpoint["plan"] == {"vae": 0, "diffusion": 5, "freq_attention": 1}
+    assert checkpoint["plan"] == {"vae": 0, "diffusion": 5, "freq_attention": 1, "energy": 1}
     assert checkpoint["init_from"] == str(first)
     train(cfg, dataset, stopped, device="cpu")
     resumed = read_metrics(stopped / "metrics.jsonl")
-    assert [m["step"] for m in resumed] == list(range(1, 7))
+    assert [m["step"] for m in resumed] == list(range(1, 8))
     np.testing.assert_allclose([m["loss"] for m in resumed], [m["loss"] for m in log], rtol=1e-4)
+
+
+def test_stage_energy_adds_a_motion_energy_network_to_a_model_trained_without_one(dataset: Path, tmp_path: Path):
+    cfg = short_config()
+    first = train(cfg, dataset, tmp_path / "first", steps=9, seed=1, device="cpu",
+                  stages=("vae", "diffusion", "freq_attention"))
+    base = MotionModel.load(first)
+    assert base.energy is None and not base.facts()["energy_net"]
+    assert [m["stage"] for m in read_metrics(tmp_path / "first" / "metrics.jsonl")][-1] == "freq_attention"
+    model_path = train(cfg, dataset, tmp_path / "energy", device="cpu", init_from=first, stages=("energy",))
+    log = read_metrics(tmp_path / "energy" / "metrics.jsonl")
+    assert [m["stage"] for m in log] == ["energy"] * cfg.energy_steps
+    assert {"l1", "corr", "level", "lr"} <= set(log[0])
+    assert np.mean([m["loss"] for m in log[-10:]]) < np.mean([m["loss"] for m in log[:10]])
+    model = MotionModel.load(model_path)
+    assert model.energy is not None
+    for key, value in base.state_dict().items():  # everything else is the model it continued
+        torch.testing.assert_close(model.state_dict()[key], value, rtol=0, atol=0)
+    moved = [not torch.equal(model.energy.encoder.state_dict()[k], v) for k, v in base.encoder.state_dict().items()]
+    assert any(moved)  # its encoder started as the model's and trained on
+    image = load_all(read_info(dataset))["images"][:2]
+    rescaled = model.predict(image, seed=3, steps=2)
+    alone = model.predict(image, seed=3, steps=2, use_energy_net=False)
+    assert not np.allclose(rescaled, alone)
+    # one gain per pixel: the ratio of any two bands of a pixel is the sample's
+    k1, k2 = 2, 5
+    both = (np.abs(alone[:, k1, 0]) > 1e-3) & (np.abs(alone[:, k2, 0]) > 1e-3)
+    np.testing.assert_allclose((rescaled[:, k1, 0] / rescaled[:, k2, 0])[both],
+                               (alone[:, k1, 0] / alone[:, k2, 0])[both], rtol=1e-3)
+
+
+def test_stage_choices_that_cannot_make_a_model_are_refused(dataset: Path, tmp_path: Path, capsys):
+    cfg = short_config()
+    with pytest.raises(InputError, match="unknown training stage.*polish.*choose from vae, diffusion"):
+        train(cfg, dataset, tmp_path / "a", steps=4, device="cpu", stages=("diffusion", "polish"))
+    with pytest.raises(InputError, match="new model needs the 'vae' and 'diffusion' stages"):
+        train(cfg, dataset, tmp_path / "b", steps=4, device="cpu", stages=("energy",))
+    first = train(cfg, dataset, tmp_path / "first", steps=10, device="cpu")
+    with pytest.raises(InputError, match="keeps its VAE; leave 'vae' out"):
+        train(cfg, dataset, tmp_path / "c", steps=4, device="cpu", init_from=first, stages=("vae", "energy"))
+    assert not any((tmp_path / name).exists() for name in "abc")
+    from image_dynamics.cli import main
+
+    code = main(["train", "--config", "tiny", "--data", str(dataset), "--out", str(tmp_path / "d"), "--stages",
+                 "energy"])
+    err = capsys.readouterr().err
+    assert code == 2 and "needs the 'vae' and 'diffusion' stages" in err and "Traceback" not in err
 
 
 def test_continuing_a_model_of_another_config_or_data_is_refused(dataset: Path, tmp_path: Path):
@@ -450,14 +500,15 @@ def test_batch_multiplier_scales_a_new_runs_batches_and_a_resumed_run_keeps_them
         return real_loss(denoise, schedule, x0, *args)
 
     monkeypatch.setattr(loop, "diffusion_loss", counting_loss)
-    first = train(cfg, dataset, tmp_path / "first", steps=9, seed=1, device="cpu")
+    first = train(cfg, dataset, tmp_path / "first", steps=10, seed=1, device="cpu")
     run = tmp_path / "run"
     calls = []
     with pytest.raises(CancelledError):
-        train(cfg, dataset, run, steps=6, device="cpu", init_from=first, batch_multiplier=2,
+        train(cfg, dataset, run, steps=7, device="cpu", init_from=first, batch_multiplier=2,
               cancel=lambda: calls.append(1) or len(calls) > 2)  # two steps run, the third is cancelled
     stored = torch.load(run / "checkpoint.pt", weights_only=True)["config"]
-    assert (stored["diffusion_batch"], stored["attention_batch"]) == (2 * cfg.diffusion_batch, 2 * cfg.attention_batch)
+    assert (stored["diffusion_batch"], stored["attention_batch"], stored["energy_batch"]) == (
+        2 * cfg.diffusion_batch, 2 * cfg.attention_batch, 2 * cfg.energy_batch)
     batches.clear()
     train(cfg, dataset, run, device="cpu")  # resumed without the multiplier: the run keeps its batches
     per_frequency = (2 * cfg.diffusion_batch, cfg.bands_per_image)
@@ -511,7 +562,7 @@ def test_the_same_data_regenerated_with_float_rounding_differences_still_continu
 
 def test_the_model_of_a_checkpoint_is_the_model_the_run_writes(dataset: Path, tmp_path: Path):
     cfg = short_config()
-    finished = train(cfg, dataset, tmp_path / "done", steps=9, seed=1, device="cpu")
+    finished = train(cfg, dataset, tmp_path / "done", steps=10, seed=1, device="cpu")
     written, rebuilt = MotionModel.load(finished), model_from_checkpoint(tmp_path / "done" / "checkpoint.pt")
     assert rebuilt.unet.frequency_attention_enabled
     assert rebuilt.state_dict().keys() == written.state_dict().keys()
@@ -520,7 +571,7 @@ def test_the_model_of_a_checkpoint_is_the_model_the_run_writes(dataset: Path, tm
     # stopped during stage 2: its EMA weights, frequency attention still off
     calls = []
     with pytest.raises(CancelledError):
-        train(cfg, dataset, tmp_path / "cut", steps=9, seed=1, device="cpu",
+        train(cfg, dataset, tmp_path / "cut", steps=10, seed=1, device="cpu",
               cancel=lambda: calls.append(1) or len(calls) > 5)
     cut = model_from_checkpoint(tmp_path / "cut" / "checkpoint.pt")
     assert not cut.unet.frequency_attention_enabled
@@ -597,7 +648,11 @@ def test_onnx_export_of_encoder_denoiser_and_decoder(stats_json: str, tmp_path: 
     onnx = pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
     model = tiny_model(stats_json, config=patched_config() if patched else None)
-    for name, spec in export_graphs(model, batch=1).items():
+    if patched:
+        model.attach_energy_net()
+    graphs = export_graphs(model, batch=1)
+    assert set(graphs) == {"image_encoder", "denoiser", "vae_decoder", *(["energy_net"] if patched else [])}
+    for name, spec in graphs.items():
         path = tmp_path / f"{name}.onnx"
         with torch.no_grad():
             torch.onnx.export(spec["module"], spec["args"], str(path), input_names=spec["input_names"],
@@ -630,7 +685,7 @@ def test_cli_refuses_to_continue_a_model_as_the_regression_baseline(dataset: Pat
     code = main(["train", "--config", "tiny", "--data", str(dataset), "--out", str(tmp_path / "run"), "--regression",
                  "--init-from", str(tmp_path / "model.pt")])
     err = capsys.readouterr().err
-    assert code == 2 and "--init-from continues a motion model" in err and "Traceback" not in err
+    assert code == 2 and "--init-from and --stages are for the motion model" in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
 
 

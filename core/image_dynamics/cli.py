@@ -199,7 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="with --no-resume: replace the run folder's files")
     p.add_argument("--init-from", type=Path, metavar="MODEL_PT",
                    help="continue a trained motion model (model.pt or its run folder) in a new run: keep its VAE, "
-                        "train stages 2 and 3 on from its weights")
+                        "train the later stages on from its weights")
+    p.add_argument("--stages", metavar="LIST",
+                   help="comma-separated stages a new run trains, of vae, diffusion, freq_attention, energy (default: "
+                        "all; with --init-from all but vae). E.g. --init-from MODEL --stages energy adds a "
+                        "motion-energy network to a model trained without one")
     p.add_argument("--batch-multiplier", type=int, default=1, metavar="N",
                    help="a new run's batches times N, learning rates unchanged (GPUs: about the same time per step "
                         "for N times the samples; default 1)")
@@ -215,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="DDIM steps (default: the model's)")
     p.add_argument("--guidance", type=float,
                    help="classifier-free guidance of the diffusion models (default: each model's own; 1 = off)")
+    p.add_argument("--no-energy-net", action="store_true",
+                   help="evaluate the diffusion samples alone, without rescaling them to the models' motion-energy "
+                        "networks")
     p.add_argument("--limit", type=int, help="evaluate only the first N samples")
     p.add_argument("--psnr-samples", type=int, default=16, help="samples whose true frames are rendered (default 16)")
     p.add_argument("-o", "--output", type=Path, help="write the report as JSON")
@@ -561,10 +568,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     def on_progress(p) -> None:
         bar(p.stage_step, p.stage_steps, p.stage)
 
-    if args.regression and args.init_from is not None:
-        raise InputError("--init-from continues a motion model; the regression baseline always trains from scratch. "
-                         "Drop one of --regression and --init-from.")
-    extra = {} if args.regression else {"init_from": args.init_from}
+    if args.regression and (args.init_from is not None or args.stages):
+        raise InputError("--init-from and --stages are for the motion model; the regression baseline always trains "
+                         "its one stage from scratch. Drop --regression or the other option.")
+    stages = tuple(s.strip() for s in args.stages.split(",") if s.strip()) if args.stages else None
+    extra = {} if args.regression else {"init_from": args.init_from, "stages": stages}
     fn = train_regression if args.regression else train
     try:
         result = fn(args.config, args.data, args.out, steps=args.steps, resume=not args.no_resume, seed=args.seed,
@@ -576,7 +584,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _torch_predictor(path: Path, steps: int | None, guidance: float | None) -> tuple[Callable, bool]:
+def _torch_predictor(path: Path, steps: int | None, guidance: float | None, use_energy_net: bool = True
+                     ) -> tuple[Callable, bool]:
     """``(predict(images, seed), stochastic)`` for a torch checkpoint: the motion model or the regression baseline."""
     try:
         from .train.model import MotionModel, load_payload
@@ -588,7 +597,8 @@ def _torch_predictor(path: Path, steps: int | None, guidance: float | None) -> t
         regression = RegressionModel.from_payload(payload, path)
         return (lambda images, seed: regression.predict(images)), False
     model = MotionModel.from_payload(payload, path)
-    return (lambda images, seed: model.predict(images, seed=seed, steps=steps, guidance=guidance)), True
+    return (lambda images, seed: model.predict(images, seed=seed, steps=steps, guidance=guidance,
+                                               use_energy_net=use_energy_net)), True
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -605,12 +615,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         train = ev.load_test_set(read_info(args.train_data), limit=512)
         predictors["mean spectrum"] = (ev.mean_spectrum(train.coeffs), [0])
     for path in args.checkpoint:
-        predict, stochastic = _torch_predictor(Path(path), args.steps, args.guidance)
+        predict, stochastic = _torch_predictor(Path(path), args.steps, args.guidance, not args.no_energy_net)
         predictors[str(path)] = (predict, seeds if stochastic else [0])  # a deterministic model needs one run
     for name in args.model:
         from .model.predict import package_predictor
 
-        predictors[f"onnx:{name}"] = (package_predictor(name, steps=args.steps, guidance=args.guidance), seeds)
+        predictors[f"onnx:{name}"] = (package_predictor(name, steps=args.steps, guidance=args.guidance,
+                                                        use_energy_net=not args.no_energy_net), seeds)
     report = {"data": str(args.data), "samples": int(len(data.images)), "results": {}}
     bar = _Bar(args.quiet)
     try:

@@ -43,11 +43,11 @@ def image_sha256(pixels: np.ndarray) -> str:
 
 
 def cache_key(image_hash: str, package_sha256: str, seed: int, steps: int, eta: float, guidance: float,
-              precision: str, colorspace: str) -> str:
-    """The hex key of one prediction."""
+              precision: str, colorspace: str, energy_net: bool = False) -> str:
+    """The hex key of one prediction (``energy_net``: whether the package's motion-energy network rescaled it)."""
     facts: dict[str, Any] = {"format": CACHE_FORMAT, "image": image_hash, "package": package_sha256,
                              "seed": int(seed), "steps": int(steps), "eta": float(eta), "guidance": float(guidance),
-                             "precision": precision, "colorspace": colorspace}
+                             "precision": precision, "colorspace": colorspace, "energy_net": bool(energy_net)}
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 

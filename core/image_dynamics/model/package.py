@@ -9,8 +9,10 @@
 - ``normalisation``: the dataset's per-frequency statistics (the ``norm_stats.json`` document);
 - ``sampler``: defaults (``steps``, ``eta``, ``guidance``) and the process (``prediction``, ``schedule``,
   ``train_timesteps``, ``timestep_spacing``, the float64 ``alphas_cumprod`` table itself);
-- ``graphs``: for ``image_encoder``, ``denoiser`` and ``vae_decoder`` their ``inputs`` / ``outputs`` names and files
-  (``fp32``, optional ``fp16``); ``opset``;
+- ``graphs``: for ``image_encoder``, ``denoiser`` and ``vae_decoder`` (and, optional, ``energy_net``) their
+  ``inputs`` / ``outputs`` names and files (``fp32``, optional ``fp16``); ``opset``;
+- ``energy`` ``{floor}`` when the package has an ``energy_net``: the floor (squared pixels) inside its
+  ``log(E + floor)`` output;
 - ``files``: every file with its ``sha256`` and ``bytes``; ``licence``; ``data_note`` (what data trained it);
 - optional facts: ``training``, ``software``, ``export`` (simplifier, parity measured at export).
 
@@ -37,6 +39,8 @@ FORMAT_VERSION = 1
 MANIFEST = "model.json"
 KIND = "image-dynamics motion model"
 GRAPH_NAMES = ("image_encoder", "denoiser", "vae_decoder")
+#: graphs a package may have: the motion-energy network (models trained with stage 4)
+OPTIONAL_GRAPH_NAMES = ("energy_net",)
 REQUIRED_FIELDS = ("format_version", "name", "num_bands", "freqs_hz", "fps", "window_frames", "resolution",
                    "coeff_grid", "latent", "normalisation", "sampler", "graphs", "opset", "files", "licence",
                    "data_note")
@@ -100,6 +104,11 @@ class ModelPackage:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     licence: str = ""
     data_note: str = ""
+    energy_floor: float | None = None  #: set when the package has an ``energy_net`` graph
+
+    @property
+    def has_energy_net(self) -> bool:
+        return "energy_net" in self.graphs
 
     # ------------------------------------------------------------------------------------------------------------------
     @classmethod
@@ -187,7 +196,9 @@ class ModelPackage:
         k, c, h, w = self.latent_shape
         expected = {"image_encoder": {"image": (3, self.height, self.width)},
                     "denoiser": {"latents": (k, c, h, w), "prediction": (k, c, h, w)},
-                    "vae_decoder": {"latents": (k, c, h, w), "channels": (k, 4, self.height, self.width)}}[graph]
+                    "vae_decoder": {"latents": (k, c, h, w), "channels": (k, 4, self.height, self.width)},
+                    "energy_net": {"image": (3, self.height, self.width),
+                                   "log_band_energy": (k, self.height, self.width)}}[graph]
         for name, dims in expected.items():
             shape = inputs.get(name, outputs.get(name))
             got = tuple(shape[1:]) if shape is not None else None
@@ -195,7 +206,7 @@ class ModelPackage:
             if got is not None and len(got) == len(dims) and all(
                     g == d or not isinstance(g, int) for g, d in zip(got, dims)):
                 continue
-            if got is not None and len(got) == len(dims) and graph != "image_encoder" and got[0] != dims[0]:
+            if got is not None and len(got) == len(dims) and name != "image" and got[0] != dims[0]:
                 raise ModelPackageError(
                     f"{self.path / file}: this graph works on K = {got[0]} frequency bands but {MANIFEST} says "
                     f"K = {dims[0]}: the package mixes files of different models. {_FIX_EXPORT}.")
@@ -206,7 +217,8 @@ class ModelPackage:
         """What ``image-dynamics models`` shows."""
         return {"name": self.name, "path": str(self.path), "K": self.num_bands,
                 "resolution": f"{self.width}x{self.height}", "size_mb": round(self.size_bytes / 2 ** 20, 2),
-                "fp16": self.has_fp16, "licence": self.licence, "data": self.data_note,
+                "fp16": self.has_fp16, "energy_net": self.has_energy_net, "licence": self.licence,
+                "data": self.data_note,
                 "steps": self.sampler.steps, "guidance": self.sampler.guidance, "sha256": self.sha256[:12]}
 
 
@@ -283,8 +295,17 @@ def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
     for key in ("licence", "data_note", "name"):
         if not isinstance(doc[key], str):
             raise fail(f"'{key}' must be text, got {doc[key]!r}")
+    energy_floor = None
+    if "energy_net" in graphs:
+        energy = doc.get("energy")
+        if not isinstance(energy, dict) or "floor" not in energy:
+            raise fail("the package has an 'energy_net' graph but no 'energy': {\"floor\": F} field")
+        energy_floor = number(energy["floor"], "energy.floor")
+        if not energy_floor > 0:
+            raise fail(f"'energy.floor' must be positive, got {energy_floor}")
     return ModelPackage(folder, doc, sha, doc["name"], k, freqs_hz, fps, window, width, height, coeff_grid,
-                        latent_shape, stats, sampler, graphs, opset, files, doc["licence"], doc["data_note"])
+                        latent_shape, stats, sampler, graphs, opset, files, doc["licence"], doc["data_note"],
+                        energy_floor)
 
 
 def _parse_sampler(entry: Any, fail, integer, number) -> SamplerDefaults:
@@ -323,7 +344,7 @@ def _parse_graphs(folder: Path, entry: Any, files: Any, fail) -> dict[str, Graph
     if missing:
         raise fail(f"missing field(s) {', '.join(missing)}")
     graphs = {}
-    for name in GRAPH_NAMES:
+    for name in (*GRAPH_NAMES, *(n for n in OPTIONAL_GRAPH_NAMES if n in entry)):
         g = entry[name]
         if not isinstance(g, dict) or not isinstance(g.get("inputs"), list) or not isinstance(g.get("outputs"), list):
             raise fail(f"'graphs.{name}' must have 'inputs' and 'outputs' name lists")

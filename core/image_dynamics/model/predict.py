@@ -7,8 +7,10 @@ The pipeline repeats ``MotionModel.predict`` of the torch side with the exported
    ratio and mirror-padded to the training aspect ratio;
 2. ``image_encoder`` -> conditioning features; 3. numpy DDIM (:mod:`.sampler`) driving ``denoiser`` (conditional and
    unconditional predictions in one batch when guidance is on); 4. ``vae_decoder`` -> normalised channels;
-5. denormalised to pixels of the model grid and cropped to the image's part: the volume's grid has the image's
-   aspect ratio (to within half a grid pixel) and covers exactly the image.
+5. denormalised to pixels of the model grid and, when the package has an ``energy_net``, each pixel's motion rescaled
+   to the energy that network predicts (:func:`~.processing.match_band_energy`);
+6. cropped to the image's part: the volume's grid has the image's aspect ratio (to within half a grid pixel) and
+   covers exactly the image.
 
 Sessions stay open in a :class:`MotionPredictor`; :func:`predict_motion` keeps the last few predictors, so calling it
 repeatedly does not reload graphs. Results are cached on disk (:mod:`.cache`).
@@ -29,8 +31,8 @@ import numpy as np
 from .. import spectral
 from ..errors import CancelledError, ImageDynamicsError, InputError
 from . import cache as motion_cache
-from .package import GRAPH_NAMES, ModelPackage, ModelPackageError, resolve_model
-from .processing import channels_to_output, fit_to_model_grid, prepare_on_grid
+from .package import ModelPackage, ModelPackageError, resolve_model
+from .processing import channels_to_output, energy_from_log, fit_to_model_grid, prepare_on_grid
 from .providers import ProviderChoice, choose_providers, fallback_to_cpu, session_options
 from .sampler import check_sampler_settings, sample_latents
 
@@ -140,7 +142,7 @@ class MotionPredictor:
 
         runners = {}
         precision = self.precision
-        for graph in GRAPH_NAMES:
+        for graph in self.package.graphs:
             path = self.package.graph_path(graph, precision)
             try:
                 session = ort.InferenceSession(str(path), sess_options=session_options(self.choice),
@@ -162,7 +164,8 @@ class MotionPredictor:
     def predict(self, pixels: np.ndarray, seed: int = 0, steps: int | None = None, eta: float | None = None,
                 guidance: float | None = None, progress: Callable[[int, int], None] | None = None,
                 cancel: Any = None, cache: bool = True, colorspace: str = "srgb",
-                cache_folder: str | os.PathLike | None = None) -> spectral.SpectralVolume:
+                cache_folder: str | os.PathLike | None = None, use_energy_net: bool = True
+                ) -> spectral.SpectralVolume:
         """The spectral volume of one image.
 
         Args:
@@ -175,6 +178,8 @@ class MotionPredictor:
                 between steps, raising :class:`CancelledError`.
             cache: reuse and store results in the disk cache (:mod:`.cache`).
             colorspace: ``'srgb'`` or ``'linear'`` (encoded to sRGB before the model sees it, as it was trained).
+            use_energy_net: rescale the sample to the package's motion-energy network (when it has one); False
+                gives the diffusion sample alone (for comparisons).
 
         Returns:
             A :class:`~image_dynamics.spectral.SpectralVolume` on a grid of the image's aspect ratio inside the model
@@ -191,9 +196,10 @@ class MotionPredictor:
                                                       sampler.train_timesteps)
         key = None
         folder = Path(cache_folder) if cache_folder is not None else None
+        energy = bool(use_energy_net) and self.package.has_energy_net
         if cache:
             key = motion_cache.cache_key(motion_cache.image_sha256(image), self.package.sha256, seed, steps, eta,
-                                         guidance, self.precision, colorspace)
+                                         guidance, self.precision, colorspace, energy)
             hit = motion_cache.load_cached(key, folder)
             self.last_from_cache = hit is not None
             if hit is not None:
@@ -202,15 +208,16 @@ class MotionPredictor:
                 return hit
         self.last_from_cache = False
         with self._lock:
-            sv = self._predict_with_fallback(image, colorspace, int(seed), steps, eta, guidance, progress, cancel)
+            sv = self._predict_with_fallback(image, colorspace, int(seed), steps, eta, guidance, energy, progress,
+                                             cancel)
         if key is not None:
             motion_cache.store(key, sv, folder)
         return sv
 
-    def _predict_with_fallback(self, image, colorspace, seed, steps, eta, guidance, progress, cancel):
+    def _predict_with_fallback(self, image, colorspace, seed, steps, eta, guidance, energy, progress, cancel):
         self.load_sessions()
         try:
-            return self._predict(image, colorspace, seed, steps, eta, guidance, progress, cancel)
+            return self._predict(image, colorspace, seed, steps, eta, guidance, energy, progress, cancel)
         except (CancelledError, ImageDynamicsError, KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:
@@ -222,10 +229,10 @@ class MotionPredictor:
                                           self.notify)
             self._runners = None
             self.load_sessions()
-            return self._predict(image, colorspace, seed, steps, eta, guidance, progress, cancel)
+            return self._predict(image, colorspace, seed, steps, eta, guidance, energy, progress, cancel)
 
     def _predict(self, image: np.ndarray, colorspace: str, seed: int, steps: int, eta: float, guidance: float,
-                 progress, cancel) -> spectral.SpectralVolume:
+                 energy: bool, progress, cancel) -> spectral.SpectralVolume:
         pkg = self.package
         runners = self._runners
         started = time.perf_counter()
@@ -256,10 +263,15 @@ class MotionPredictor:
         latents = sample_latents(denoise, pkg.sampler.alphas_cumprod, pkg.sampler.prediction, pkg.latent_shape,
                                  [seed], steps, eta, guidance, progress=progress, cancel=cancel, guided=True)
         (channels,) = runners["vae_decoder"].run({"latents": latents})
-        coeffs = channels_to_output(channels, pkg.stats, pkg.coeff_grid, pkg.width, pkg.height)[0]
+        band_energy = None
+        if energy:
+            (log_energy,) = runners["energy_net"].run({"image": batch})
+            band_energy = energy_from_log(log_energy, pkg.energy_floor)
+        coeffs = channels_to_output(channels, pkg.stats, pkg.coeff_grid, pkg.width, pkg.height, band_energy)[0]
         rows, cols = fit.crop
         meta = {"source": "model", "model": pkg.name, "package_sha256": pkg.sha256, "seed": seed, "steps": steps,
-                "eta": eta, "guidance": guidance, "provider": self.provider, "precision": self.precision,
+                "eta": eta, "guidance": guidance, "energy_net": energy, "provider": self.provider,
+                "precision": self.precision,
                 "source_size": [int(width), int(height)], "model_grid": [pkg.width, pkg.height],
                 "padding": {"left": fit.left, "top": fit.top, "right": pkg.width - fit.width - fit.left,
                             "bottom": pkg.height - fit.height - fit.top},
@@ -330,7 +342,7 @@ def predict_motion(pixels: np.ndarray, model: str | os.PathLike | ModelPackage |
 
 
 def package_predictor(model: str | os.PathLike | ModelPackage | None = None, steps: int | None = None,
-                      provider: str = "auto", guidance: float | None = None
+                      provider: str = "auto", guidance: float | None = None, use_energy_net: bool = True
                       ) -> Callable[[np.ndarray, int], np.ndarray]:
     """A batch predictor for :mod:`image_dynamics.evaluation`: ``(images uint8 [B, H, W, 3], seed) -> [B, K, 2, H, W]``.
 
@@ -342,7 +354,8 @@ def package_predictor(model: str | os.PathLike | ModelPackage | None = None, ste
     def predict(images: np.ndarray, seed: int) -> np.ndarray:
         out = []
         for image in images:
-            volume = predictor.predict(image, seed=seed, steps=steps, guidance=guidance, cache=False)
+            volume = predictor.predict(image, seed=seed, steps=steps, guidance=guidance, cache=False,
+                                       use_energy_net=use_energy_net)
             if volume.coeffs.shape[2:] != image.shape[:2]:
                 raise ValueError(f"model grid {volume.width}x{volume.height} differs from the evaluation images "
                                  f"{image.shape[1]}x{image.shape[0]}; evaluate at the model's training size")

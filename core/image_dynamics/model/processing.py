@@ -3,6 +3,7 @@
 - :func:`prepare_images`: pixels -> the model's float32 input ``[B, 3, h, w]``;
 - :func:`fit_to_model_grid`: how an image of any aspect ratio is placed on the model grid (resized to the largest
   grid of its own aspect that fits, then mirror-padded to the full grid) and which part of the output is the image;
+- :func:`match_band_energy`: a sampled motion rescaled, pixel by pixel, to the motion-energy network's energy;
 - :func:`channels_to_output`: normalised model output -> complex64 coefficients in pixels of an output grid.
 """
 
@@ -37,14 +38,46 @@ def prepare_images(images: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(arr.transpose(0, 3, 1, 2))
 
 
+#: Largest factor by which :func:`match_band_energy` raises a pixel's sampled amplitude: it rescales the motion a
+#: sample has, it does not invent motion where the sample has (almost) none.
+MAX_ENERGY_GAIN = 4.0
+
+
+def energy_from_log(log_energy: np.ndarray, floor: float) -> np.ndarray:
+    """float32 band energies ``E >= 0`` (squared pixels) from the motion-energy network's ``log(E + floor)``."""
+    return np.maximum(np.exp(np.asarray(log_energy, dtype=np.float32)) - np.float32(floor), np.float32(0.0))
+
+
+def match_band_energy(pixels: np.ndarray, band_energy: np.ndarray, max_gain: float = MAX_ENERGY_GAIN) -> np.ndarray:
+    """Sampled coefficient channels rescaled so each pixel moves as much as the motion-energy network says.
+
+    Args:
+        pixels: float32 ``[B, K, 4, h, w]`` coefficient channels (x/y real/imaginary) in pixels of the data's grid.
+        band_energy: float ``[B, K, h, w]`` the network's band energies ``E_k`` (squared pixels, same grid).
+
+    Returns:
+        float32 ``[B, K, 4, h, w]``: every band of a pixel times one gain ``sqrt(E_net / E_sample)`` (both summed
+        over the bands with f > 0), at most ``max_gain``. One gain per pixel keeps the sample's spectrum: its mix
+        of frequencies, its phases, its directions and its frame-0 anchoring; only the amount of motion changes.
+    """
+    pixels = np.asarray(pixels, dtype=np.float32)
+    target = np.asarray(band_energy, dtype=np.float32)[:, 1:].sum(axis=1)
+    sampled = np.square(pixels[:, 1:]).sum(axis=(1, 2))
+    gain = np.minimum(np.sqrt(target / np.maximum(sampled, 1e-12)), np.float32(max_gain))
+    return (pixels * gain[:, None, None]).astype(np.float32)
+
+
 def channels_to_output(channels: np.ndarray, stats: Any, coeff_grid: tuple[int, int], out_width: int,
-                       out_height: int) -> np.ndarray:
+                       out_height: int, band_energy: np.ndarray | None = None) -> np.ndarray:
     """Normalised channels ``[B, K, 4, h, w]`` -> complex64 coefficients ``[B, K, 2, out_height, out_width]`` in pixels.
 
-    Denormalising gives pixels of ``coeff_grid`` (the training data's grid); maps are resized to the output grid and
-    x / y values scaled by the width / height ratios.
+    Denormalising gives pixels of ``coeff_grid`` (the training data's grid); with ``band_energy`` ``[B, K, h, w]``
+    (the motion-energy network's output on the same grid) they are rescaled to it (:func:`match_band_energy`); maps
+    are then resized to the output grid and x / y values scaled by the width / height ratios.
     """
     pixels = np.asarray(norm.denormalise(np.asarray(channels, dtype=np.float32), stats), dtype=np.float32)
+    if band_energy is not None:
+        pixels = match_band_energy(pixels, band_energy)
     b, k, c, h, w = pixels.shape
     if (w, h) != (out_width, out_height):
         interp = cv2.INTER_AREA if out_width < w else cv2.INTER_LINEAR

@@ -107,6 +107,15 @@ class TrainConfig:
     attention_lr: float = 3e-4
     freeze_base: bool = True             #: GID: freeze the per-frequency U-Net, train only the attention layers
 
+    # --- stage 4: motion-energy network (how much each pixel moves; the runtime rescales samples to it) -------------
+    energy_channels: tuple[int, ...] = (32, 48, 96, 128, 160)  #: decoder widths at /2, /4, ... (one per encoder level)
+    energy_full_channels: int = 32       #: width of the full-resolution stage that sees the image again
+    energy_floor: float = 1e-4           #: squared pixels added before the log (0.01 px RMS: far below visible motion)
+    energy_steps: int = 1500
+    energy_batch: int = 8                #: images per step
+    energy_lr: float = 1e-3
+    energy_level_weight: float = 0.25    #: weight of the mean-band-power term of the loss
+
     # --- regression baseline ------------------------------------------------------------------------------------------
     regression_channels: tuple[int, ...] = (48, 96, 192, 320, 384)  #: decoder widths at /2, /4, ... (mirrors encoder)
     regression_steps: int = 1500
@@ -144,7 +153,8 @@ class TrainConfig:
         return 4 * self.unet_channels[0]
 
     def stage_steps(self) -> dict[str, int]:
-        return {"vae": self.vae_steps, "diffusion": self.diffusion_steps, "freq_attention": self.attention_steps}
+        return {"vae": self.vae_steps, "diffusion": self.diffusion_steps, "freq_attention": self.attention_steps,
+                "energy": self.energy_steps}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (tuples become lists)."""
@@ -176,6 +186,10 @@ class TrainConfig:
                              f"/2 .. /{down}), got {len(self.encoder_channels)}")
         if len(self.regression_channels) != len(self.encoder_channels):
             raise InputError(f"config '{self.name}': regression_channels must have one width per encoder level")
+        if len(self.energy_channels) != len(self.encoder_channels):
+            raise InputError(f"config '{self.name}': energy_channels must have one width per encoder level")
+        if not self.energy_floor > 0:
+            raise InputError(f"config '{self.name}': energy_floor must be positive, got {self.energy_floor}")
         if any(lvl < 0 or lvl >= self.unet_levels for lvl in self.freq_attention_levels):
             raise InputError(f"config '{self.name}': freq_attention_levels {self.freq_attention_levels} outside "
                              f"0..{self.unet_levels - 1}")
@@ -189,7 +203,8 @@ class TrainConfig:
             raise InputError(f"config '{self.name}': prediction must be 'v' or 'epsilon'")
         if not 1 <= self.bands_per_image <= self.num_bands:
             raise InputError(f"config '{self.name}': bands_per_image must be in 1..{self.num_bands}")
-        for width in (*self.unet_channels, *self.encoder_channels, *self.vae_channels, *self.regression_channels):
+        for width in (*self.unet_channels, *self.encoder_channels, *self.vae_channels, *self.regression_channels,
+                      *self.energy_channels):
             if width < 8 or width % 8:
                 raise InputError(f"config '{self.name}': channel width {width} must be a multiple of 8")
         if any(c % self.attention_head_dim for c in self.unet_channels):
@@ -208,6 +223,7 @@ _CONFIGS: dict[str, TrainConfig] = {
         diffusion_steps=250, diffusion_batch=8, bands_per_image=4, diffusion_lr=1e-3, ema_decay=0.9,
         attention_steps=40, attention_batch=2, attention_lr=1e-3,
         regression_channels=(16, 32, 48), regression_steps=300, regression_batch=8, regression_lr=2e-3,
+        energy_channels=(16, 32, 48), energy_full_channels=16, energy_steps=150, energy_batch=8, energy_lr=2e-3,
         warmup_steps=10, checkpoint_every=50, shard_batches=8,
     ),
     "default": TrainConfig(name="default"),
@@ -223,6 +239,8 @@ _CONFIGS: dict[str, TrainConfig] = {
         attention_steps=30000, attention_batch=8, attention_lr=1e-4,
         regression_channels=(128, 256, 512, 768), regression_steps=100000, regression_batch=32,
         regression_lr=3e-4,
+        energy_channels=(64, 128, 256, 384), energy_full_channels=48, energy_steps=30000, energy_batch=32,
+        energy_lr=3e-4,
         warmup_steps=1000, checkpoint_every=1000, shard_batches=32,
     ),
 }
@@ -242,7 +260,8 @@ def scale_batches(config: TrainConfig, multiplier: int) -> TrainConfig:
     return dataclasses.replace(config, vae_batch=config.vae_batch * multiplier,
                                diffusion_batch=config.diffusion_batch * multiplier,
                                attention_batch=config.attention_batch * multiplier,
-                               regression_batch=config.regression_batch * multiplier)
+                               regression_batch=config.regression_batch * multiplier,
+                               energy_batch=config.energy_batch * multiplier)
 
 
 def config_names() -> tuple[str, ...]:

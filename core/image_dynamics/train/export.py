@@ -1,10 +1,10 @@
-"""Export a trained :class:`~.model.MotionModel` as a model package: three ONNX graphs and ``model.json``.
+"""Export a trained :class:`~.model.MotionModel` as a model package: its ONNX graphs and ``model.json``.
 
 ``export_package(run_or_checkpoint, "onnx/default")``:
 
 1. ``torch.onnx.export`` (TorchScript exporter, constant folding on) of the graphs of :func:`~.model.export_graphs`:
-   ``image_encoder``, ``denoiser`` (frequency attention on) and ``vae_decoder`` (latent un-scaling included), each
-   with a dynamic batch axis;
+   ``image_encoder``, ``denoiser`` (frequency attention on), ``vae_decoder`` (latent un-scaling included) and, for
+   a model trained with stage 4, ``energy_net``, each with a dynamic batch axis;
 2. simplification: ``onnx.checker`` (full check, with shape inference) and, when the ``onnxslim`` package is
    installed, ``onnxslim.slim``; without it the exporter's constant folding is the only simplification (onnxruntime
    applies its own graph optimisations when it loads the graph);
@@ -273,8 +273,10 @@ def _manifest(model: MotionModel, name: str, opset: int, graphs: dict[str, Any],
         "files": {},
         "licence": licence,
         "data_note": data_note,
+        **({"energy": {"floor": float(cfg.energy_floor)}} if model.energy is not None else {}),
         "training": {"config_name": facts["config_name"], "config": facts["config"],
-                     "frequency_attention_trained": facts["frequency_attention"]},
+                     "frequency_attention_trained": facts["frequency_attention"],
+                     "energy_net_trained": facts["energy_net"]},
         "export": {"created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                    "simplification": simplification, "parity_max_abs_diff_fp32": parity,
                    "parity_max_abs_diff_fp16_cpu": parity_fp16 or None},

@@ -1,16 +1,20 @@
 """Staged training with checkpoints, resume and a metrics log.
 
-:func:`train` runs three stages (GID's recipe):
+:func:`train` runs four stages (the first three are GID's recipe):
 
 1. ``vae``: the spectral VAE on random band-slice crops (L1 + 0.2 gradient + 1e-6 KL);
 2. ``diffusion``: the per-frequency latent denoiser and the image encoder, jointly, on cached VAE latents
    (``bands_per_image`` random bands of each image per step, one diffusion time per slice, condition dropout);
 3. ``freq_attention``: the frequency-attention layers switched on and fine-tuned with all K bands of each image at one
-   shared time (the rest frozen when ``freeze_base``), starting from the stage-2 EMA weights.
+   shared time (the rest frozen when ``freeze_base``), starting from the stage-2 EMA weights;
+4. ``energy``: the motion-energy network (:mod:`.energy_net`), its image encoder started from the trained one,
+   regresses each pixel's band energies from the image (log-space L1 + energy correlation + mean band power); the
+   runtime rescales every sample to it.
 
 :func:`train` with ``init_from`` continues a trained motion model in a new run: its VAE is kept (stage 1 is skipped, so
-the latents and normalisation stay those of the model) and stages 2 and 3 start from its encoder and denoiser. This is
-how a longer training (a GPU session, say) builds on the shipped weights instead of starting over.
+the latents and normalisation stay those of the model) and stages 2 to 4 start from its weights. This is how a longer
+training (a GPU session, say) builds on the shipped weights instead of starting over; ``stages`` picks which of them
+run (``("energy",)`` adds a motion-energy network to a model trained without one).
 
 :func:`train_regression` trains the direct-regression baseline with the same machinery (one stage, ``regression``).
 
@@ -51,12 +55,13 @@ from ..errors import CancelledError, InputError, OutputError
 from .configs import TrainConfig, get_config, scale_batches
 from .data import ShardStream, TrainData, build_latent_cache, open_training_data, regression_batch, step_rng, vae_batch
 from .diffusion import diffusion_loss
+from .energy_net import energy_loss, log_band_energy_targets
 from .model import CHECKPOINT_FORMAT, MotionModel, config_from_facts, load_payload, resolve_device, save_payload
 from .regression import RegressionModel, regression_loss
 from .vae import vae_loss
 
-MOTION_STAGES = ("vae", "diffusion", "freq_attention")
-STAGE_KEYS = {"vae": 1, "diffusion": 2, "freq_attention": 3, "regression": 4}
+MOTION_STAGES = ("vae", "diffusion", "freq_attention", "energy")
+STAGE_KEYS = {"vae": 1, "diffusion": 2, "freq_attention": 3, "regression": 4, "energy": 5}
 
 
 @dataclass
@@ -337,6 +342,9 @@ class _Trainer:
         done_before = sum(s.steps for s in self.stages[:self.run.stage_index])
         for si in range(self.run.stage_index, len(self.stages)):
             stage = self.stages[si]
+            if stage.steps == 0:  # a stage the run leaves out (see ``stages`` of :func:`train`)
+                self.run.stage_index, self.run.stage_step = si + 1, 0
+                continue
             fresh = self.run.stage_step == 0
             stage.begin(fresh)
             if not fresh and optimizer_state is not None and stage.optimizer is not None:
@@ -405,7 +413,7 @@ class _MotionTrainer(_Trainer):
         self.ema = _EMA(self._ema_named(), config.ema_decay)
         self.cache = None
         self.stages = [_VAEStage(self, plan["vae"]), _DiffusionStage(self, plan["diffusion"]),
-                       _AttentionStage(self, plan["freq_attention"])]
+                       _AttentionStage(self, plan["freq_attention"]), _EnergyStage(self, plan["energy"])]
 
     def _ema_named(self) -> dict[str, torch.nn.Parameter]:
         return _ema_parameters(self.model)
@@ -415,11 +423,16 @@ class _MotionTrainer(_Trainer):
                 "ema": self.ema.state_dict(), "facts": self.model.facts()}
 
     def load_state(self, payload: dict[str, Any]) -> None:
+        if payload["facts"].get("energy_net", False) and self.model.energy is None:
+            self.model.attach_energy_net()
         self.model.load_state_dict(payload["model"])
         self.ema.load_state_dict(payload["ema"])
 
     def start_from(self, model_payload: dict[str, Any], path: Path) -> None:
-        """Take all weights of a trained model (a ``model.pt`` payload): VAE, image encoder, denoiser."""
+        """Take all weights of a trained model (a ``model.pt`` payload): VAE, image encoder, denoiser and its
+        motion-energy network when it has one."""
+        if model_payload.get("energy_net", False):
+            self.model.attach_energy_net()
         self.model.load_state_dict(model_payload["state_dict"])
         self.ema = _EMA(self._ema_named(), self.config.ema_decay, warmed=True)
         self.init_from = str(path)
@@ -583,6 +596,31 @@ class _AttentionStage(_Stage):
         self.t.write_model()
 
 
+class _EnergyStage(_Stage):
+    name = "energy"
+
+    def begin(self, fresh: bool) -> None:
+        t, cfg = self.t, self.t.config
+        if t.model.energy is None:
+            t.ema.copy_to(t._ema_named())  # the network's encoder starts from the motion model's (EMA) encoder
+            t.model.attach_energy_net()
+        self.stream = ShardStream(t.data, t.seed, STAGE_KEYS["energy"], cfg.shard_batches)
+        t.model.energy.train()
+        self.make_optimizer(list(t.model.energy.parameters()), cfg.energy_lr, cfg.weight_decay)
+
+    def step(self, i: int) -> dict[str, float]:
+        t, cfg = self.t, self.t.config
+        images, target = regression_batch(self.stream, i, cfg.energy_batch)
+        imgs = torch.from_numpy(images).to(t.device).permute(0, 3, 1, 2).float() / 255.0
+        target_log = torch.from_numpy(log_band_energy_targets(target, t.data.stats, cfg.energy_floor)).to(t.device)
+        loss, metrics = energy_loss(t.model.energy(imgs), target_log, cfg.energy_floor, cfg.energy_level_weight)
+        metrics["lr"] = self.apply(loss, i, cfg)
+        return metrics
+
+    def end(self) -> None:
+        self.t.write_model()
+
+
 def _read_init_model(init_from: str | os.PathLike, config: TrainConfig, data: TrainData
                      ) -> tuple[dict[str, Any], Path, TrainConfig, TrainData]:
     """The trained motion model a new run starts from (``model.pt`` or a run folder holding one), checked against
@@ -603,10 +641,28 @@ def _read_init_model(init_from: str | os.PathLike, config: TrainConfig, data: Tr
     return payload, path, config_from_facts(payload), same
 
 
+def _skipped_stages(stages: tuple[str, ...], run_stages: tuple[str, ...] | None, from_model: bool) -> tuple[str, ...]:
+    """The stages a new run leaves out: those not in ``run_stages`` (all run when ``None``), and the VAE of a model
+    it continues (``from_model``); :class:`InputError` for a choice that cannot make a model."""
+    if run_stages is None:
+        return ("vae",) if from_model else ()
+    unknown = [s for s in run_stages if s not in stages]
+    if unknown or not run_stages:
+        raise InputError(f"unknown training stage(s) {', '.join(unknown) or '(none given)'}; choose from "
+                         f"{', '.join(stages)}.")
+    if from_model and "vae" in run_stages:
+        raise InputError("a run continuing a trained model (--init-from) keeps its VAE; leave 'vae' out of --stages.")
+    if not from_model and not {"vae", "diffusion"} <= set(run_stages):
+        raise InputError("a new model needs the 'vae' and 'diffusion' stages; add them to --stages, or continue a "
+                         "trained model with --init-from.")
+    return tuple(s for s in stages if s not in run_stages)
+
+
 def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], config_name: str | TrainConfig,
            data_dir: str | os.PathLike, out_dir: str | os.PathLike, steps: int | None, resume: bool, overwrite: bool,
            seed: int, device: str, progress: ProgressFn | None, cancel: CancelFn | None,
-           init_from: str | os.PathLike | None = None, batch_multiplier: int = 1) -> tuple[_Run, _Trainer]:
+           init_from: str | os.PathLike | None = None, batch_multiplier: int = 1,
+           run_stages: tuple[str, ...] | None = None) -> tuple[_Run, _Trainer]:
     """Open (or resume) a run, build its trainer and run the stages still to do; returns (run, trainer).
 
     ``init_from`` (motion runs) and ``batch_multiplier`` apply to a new run only: a resumed run already holds the
@@ -620,6 +676,7 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
         init = None
         if payload is None and init_from is not None:
             init, init_path, config, data = _read_init_model(init_from, config, data)  # the model's own settings
+        skipped = _skipped_stages(stages, run_stages, init is not None) if payload is None else ()
     except InputError:
         if new_folder and Path(out_dir).is_dir() and not any(Path(out_dir).iterdir()):
             Path(out_dir).rmdir()  # a refused run leaves no empty folder behind
@@ -629,7 +686,7 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
     else:
         config = scale_batches(config, batch_multiplier)
     _seed_everything(seed)
-    plan = _plan(config, stages, steps, payload, skipped=("vae",) if init is not None else ())
+    plan = _plan(config, stages, steps, payload, skipped=skipped)
     trainer = trainer_class(run, config, data, seed, dev, progress, cancel, plan)
     if payload is not None:
         trainer.load_state(payload)
@@ -646,7 +703,8 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
 def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
           steps: int | None = None, resume: bool = True, seed: int = 0, device: str = "auto",
           progress: ProgressFn | None = None, cancel: CancelFn | None = None, overwrite: bool = False,
-          init_from: str | os.PathLike | None = None, batch_multiplier: int = 1) -> Path:
+          init_from: str | os.PathLike | None = None, batch_multiplier: int = 1,
+          stages: tuple[str, ...] | None = None) -> Path:
     """Train the motion model; returns the path of ``model.pt``.
 
     Args:
@@ -664,14 +722,18 @@ def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: 
         cancel: polled before each step; returning True saves a checkpoint and raises :class:`CancelledError`.
         overwrite: with ``resume=False``, replace an existing run instead of refusing.
         init_from: a trained motion model (``model.pt`` or its run folder) for a new run to continue: its VAE is kept
-            and stage 1 skipped; stages 2 and 3 start from its weights (``steps`` are split between them). It must
+            and stage 1 skipped; the later stages start from its weights (``steps`` are split between them). It must
             have this configuration's name and the data's normalisation statistics; its stored hyperparameters
             govern the run. Ignored when the run folder holds a checkpoint to resume.
         batch_multiplier: a new run's batches of every stage times this (learning rates unchanged): on a GPU a
             larger batch costs about the same time per step. A resumed run keeps the batches it started with.
+        stages: the stages a new run trains (default: all of :data:`MOTION_STAGES`, less the VAE with
+            ``init_from``); a new model needs ``vae`` and ``diffusion``, a continued one keeps its VAE. E.g.
+            ``("energy",)`` with ``init_from`` adds a motion-energy network to a model trained without one. A
+            resumed run keeps its own choice.
     """
     run, trainer = _start(_MotionTrainer, "motion", MOTION_STAGES, config_name, data_dir, out_dir, steps, resume,
-                          overwrite, seed, device, progress, cancel, init_from, batch_multiplier)
+                          overwrite, seed, device, progress, cancel, init_from, batch_multiplier, stages)
     if run.stage_index >= len(MOTION_STAGES) and not run.model_path.exists():
         trainer.write_model()
     # a finished run never reads its latent cache again (it is large: ~0.45 MB per sample at 256x160)

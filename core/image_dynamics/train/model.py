@@ -7,8 +7,11 @@ Pipeline of :meth:`MotionModel.predict` (the ONNX runtime repeats it with the gr
 3. DDIM over latents ``[B, K, C_lat, h/D, w/D]`` (unit-scaled: ``z = latent * latent_std + latent_mean`` per band and
    channel);
 4. VAE decoder per band slice -> normalised channels ``[B, K, 4, h, w]``;
-5. denormalise with the dataset statistics -> pixels of ``coeff_grid``; resize to the output grid and rescale x by
-   ``W_out / W_grid`` and y by ``H_out / H_grid``; complex64 ``[B, K, 2, H, W]``.
+5. denormalise with the dataset statistics -> pixels of ``coeff_grid``;
+6. when the model has a motion-energy network (stage 4): rescale each pixel's sampled motion to the network's band
+   energies (:func:`~image_dynamics.model.processing.match_band_energy`);
+7. resize to the output grid and rescale x by ``W_out / W_grid`` and y by ``H_out / H_grid``; complex64
+   ``[B, K, 2, H, W]``.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from torch import nn
 
 from ..atomic import atomic_output
 from ..errors import InputError
-from ..model.processing import channels_to_output, load_stats_json, prepare_images  # noqa: F401 (re-exported)
+from ..model.processing import channels_to_output, energy_from_log, load_stats_json, prepare_images  # noqa: F401
 from ..spectral import DEFAULT_FPS, DEFAULT_WINDOW_FRAMES, harmonic_freqs
 from .configs import TrainConfig, get_config
 from .diffusion import NoiseSchedule, ddim_sample
+from .energy_net import MotionEnergyNet
 from .image_encoder import ImageEncoder
 from .unet import LatentUNet
 from .vae import SpectralVAE
@@ -134,6 +138,14 @@ class MotionModel(CheckpointedModel):
         self.schedule = NoiseSchedule(config.beta_schedule, config.train_timesteps, config.prediction)
         self.register_buffer("latent_mean", torch.zeros(config.num_bands, config.latent_channels))
         self.register_buffer("latent_std", torch.ones(config.num_bands, config.latent_channels))
+        self.energy: MotionEnergyNet | None = None  # stage 4 adds it (models trained before it have none)
+
+    def attach_energy_net(self) -> MotionEnergyNet:
+        """Add a motion-energy network whose image encoder starts as a copy of this model's trained one."""
+        net = MotionEnergyNet(self.config).to(self.latent_mean.device)
+        net.encoder.load_state_dict(self.encoder.state_dict())
+        self.energy = net
+        return net
 
     # --- pieces -------------------------------------------------------------------------------------------------------
     @property
@@ -181,10 +193,18 @@ class MotionModel(CheckpointedModel):
         return self.decode_latents(latents)
 
     @torch.no_grad()
+    def band_energy(self, image: torch.Tensor) -> np.ndarray:
+        """Images float ``[B, 3, h, w]`` (model grid, 0..1) -> the energy network's band energies float32
+        ``[B, K, h, w]`` in squared pixels of the data's grid."""
+        if self.energy is None:
+            raise InputError("this motion model has no motion-energy network; train its 'energy' stage first")
+        return energy_from_log(self.energy(image).float().cpu().numpy(), self.config.energy_floor)
+
+    @torch.no_grad()
     def predict(self, images: np.ndarray, seed: int | Sequence[int] = 0, steps: int | None = None,
                 eta: float | None = None, guidance: float | None = None,
                 progress: Callable[[int, int], None] | None = None,
-                cancel: Callable[[], bool] | None = None) -> np.ndarray:
+                cancel: Callable[[], bool] | None = None, use_energy_net: bool = True) -> np.ndarray:
         """Spectral-volume coefficients for each image.
 
         Args:
@@ -192,6 +212,8 @@ class MotionModel(CheckpointedModel):
                 of one. Other sizes than the model's are resized in and out.
             seed: one seed for every image (each image's result depends only on it and the image) or one per image.
             steps, eta, guidance: DDIM settings; ``None`` takes the configuration's defaults.
+            use_energy_net: rescale each sample to the motion-energy network's band energies when the model has one
+                (:func:`~image_dynamics.model.processing.match_band_energy`); False gives the diffusion sample alone.
         Returns:
             complex64 ``[B, K, 2, H, W]``: one-sided amplitudes in pixels of the input grid (x right, y down).
         """
@@ -206,23 +228,28 @@ class MotionModel(CheckpointedModel):
         was_training = self.training
         self.eval()
         try:
+            image = torch.from_numpy(batch).to(device)
             normalised = self.sample_normalised(
-                torch.from_numpy(batch).to(device), seeds, steps or cfg.sample_steps,
-                cfg.sample_eta if eta is None else eta, cfg.guidance if guidance is None else guidance,
-                progress, cancel)
+                image, seeds, steps or cfg.sample_steps, cfg.sample_eta if eta is None else eta,
+                cfg.guidance if guidance is None else guidance, progress, cancel)
+            energy = self.band_energy(image) if use_energy_net and self.energy is not None else None
         finally:
             self.train(was_training)
         stats = load_stats_json(self.stats_json)
-        return channels_to_output(normalised.float().cpu().numpy(), stats, self.coeff_grid, out_w, out_h)
+        return channels_to_output(normalised.float().cpu().numpy(), stats, self.coeff_grid, out_w, out_h,
+                                  band_energy=energy)
 
     # --- files --------------------------------------------------------------------------------------------------------
     def facts(self) -> dict[str, Any]:
-        return {**super().facts(), "frequency_attention": self.unet.frequency_attention_enabled}
+        return {**super().facts(), "frequency_attention": self.unet.frequency_attention_enabled,
+                "energy_net": self.energy is not None}
 
     @classmethod
     def from_facts(cls, facts: dict[str, Any]) -> MotionModel:
         model = super().from_facts(facts)
         model.unet.set_frequency_attention(bool(facts.get("frequency_attention", True)))
+        if facts.get("energy_net", False):
+            model.attach_energy_net()
         return model
 
 
@@ -303,8 +330,21 @@ class DecoderGraph(nn.Module):
         return self.model.decode_latents(latents)
 
 
+class EnergyGraph(nn.Module):
+    """``image [B, 3, h, w] (0..1) -> log_band_energy [B, K, h, w]``: ``log(E_k + energy_floor)``, squared pixels of the
+    data's grid."""
+
+    def __init__(self, model: MotionModel) -> None:
+        super().__init__()
+        self.energy = model.energy
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.energy(image)
+
+
 def export_graphs(model: MotionModel, batch: int = 1) -> dict[str, dict[str, Any]]:
-    """The three graphs to export, each with example inputs, input/output names and dynamic batch axes.
+    """The graphs to export (three, and ``energy_net`` when the model has one), each with example inputs,
+    input/output names and dynamic batch axes.
 
     The denoiser is exported as trained: with its frequency attention when stage 3 ran, without it otherwise (untrained
     attention is zero-initialised, the identity, so leaving it out changes nothing but the cost).
@@ -320,7 +360,7 @@ def export_graphs(model: MotionModel, batch: int = 1) -> dict[str, dict[str, Any
     timesteps = torch.full((batch,), 500.0, device=device)
     feats = (*pyramid, global_feat)
     batch_axis = {0: "batch"}
-    return {
+    graphs = {
         "image_encoder": {"module": EncoderGraph(model), "args": (image,), "input_names": ["image"],
                           "output_names": [*levels, "global_feature"],
                           "dynamic_axes": {n: batch_axis for n in ["image", *levels, "global_feature"]}},
@@ -331,6 +371,11 @@ def export_graphs(model: MotionModel, batch: int = 1) -> dict[str, dict[str, Any
         "vae_decoder": {"module": DecoderGraph(model), "args": (latents,), "input_names": ["latents"],
                         "output_names": ["channels"], "dynamic_axes": {"latents": batch_axis, "channels": batch_axis}},
     }
+    if model.energy is not None:
+        graphs["energy_net"] = {"module": EnergyGraph(model), "args": (image,), "input_names": ["image"],
+                                "output_names": ["log_band_energy"],
+                                "dynamic_axes": {"image": batch_axis, "log_band_energy": batch_axis}}
+    return graphs
 
 
 def describe(model: nn.Module) -> dict[str, Any]:

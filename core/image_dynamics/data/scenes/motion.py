@@ -42,9 +42,11 @@ def hidden_gain(rng: np.random.Generator, low: float, high: float) -> float:
 
     How far a grass row, a tree, a bush or a flame sways varies between objects that look alike, so no predictor
     that sees only the image can know it. (Cloth amplitudes are not hidden: frame 0 draws the cloth displaced, so its
-    folds show them. The wind's strength scales a scene's wind-driven motion alike.) Under :func:`expected_hidden_gains` the draw still consumes the generator
-    (the scene and its image stay the same) but the factor is its root mean square ``sqrt(E[u^2])``: the motion energy
-    becomes the best estimate from appearance alone, which bounds what a model can score (``scripts/energy_ceiling.py``).
+    folds show them. The wind's strength scales a scene's wind-driven motion alike.)
+
+    Under :func:`expected_hidden_gains` the draw still consumes the generator (the scene and its image stay the same)
+    but the factor is its root mean square ``sqrt(E[u^2])``: the motion energy becomes the best estimate from
+    appearance alone, which bounds what a model can score (``scripts/energy_ceiling.py``).
     """
     drawn = float(rng.uniform(low, high))
     if _EXPECTED_HIDDEN_GAINS.get():

@@ -1,0 +1,96 @@
+"""Motion-energy network: how much each pixel moves in each band, regressed straight from the image.
+
+The diffusion model samples *how* a scene moves (frequencies, phases, directions that agree between neighbours), but
+its amplitudes are only loosely right: a sample's motion energy correlates with the truth at about 0.36 on held-out
+scenes while appearance alone determines it almost completely (``scripts/energy_ceiling.py``: 0.99). Energy has no
+phase, so unlike the coefficients it is a well-posed regression target; this network learns it directly and the
+runtime rescales each sample to it (:func:`image_dynamics.model.processing.match_band_energy`).
+
+``MotionEnergyNet.forward(image [B, 3, H, W] 0..1) -> [B, K, H, W]``: ``log(E_k + floor)``, the log of each band's
+energy ``E_k = |S_k,x|^2 + |S_k,y|^2`` in squared pixels of the training data's grid, at full resolution. It is a
+U-Net over the image encoder's pyramid (the encoder starts from the motion model's trained one) with a last
+full-resolution stage that sees the image again, so single blades and flag hems get their own energy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data import normalise as norm
+from .configs import TrainConfig
+from .image_encoder import ImageEncoder
+from .layers import ResBlock, Upsample
+
+
+class MotionEnergyNet(nn.Module):
+    def __init__(self, config: TrainConfig) -> None:
+        super().__init__()
+        self.num_bands = config.num_bands
+        self.floor = float(config.energy_floor)
+        self.encoder = ImageEncoder(config)
+        enc, dec = config.encoder_channels, config.energy_channels
+        self.bottom = ResBlock(enc[-1], dec[-1])
+        self.ups = nn.ModuleList()
+        self.blocks = nn.ModuleList()
+        for i in reversed(range(len(dec) - 1)):
+            self.ups.append(Upsample(dec[i + 1], dec[i]))
+            self.blocks.append(ResBlock(dec[i] + enc[i], dec[i]))
+        full = config.energy_full_channels
+        self.to_full = nn.Conv2d(dec[0], full * 4, 3, padding=1)  # /2 -> full resolution by pixel shuffle
+        self.refine = nn.Sequential(nn.Conv2d(full + 3, full, 3, padding=1), nn.SiLU(),
+                                    nn.Conv2d(full, full, 3, padding=1), nn.SiLU())
+        self.head = nn.Conv2d(full, config.num_bands, 3, padding=1)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        skips = self.encoder.stage_outputs(image)
+        h = self.bottom(skips[-1])
+        for j, (up, block) in enumerate(zip(self.ups, self.blocks)):
+            h = block(torch.cat([up(h), skips[len(skips) - 2 - j]], dim=1))
+        full = F.pixel_shuffle(self.to_full(F.silu(h)), 2)
+        h = self.refine(torch.cat([full, image * 2.0 - 1.0], dim=1))
+        # an output of 0 means "no motion": the floor's log, so an untrained head starts at rest
+        return self.head(h) + math.log(self.floor)
+
+
+def band_energy(log_energy: torch.Tensor, floor: float) -> torch.Tensor:
+    """``[B, K, H, W]`` band energies (squared pixels, >= 0) from the network's ``log(E + floor)``."""
+    return (log_energy.float().exp() - floor).clamp_min(0.0)
+
+
+def log_band_energy_targets(normalised: np.ndarray, stats: norm.NormStats, floor: float) -> np.ndarray:
+    """float32 ``log(E_k + floor)`` ``[B, K, H, W]`` of normalised channels ``[B, K, 4, H, W]`` (denormalised to
+    pixels of the data's grid)."""
+    pixels = np.asarray(norm.denormalise(np.asarray(normalised, dtype=np.float32), stats), dtype=np.float32)
+    return np.log((pixels * pixels).sum(axis=2) + np.float32(floor)).astype(np.float32)
+
+
+def _pearson_per_image(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    p = pred.flatten(1) - pred.flatten(1).mean(dim=1, keepdim=True)
+    t = true.flatten(1) - true.flatten(1).mean(dim=1, keepdim=True)
+    return (p * t).sum(dim=1) / (p.square().sum(dim=1).sqrt() * t.square().sum(dim=1).sqrt() + 1e-12)
+
+
+def energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, floor: float, level_weight: float
+                ) -> tuple[torch.Tensor, dict[str, float]]:
+    """The training loss of :class:`MotionEnergyNet` and its terms.
+
+    - ``l1``: mean ``|log(E_pred + floor) - log(E_true + floor)|`` over pixels and bands (every pixel counts,
+      static ones too);
+    - ``corr``: per-image Pearson correlation of the total moving energy (bands 1..K-1), eval's energy correlation;
+      the loss has ``1 - corr``, which rewards getting the few pixels that move most right;
+    - ``level``: ``|log|`` ratio of predicted and true mean band power per image (eval's band log-power error in
+      natural log), weighted ``level_weight``: the log-space L1 alone aims at the median and would under-shoot the
+      mean of a skewed distribution.
+    """
+    l1 = (pred_log - target_log).abs().mean()
+    pred_e, true_e = band_energy(pred_log, floor), band_energy(target_log, floor)
+    corr = _pearson_per_image(pred_e[:, 1:].sum(dim=1), true_e[:, 1:].sum(dim=1)).mean()
+    level = (torch.log(pred_e[:, 1:].mean(dim=(2, 3)) + 1e-6) - torch.log(true_e[:, 1:].mean(dim=(2, 3)) + 1e-6)
+             ).abs().mean()
+    loss = l1 + (1.0 - corr) + level_weight * level
+    return loss, {"loss": loss.item(), "l1": l1.item(), "corr": corr.item(), "level": level.item()}

@@ -1,0 +1,64 @@
+"""The motion-energy network's pieces: rescaling a sample to an energy map, the energy targets and the loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from image_dynamics.data.normalise import NormStats, normalise
+from image_dynamics.model.processing import MAX_ENERGY_GAIN, energy_from_log, match_band_energy
+
+K, H, W = 5, 6, 7
+
+
+def _sample(seed: int = 0) -> np.ndarray:
+    """float32 channels ``[1, K, 4, H, W]`` of a sample whose frame-0 displacement is zero (as the data's are)."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.normal(0.0, 1.0, (1, K, 4, H, W)).astype(np.float32)
+    pixels[:, 0, 0:2] = -pixels[:, 1:, 0:2].sum(axis=1)  # band 0 (real x, y) cancels the rest at t = 0
+    pixels[:, 0, 2:4] = 0.0
+    return pixels
+
+
+def test_each_pixel_gets_the_target_energy_with_one_gain_for_all_its_bands():
+    pixels = _sample()
+    target = np.random.default_rng(1).uniform(0.2, 3.0, (1, K, H, W)).astype(np.float32) * \
+        np.square(pixels).sum(axis=2)  # gains between sqrt(0.2) and sqrt(3): under the cap
+    out = match_band_energy(pixels, target)
+    np.testing.assert_allclose(np.square(out[:, 1:]).sum(axis=(1, 2)), target[:, 1:].sum(axis=1), rtol=1e-5)
+    gain = np.sqrt(target[:, 1:].sum(axis=1) / np.square(pixels[:, 1:]).sum(axis=(1, 2)))
+    np.testing.assert_allclose(out, pixels * gain[:, None, None], rtol=1e-5, atol=1e-6)  # one gain per pixel
+    np.testing.assert_allclose(out[:, :, 0:2].sum(axis=1), 0.0, atol=1e-5)  # frame 0 still shows the image
+
+
+def test_the_gain_is_capped_and_a_still_pixel_stays_still():
+    pixels = _sample()
+    pixels[..., 0, 0] = 0.0  # a pixel the sample does not move
+    target = np.full((1, K, H, W), 1e3, np.float32)
+    out = match_band_energy(pixels, target)
+    assert np.all(out[..., 0, 0] == 0.0)
+    np.testing.assert_allclose(out[..., 1:, 1:], pixels[..., 1:, 1:] * MAX_ENERGY_GAIN, rtol=1e-6)
+    np.testing.assert_array_equal(match_band_energy(pixels, np.zeros_like(target)), 0.0)  # the network says "still"
+
+
+def test_energy_from_log_inverts_the_networks_log_and_never_goes_negative():
+    energy = np.array([0.0, 1e-5, 0.3, 12.0], np.float32)
+    np.testing.assert_allclose(energy_from_log(np.log(energy + 1e-4), 1e-4), energy, rtol=1e-4, atol=1e-7)
+    assert energy_from_log(np.array([-50.0], np.float32), 1e-4)[0] == 0.0
+
+
+def test_targets_are_the_log_band_energies_of_the_denormalised_channels_and_a_perfect_guess_costs_nothing():
+    torch = pytest.importorskip("torch")
+    from image_dynamics.train.energy_net import energy_loss, log_band_energy_targets
+
+    stats = NormStats(95.0, np.arange(K, dtype=np.float32) * 0.2, np.linspace(0.5, 2.0, K).astype(np.float32), 1,
+                      np.ones(K, np.int64))
+    pixels = _sample(3)
+    target = log_band_energy_targets(normalise(pixels, stats), stats, 1e-4)
+    np.testing.assert_allclose(target, np.log(np.square(pixels).sum(axis=2) + 1e-4), rtol=1e-5, atol=1e-5)
+    target_t = torch.from_numpy(np.concatenate([target, target + np.float32(0.5)]))
+    loss, terms = energy_loss(target_t, target_t, 1e-4, level_weight=0.25)
+    assert terms["l1"] == 0.0 and terms["level"] == pytest.approx(0.0, abs=1e-6)
+    assert terms["corr"] == pytest.approx(1.0, abs=1e-6) and float(loss) == pytest.approx(0.0, abs=1e-6)
+    loss, terms = energy_loss(target_t + 1.0, target_t, 1e-4, level_weight=0.25)  # e times too much everywhere
+    assert terms["l1"] == pytest.approx(1.0, rel=1e-5) and terms["level"] > 0.9 and terms["corr"] > 0.99
