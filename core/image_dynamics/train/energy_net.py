@@ -23,35 +23,24 @@ from torch import nn
 
 from ..data import normalise as norm
 from .configs import TrainConfig
-from .image_encoder import ImageEncoder
-from .layers import ResBlock, Upsample
+from .image_encoder import ImageEncoder, PyramidDecoder
 
 
-class MotionEnergyNet(nn.Module):
+class MotionEnergyNet(PyramidDecoder):
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
         self.num_bands = config.num_bands
         self.floor = float(config.energy_floor)
         self.encoder = ImageEncoder(config)
-        enc, dec = config.encoder_channels, config.energy_channels
-        self.bottom = ResBlock(enc[-1], dec[-1])
-        self.ups = nn.ModuleList()
-        self.blocks = nn.ModuleList()
-        for i in reversed(range(len(dec) - 1)):
-            self.ups.append(Upsample(dec[i + 1], dec[i]))
-            self.blocks.append(ResBlock(dec[i] + enc[i], dec[i]))
+        self.build_decoder(config.encoder_channels, config.energy_channels)
         full = config.energy_full_channels
-        self.to_full = nn.Conv2d(dec[0], full * 4, 3, padding=1)  # /2 -> full resolution by pixel shuffle
+        self.to_full = nn.Conv2d(config.energy_channels[0], full * 4, 3, padding=1)  # /2 -> full size by pixel shuffle
         self.refine = nn.Sequential(nn.Conv2d(full + 3, full, 3, padding=1), nn.SiLU(),
                                     nn.Conv2d(full, full, 3, padding=1), nn.SiLU())
         self.head = nn.Conv2d(full, config.num_bands, 3, padding=1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        skips = self.encoder.stage_outputs(image)
-        h = self.bottom(skips[-1])
-        for j, (up, block) in enumerate(zip(self.ups, self.blocks)):
-            h = block(torch.cat([up(h), skips[len(skips) - 2 - j]], dim=1))
-        full = F.pixel_shuffle(self.to_full(F.silu(h)), 2)
+        full = F.pixel_shuffle(self.to_full(F.silu(self.decode(self.encoder.stage_outputs(image)))), 2)
         h = self.refine(torch.cat([full, image * 2.0 - 1.0], dim=1))
         # an output of 0 means "no motion": the floor's log, so an untrained head starts at rest
         return self.head(h) + math.log(self.floor)

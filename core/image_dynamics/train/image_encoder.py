@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .configs import TrainConfig
-from .layers import Downsample, ResBlock
+from .layers import Downsample, ResBlock, Upsample
 
 
 class ImageEncoder(nn.Module):
@@ -51,3 +51,28 @@ class ImageEncoder(nn.Module):
     def forward(self, image: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
         pyramid = tuple(self.stage_outputs(image)[self.first_output:])
         return pyramid, pyramid[-1].mean(dim=(2, 3))
+
+
+class PyramidDecoder(nn.Module):
+    """Base of the networks that decode every stage of an :class:`ImageEncoder` back up, U-Net style: the deepest
+    stage through a residual block, then per level up a x2 :class:`Upsample` and a residual block over it
+    concatenated with that stage's skip. ``decode(skips)`` gives ``[B, decoder_channels[0], H / 2, W / 2]``.
+
+    Subclasses call :meth:`build_decoder` in ``__init__`` (the modules keep the names ``bottom``, ``ups`` and
+    ``blocks``, as checkpoints store them).
+    """
+
+    def build_decoder(self, encoder_channels: tuple[int, ...], decoder_channels: tuple[int, ...]) -> None:
+        enc, dec = encoder_channels, decoder_channels
+        self.bottom = ResBlock(enc[-1], dec[-1])
+        self.ups = nn.ModuleList()
+        self.blocks = nn.ModuleList()
+        for i in reversed(range(len(dec) - 1)):
+            self.ups.append(Upsample(dec[i + 1], dec[i]))
+            self.blocks.append(ResBlock(dec[i] + enc[i], dec[i]))
+
+    def decode(self, skips: list[torch.Tensor]) -> torch.Tensor:
+        h = self.bottom(skips[-1])
+        for j, (up, block) in enumerate(zip(self.ups, self.blocks)):
+            h = block(torch.cat([up(h), skips[len(skips) - 2 - j]], dim=1))
+        return h

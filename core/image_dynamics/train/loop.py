@@ -124,6 +124,11 @@ def learning_rate(base: float, step: int, total: int, warmup: int) -> float:
     return base * warm * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
+def _image_batch(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """uint8 ``[B, H, W, 3]`` -> float ``[B, 3, H, W]`` in 0..1 on ``device``."""
+    return images.to(device).permute(0, 3, 1, 2).float() / 255.0
+
+
 def _seed_everything(seed: int) -> None:
     """Seed weight initialisation (batches and noise use their own per-step generators)."""
     torch.manual_seed(seed)
@@ -465,8 +470,7 @@ class _MotionTrainer(_Trainer):
         self.images_t = torch.from_numpy(self.cache.images)    # uint8 [N, H, W, 3]
 
     def batch_images(self, idx: np.ndarray) -> torch.Tensor:
-        imgs = self.images_t[torch.from_numpy(idx)].to(self.device)
-        return imgs.permute(0, 3, 1, 2).float() / 255.0
+        return _image_batch(self.images_t[torch.from_numpy(idx)], self.device)
 
     def batch_latents(self, idx: np.ndarray, bands: np.ndarray) -> torch.Tensor:
         """Unit-scaled latents ``[B, Kb, C, h, w]`` of images ``idx`` and bands ``bands`` ``[B, Kb]``."""
@@ -611,7 +615,7 @@ class _EnergyStage(_Stage):
     def step(self, i: int) -> dict[str, float]:
         t, cfg = self.t, self.t.config
         images, target = regression_batch(self.stream, i, cfg.energy_batch)
-        imgs = torch.from_numpy(images).to(t.device).permute(0, 3, 1, 2).float() / 255.0
+        imgs = _image_batch(torch.from_numpy(images), t.device)
         target_log = torch.from_numpy(log_band_energy_targets(target, t.data.stats, cfg.energy_floor)).to(t.device)
         loss, metrics = energy_loss(t.model.energy(imgs), target_log, cfg.energy_floor, cfg.energy_level_weight)
         metrics["lr"] = self.apply(loss, i, cfg)
@@ -771,7 +775,7 @@ class _RegressionStage(_Stage):
     def step(self, i: int) -> dict[str, float]:
         t, cfg = self.t, self.t.config
         images, target = regression_batch(self.stream, i, cfg.regression_batch)
-        imgs = torch.from_numpy(images).to(t.device).permute(0, 3, 1, 2).float() / 255.0
+        imgs = _image_batch(torch.from_numpy(images), t.device)
         loss = regression_loss(t.model.net, imgs, torch.from_numpy(target).to(t.device))
         return {"loss": loss.item(), "lr": self.apply(loss, i, cfg)}
 

@@ -20,33 +20,23 @@ from torch import nn
 
 from ..spectral import DEFAULT_FPS, DEFAULT_WINDOW_FRAMES
 from .configs import TrainConfig
-from .image_encoder import ImageEncoder
-from .layers import ResBlock, Upsample
+from .image_encoder import ImageEncoder, PyramidDecoder
 from .model import CheckpointedModel, channels_to_output, load_stats_json, prepare_images
 
 
-class RegressionUNet(nn.Module):
+class RegressionUNet(PyramidDecoder):
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
         self.num_bands = config.num_bands
         self.encoder = ImageEncoder(config)
-        enc, dec = config.encoder_channels, config.regression_channels
-        self.bottom = ResBlock(enc[-1], dec[-1])
-        self.ups = nn.ModuleList()
-        self.blocks = nn.ModuleList()
-        for i in reversed(range(len(dec) - 1)):
-            self.ups.append(Upsample(dec[i + 1], dec[i]))
-            self.blocks.append(ResBlock(dec[i] + enc[i], dec[i]))
+        self.build_decoder(config.encoder_channels, config.regression_channels)
+        dec = config.regression_channels
         # outputs at /2, then a pixel shuffle to full resolution (as the VAE decoder); no GroupNorm before the head:
         # it would discard each image's overall motion amplitude
         self.conv_out = nn.Conv2d(dec[0], config.num_bands * 4 * 4, 3, padding=1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        skips = self.encoder.stage_outputs(image)
-        h = self.bottom(skips[-1])
-        for j, (up, block) in enumerate(zip(self.ups, self.blocks)):
-            level = len(skips) - 2 - j
-            h = block(torch.cat([up(h), skips[level]], dim=1))
+        h = self.decode(self.encoder.stage_outputs(image))
         out = F.pixel_shuffle(self.conv_out(F.silu(h)), 2)
         return out.view(out.shape[0], self.num_bands, 4, out.shape[2], out.shape[3])
 
