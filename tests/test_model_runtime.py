@@ -721,6 +721,7 @@ def test_cli_models_lists_packages_and_providers(package_dir, tmp_path, monkeypa
     assert run("models") == 0
     out = capsys.readouterr().out
     assert out.startswith("tiny: K=16, 64x40, ") and "(+fp16)" in out and "licence: GPL" in out
+    assert "motion-energy network" in out
     assert "providers:" in out and "auto uses: " in out and "cache: 0 result(s)" in out
     assert run("models", "--json") == 0
     doc = json.loads(capsys.readouterr().out)

@@ -431,6 +431,13 @@ def test_stage_energy_adds_a_motion_energy_network_to_a_model_trained_without_on
     assert np.mean([m["loss"] for m in log[-10:]]) < np.mean([m["loss"] for m in log[:10]])
     model = MotionModel.load(model_path)
     assert model.energy is not None
+    assert model.unet.frequency_attention_enabled  # stage 3 was not run again, yet its attention stays on
+    calls = []  # the same run cut during stage 4 and resumed keeps it on too
+    with pytest.raises(CancelledError):
+        train(cfg, dataset, tmp_path / "cut", device="cpu", init_from=first, stages=("energy",),
+              cancel=lambda: calls.append(1) or len(calls) > 3)
+    resumed = MotionModel.load(train(cfg, dataset, tmp_path / "cut", device="cpu"))
+    assert resumed.unet.frequency_attention_enabled and resumed.energy is not None
     for key, value in base.state_dict().items():  # everything else is the model it continued
         torch.testing.assert_close(model.state_dict()[key], value, rtol=0, atol=0)
     moved = [not torch.equal(model.energy.encoder.state_dict()[k], v) for k, v in base.encoder.state_dict().items()]

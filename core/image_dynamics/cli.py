@@ -450,8 +450,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     for row in rows:
         if row["ok"]:
             print(f"{row['name']}: K={row['K']}, {row['resolution']}, {row['size_mb']:.1f} MB"
-                  f"{' (+fp16)' if row['fp16'] else ''}, {row['steps']} steps, guidance {row['guidance']:g}, "
-                  f"licence: {row['licence']}")
+                  f"{' (+fp16)' if row['fp16'] else ''}, {row['steps']} steps, guidance {row['guidance']:g}"
+                  f"{', motion-energy network' if row['energy_net'] else ''}, licence: {row['licence']}")
             print(f"    {row['path']} ({row['found_in']}); data: {row['data']}")
         else:
             print(f"{row['name']}: BROKEN: {row['error']}")

@@ -432,6 +432,8 @@ class _MotionTrainer(_Trainer):
             self.model.attach_energy_net()
         self.model.load_state_dict(payload["model"])
         self.ema.load_state_dict(payload["ema"])
+        # a run resumed after stage 3 (in stage 4) keeps the trained attention on, though no stage switches it again
+        self.model.unet.set_frequency_attention(bool(payload["facts"].get("frequency_attention", False)))
 
     def start_from(self, model_payload: dict[str, Any], path: Path) -> None:
         """Take all weights of a trained model (a ``model.pt`` payload): VAE, image encoder, denoiser and its
@@ -439,6 +441,8 @@ class _MotionTrainer(_Trainer):
         if model_payload.get("energy_net", False):
             self.model.attach_energy_net()
         self.model.load_state_dict(model_payload["state_dict"])
+        # as trained: a run that skips stage 3 (--stages energy) must not drop the model's frequency attention
+        self.model.unet.set_frequency_attention(bool(model_payload.get("frequency_attention", True)))
         self.ema = _EMA(self._ema_named(), self.config.ema_decay, warmed=True)
         self.init_from = str(path)
 
