@@ -79,11 +79,12 @@ def _worker(args: argparse.Namespace) -> None:
 
         def once() -> np.ndarray:
             # the same model input as the onnxruntime path (mirror-padded to the training aspect), then the same crop
-            batch = prepare_on_grid(image, fit)
+            batch = torch.from_numpy(prepare_on_grid(image, fit)).to(dev)
             with torch.no_grad():
-                channels = model.sample_normalised(torch.from_numpy(batch).to(dev), [0], steps, eta, guidance)
+                channels = model.sample_normalised(batch, [0], steps, eta, guidance)
+            energy = model.band_energy(batch) if model.energy is not None else None  # as the package's energy_net
             coeffs = channels_to_output(channels.float().cpu().numpy(), load_stats_json(model.stats_json),
-                                        model.coeff_grid, model.config.width, model.config.height)[0]
+                                        model.coeff_grid, model.config.width, model.config.height, energy)[0]
             rows, cols = fit.crop
             return coeffs[:, :, rows, cols]
 
