@@ -21,16 +21,9 @@ import numpy as np
 
 from image_dynamics.data.scenes.motion import expected_hidden_gains
 from image_dynamics.data.synth import render_sample, sample_seed
-from image_dynamics.evaluation import pearson_per_image
+from image_dynamics.evaluation import cell_mean, pearson_per_image
 
 LATENT_CELL_PX = 4
-
-
-def cell_mean(energy: np.ndarray, cell: int) -> np.ndarray:
-    """``[H, W]`` map replaced by its means over ``cell`` x ``cell`` blocks (H, W divisible by ``cell``)."""
-    h, w = energy.shape
-    means = energy.reshape(h // cell, cell, w // cell, cell).mean(axis=(1, 3))
-    return np.repeat(np.repeat(means, cell, axis=0), cell, axis=1)
 
 
 def scene_bounds(seed: int) -> tuple[str, float, float]:
@@ -41,9 +34,9 @@ def scene_bounds(seed: int) -> tuple[str, float, float]:
     if not np.array_equal(true.image, expected.image):
         raise RuntimeError(f"scene {seed}: the image changed with the hidden gains; the bound would be invalid")
     e_true = true.motion_energy()[None].astype(np.float64)
-    e_expected = expected.motion_energy().astype(np.float64)
-    full = float(pearson_per_image(e_expected[None], e_true)[0])
-    cells = float(pearson_per_image(cell_mean(e_expected, LATENT_CELL_PX)[None], e_true)[0])
+    e_expected = expected.motion_energy()[None].astype(np.float64)
+    full = float(pearson_per_image(e_expected, e_true)[0])
+    cells = float(pearson_per_image(cell_mean(e_expected, LATENT_CELL_PX), e_true)[0])
     return true.family, full, cells
 
 

@@ -22,17 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from image_dynamics.data.shards import read_info
-from image_dynamics.evaluation import MOVING_RMS_PX, load_test_set, motion_energy, pearson_per_image
+from image_dynamics.evaluation import MOVING_RMS_PX, cell_mean, load_test_set, motion_energy, pearson_per_image
 from image_dynamics.model.predict import package_predictor
 
 CELLS = (2, 4, 8)
-
-
-def cell_mean(energy: np.ndarray, cell: int) -> np.ndarray:
-    """``[B, H, W]`` maps replaced by their means over ``cell`` x ``cell`` blocks (H, W divisible by ``cell``)."""
-    b, h, w = energy.shape
-    means = energy.reshape(b, h // cell, cell, w // cell, cell).mean(axis=(2, 4))
-    return np.repeat(np.repeat(means, cell, axis=1), cell, axis=2)
 
 
 def pearson_within(pred: np.ndarray, true: np.ndarray, mask: np.ndarray, min_pixels: int = 50) -> float:

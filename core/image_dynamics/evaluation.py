@@ -39,6 +39,14 @@ def motion_energy(coeffs: np.ndarray, freqs_hz: np.ndarray) -> np.ndarray:
     return (np.abs(coeffs[:, moving]) ** 2).sum(axis=(1, 2)).astype(np.float64)
 
 
+def cell_mean(energy: np.ndarray, cell: int) -> np.ndarray:
+    """``[B, H, W]`` maps replaced by their means over ``cell`` x ``cell`` blocks (H, W divisible by ``cell``): what a
+    predictor that knows them only at that resolution could say (diagnostics of the energy correlation)."""
+    b, h, w = energy.shape
+    means = energy.reshape(b, h // cell, cell, w // cell, cell).mean(axis=(2, 4))
+    return np.repeat(np.repeat(means, cell, axis=1), cell, axis=2)
+
+
 def pearson_per_image(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     """Correlation over pixels for each image ``[B]``; 0 where either map is constant."""
     p = pred.reshape(len(pred), -1)

@@ -406,7 +406,6 @@ def model_from_checkpoint(path: str | os.PathLike) -> MotionModel:
     ema = _EMA(named, float(payload["config"]["ema_decay"]))
     ema.load_state_dict(payload["ema"])
     ema.copy_to(named)
-    model.unet.set_frequency_attention(attention)
     return model
 
 
@@ -428,21 +427,17 @@ class _MotionTrainer(_Trainer):
                 "ema": self.ema.state_dict(), "facts": self.model.facts()}
 
     def load_state(self, payload: dict[str, Any]) -> None:
-        if payload["facts"].get("energy_net", False) and self.model.energy is None:
-            self.model.attach_energy_net()
+        # as saved: a run resumed in stage 4 keeps the attention stage 3 switched on (no later stage switches it)
+        self.model.adopt_structure(payload["facts"])
         self.model.load_state_dict(payload["model"])
         self.ema.load_state_dict(payload["ema"])
-        # a run resumed after stage 3 (in stage 4) keeps the trained attention on, though no stage switches it again
-        self.model.unet.set_frequency_attention(bool(payload["facts"].get("frequency_attention", False)))
 
     def start_from(self, model_payload: dict[str, Any], path: Path) -> None:
         """Take all weights of a trained model (a ``model.pt`` payload): VAE, image encoder, denoiser and its
         motion-energy network when it has one."""
-        if model_payload.get("energy_net", False):
-            self.model.attach_energy_net()
-        self.model.load_state_dict(model_payload["state_dict"])
         # as trained: a run that skips stage 3 (--stages energy) must not drop the model's frequency attention
-        self.model.unet.set_frequency_attention(bool(model_payload.get("frequency_attention", True)))
+        self.model.adopt_structure(model_payload)
+        self.model.load_state_dict(model_payload["state_dict"])
         self.ema = _EMA(self._ema_named(), self.config.ema_decay, warmed=True)
         self.init_from = str(path)
 
@@ -701,9 +696,7 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
         trainer.init_from = payload.get("init_from")
     elif init is not None:
         trainer.start_from(init, init_path)
-    while run.stage_index < len(stages) and plan[stages[run.stage_index]] == 0:
-        run.stage_index += 1  # skipped stages
-    if run.stage_index < len(stages):
+    if run.stage_index < len(stages):  # stages left out (no steps) are passed over by execute
         trainer.execute(payload.get("optimizer") if payload else None)
     return run, trainer
 

@@ -140,6 +140,13 @@ class MotionModel(CheckpointedModel):
         self.register_buffer("latent_std", torch.ones(config.num_bands, config.latent_channels))
         self.energy: MotionEnergyNet | None = None  # stage 4 adds it (models trained before it have none)
 
+    def adopt_structure(self, facts: dict[str, Any]) -> None:
+        """Switch the optional parts as a checkpoint's ``facts`` record them: frequency attention on or off, and a
+        motion-energy network added when it had one (call before loading weights that include it)."""
+        self.unet.set_frequency_attention(bool(facts.get("frequency_attention", True)))
+        if facts.get("energy_net", False) and self.energy is None:
+            self.attach_energy_net()
+
     def attach_energy_net(self) -> MotionEnergyNet:
         """Add a motion-energy network whose image encoder starts as a copy of this model's trained one."""
         net = MotionEnergyNet(self.config).to(self.latent_mean.device)
@@ -247,9 +254,7 @@ class MotionModel(CheckpointedModel):
     @classmethod
     def from_facts(cls, facts: dict[str, Any]) -> MotionModel:
         model = super().from_facts(facts)
-        model.unet.set_frequency_attention(bool(facts.get("frequency_attention", True)))
-        if facts.get("energy_net", False):
-            model.attach_energy_net()
+        model.adopt_structure(facts)
         return model
 
 
@@ -330,18 +335,6 @@ class DecoderGraph(nn.Module):
         return self.model.decode_latents(latents)
 
 
-class EnergyGraph(nn.Module):
-    """``image [B, 3, h, w] (0..1) -> log_band_energy [B, K, h, w]``: ``log(E_k + energy_floor)``, squared pixels of the
-    data's grid."""
-
-    def __init__(self, model: MotionModel) -> None:
-        super().__init__()
-        self.energy = model.energy
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.energy(image)
-
-
 def export_graphs(model: MotionModel, batch: int = 1) -> dict[str, dict[str, Any]]:
     """The graphs to export (three, and ``energy_net`` when the model has one), each with example inputs,
     input/output names and dynamic batch axes.
@@ -372,7 +365,8 @@ def export_graphs(model: MotionModel, batch: int = 1) -> dict[str, dict[str, Any
                         "output_names": ["channels"], "dynamic_axes": {"latents": batch_axis, "channels": batch_axis}},
     }
     if model.energy is not None:
-        graphs["energy_net"] = {"module": EnergyGraph(model), "args": (image,), "input_names": ["image"],
+        # the network itself: image [B, 3, h, w] -> log(E_k + energy_floor) [B, K, h, w]
+        graphs["energy_net"] = {"module": model.energy, "args": (image,), "input_names": ["image"],
                                 "output_names": ["log_band_energy"],
                                 "dynamic_axes": {"image": batch_axis, "log_band_energy": batch_axis}}
     return graphs
