@@ -290,6 +290,9 @@ def test_the_energy_net_rescales_each_pixel_and_packages_without_one_give_the_sa
     edit_manifest(broken, lambda d: d.pop("energy"))
     with pytest.raises(ModelPackageError, match="'energy_net' graph but no 'energy'"):
         ModelPackage.load(broken)
+    edit_manifest(broken, lambda d: d.update(energy={"floor": 0}))
+    with pytest.raises(ModelPackageError, match="'energy.floor' must be positive, got 0"):
+        ModelPackage.load(broken)
 
 
 def test_numpy_sampler_reproduces_the_torch_sampler_step_for_step():
