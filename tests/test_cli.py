@@ -64,6 +64,32 @@ def test_animate_one_shot_defaults_to_png_mp4_gif(tmp_path, rgb_png):
     assert spectral.load(tmp_path / "m.npz").meta["source"] == "procedural"
 
 
+@pytest.mark.parametrize("format_args", [("--format=gif",), ("--format", "gif")])
+def test_animate_writes_only_the_formats_asked_for_in_either_spelling(tmp_path, rgb_png, format_args):
+    out = tmp_path / "anim"
+    assert run("-q", "animate", rgb_png, "-o", out, "--loop-frames", "4", "--source", "procedural",
+               *format_args) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["scene.gif"]
+
+
+def test_each_command_group_registers_its_own_subcommands():
+    from image_dynamics import cli
+
+    def runs(parser) -> set:
+        found = {parser.get_default("run")}
+        for action in parser._actions:
+            choices = getattr(action, "choices", None)
+            for child in (choices.values() if isinstance(choices, dict) else ()):
+                if hasattr(child, "_actions"):
+                    found |= runs(child)
+        return found - {None}
+
+    registered = runs(cli.build_parser())
+    for group in cli.COMMAND_GROUPS:
+        handlers = {v for k, v in vars(group).items() if k.startswith("cmd_") and v.__module__ == group.__name__}
+        assert handlers and handlers <= registered, f"{group.__name__}: {handlers - registered} not registered"
+
+
 def test_info_describes_a_motion_file(motion_file, capsys):
     assert run("info", motion_file) == 0
     text = capsys.readouterr().out
