@@ -846,6 +846,17 @@ def test_the_runtime_never_imports_torch():
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
+def test_the_inference_runtime_never_imports_training_data_code():
+    import subprocess
+    import sys
+
+    code = ("import sys; import image_dynamics.model.predict, image_dynamics.model.cache; "
+            "bad = sorted(m for m in sys.modules if m.startswith(('image_dynamics.data', 'image_dynamics.train'))); "
+            "assert not bad, bad")
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_cli_eval_compares_the_package_torch_checkpoint_and_baselines(tmp_path, dataset, run_dir, package_dir,
                                                                        capsys):
     report = tmp_path / "report.json"

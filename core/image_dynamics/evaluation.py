@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data.shards import DatasetInfo, channels_to_coeffs, iter_shards
+from .data.shards import DatasetInfo, iter_shards
+from .normalisation import channels_to_coeffs
 
 Predictor = Callable[[np.ndarray, int], np.ndarray]
 #: A pixel "moves" when its RMS displacement over the loop exceeds this (pixels); energy = 2 * rms^2 per bands sum.

@@ -5,7 +5,7 @@ Layout of a dataset folder::
     dataset.json        format_version, count, width, height, num_bands, fps, window_frames, freqs_hz, source, shards
     shard_00000.npz     images uint8 [n, H, W, 3]; coeffs float16 [n, K, 4, H, W]; sample_ids int64 [n]; kinds str [n]
     ...
-    norm_stats.json     per-frequency normalisation (see :mod:`image_dynamics.data.normalise`), written after the data
+    norm_stats.json     per-frequency normalisation (see :mod:`image_dynamics.normalisation`), written after the data
 
 ``coeffs`` channels are (x.real, x.imag, y.real, y.imag) of the one-sided spectral-volume coefficients in pixels of the
 image grid (DESIGN.md §3); float16 halves the size and is ample for pixel-scale motion. Every shard is written under a
@@ -27,22 +27,10 @@ import numpy as np
 
 from ..atomic import atomic_output
 from ..errors import InputError
+from ..normalisation import channels_to_coeffs, coeffs_to_channels  # noqa: F401 (the shard layout of coeffs)
 
 FORMAT_VERSION = 1
 INDEX_NAME = "dataset.json"
-
-
-def coeffs_to_channels(coeffs: np.ndarray) -> np.ndarray:
-    """complex ``[..., K, 2, H, W]`` -> float ``[..., K, 4, H, W]`` as (x.re, x.im, y.re, y.im)."""
-    stacked = np.stack([coeffs.real, coeffs.imag], axis=-3)  # [..., K, 2, 2(re/im), H, W]
-    return stacked.reshape(*coeffs.shape[:-3], 4, *coeffs.shape[-2:])
-
-
-def channels_to_coeffs(channels: np.ndarray) -> np.ndarray:
-    """float ``[..., K, 4, H, W]`` -> complex64 ``[..., K, 2, H, W]`` (inverse of :func:`coeffs_to_channels`)."""
-    ch = np.asarray(channels, dtype=np.float32)
-    pairs = ch.reshape(*ch.shape[:-3], 2, 2, *ch.shape[-2:])
-    return (pairs[..., 0, :, :] + 1j * pairs[..., 1, :, :]).astype(np.complex64)
 
 
 @dataclass(frozen=True)

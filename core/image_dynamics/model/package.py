@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data.normalise import NormStats, norm_stats_from_json
 from ..errors import InputError
+from ..normalisation import NormStats, norm_stats_from_json
 
 FORMAT_VERSION = 1
 MANIFEST = "model.json"

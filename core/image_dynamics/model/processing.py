@@ -15,9 +15,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..data import normalise as norm
-from ..data.shards import channels_to_coeffs
+from .. import normalisation as norm
 from ..errors import InputError
+from ..normalisation import channels_to_coeffs
 
 
 def prepare_images(images: np.ndarray, width: int, height: int) -> np.ndarray:
