@@ -531,7 +531,7 @@ def test_an_opset_newer_than_the_installed_onnxruntime_is_refused(package_dir: P
 
 
 def test_find_and_resolve_models(package_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(pkg_mod, "repo_models_dir", lambda: None)
+    monkeypatch.setattr(pkg_mod, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     assert find_models() == []
     with pytest.raises(ModelPackageError, match="no model package named 'default' is installed"):
         resolve_model(None)
@@ -717,7 +717,7 @@ def test_cli_predict_refuses_to_overwrite_and_reports_a_broken_package(tmp_path,
 
 
 def test_cli_models_lists_packages_and_providers(package_dir, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(pkg_mod, "repo_models_dir", lambda: None)
+    monkeypatch.setattr(pkg_mod, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     assert run("models") == 0
     assert "no motion model packages installed" in capsys.readouterr().out
     monkeypatch.setenv(pkg_mod.MODELS_ENV, str(package_dir.parent))
@@ -779,7 +779,7 @@ def test_export_records_chosen_sampler_defaults_and_the_attention_as_trained(run
 
 def test_cli_animate_with_the_model_and_the_procedural_fallback(tmp_path, image_png, package_dir, monkeypatch,
                                                                capsys):
-    monkeypatch.setattr(pkg_mod, "repo_models_dir", lambda: None)
+    monkeypatch.setattr(pkg_mod, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     assert run("animate", image_png, "-o", tmp_path / "a", "--loop-frames", "4", "--format", "png",
                "--save-motion", tmp_path / "a.npz") == 0
     assert "no default motion model package is installed" in capsys.readouterr().err

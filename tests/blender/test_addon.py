@@ -185,10 +185,10 @@ def draw_all_panels(space_suffix: str = "view_3d") -> list[str]:
 
 @pytest.fixture
 def no_model_packages(monkeypatch, tmp_path):
-    """Hide every installed model package (the repository's onnx/ included) from the add-on."""
+    """Hide every installed model package (the shipped ones included) from the add-on."""
     from image_dynamics.model import package
 
-    monkeypatch.setattr(package, "repo_models_dir", lambda: None)
+    monkeypatch.setattr(package, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     monkeypatch.setenv("IMAGE_DYNAMICS_MODELS", str(tmp_path / "no-models"))
     engine.model_available.cache_clear()
     yield

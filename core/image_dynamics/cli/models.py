@@ -51,9 +51,9 @@ def cmd_models(args: argparse.Namespace) -> int:
                                                                       "entries": entries, "bytes": size}}, indent=1))
         return EXIT_OK
     if not rows:
-        where = ", ".join(str(f) for f, _ in search_folders()) or "no onnx/ folder; IMAGE_DYNAMICS_MODELS is unset"
+        where = ", ".join(str(f) for f, _ in search_folders()) or "nowhere: IMAGE_DYNAMICS_MODELS is unset"
         print(f"no motion model packages installed (looked in: {where}). Export one with "
-              "`image-dynamics export RUN -o onnx/default/`.")
+              "`image-dynamics export RUN -o MY_MODELS/default/` and set IMAGE_DYNAMICS_MODELS=MY_MODELS.")
     for row in rows:
         if row["ok"]:
             print(f"{row['name']}: K={row['K']}, {row['resolution']}, {row['size_mb']:.1f} MB"

@@ -79,7 +79,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
     source = args.source or ("model" if args.model or default_model_available() else "procedural")
     if args.source is None and source == "procedural" and not args.quiet:
-        print("image-dynamics: no default motion model package is installed (onnx/default/); using procedural "
+        print("image-dynamics: no default motion model package is installed; using procedural "
               "motion (--source procedural chooses it without this note).", file=sys.stderr)
     image = io.read_image(args.image)
     mask = io.read_grayscale(args.mask) if args.mask else None

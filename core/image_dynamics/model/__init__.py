@@ -4,7 +4,7 @@ numpy + onnxruntime only (never torch). Importing this package is cheap: submodu
 
 Modules:
     processing  numpy pre- and post-processing shared with the torch model (image -> model input, channels -> pixels)
-    package     ``ModelPackage`` (``onnx/<name>/model.json`` + graphs): checks, ``find_models``, ``resolve_model``
+    package     ``ModelPackage`` (``<name>/model.json`` + graphs): checks, ``find_models``, ``resolve_model``
     providers   ``choose_providers`` (probing CUDA / TensorRT before trusting them), session options, reports
     sampler     DDIM in numpy, step for step the same as ``train/diffusion.py``
     predict     ``MotionPredictor`` (sessions kept open) and ``predict_motion``: image -> ``SpectralVolume``

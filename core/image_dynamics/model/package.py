@@ -1,4 +1,4 @@
-"""Model packages: a folder ``onnx/<name>/`` with three ONNX graphs and a ``model.json`` that describes them.
+"""Model packages: a folder ``<name>/`` with three ONNX graphs and a ``model.json`` that describes them.
 
 ``model.json`` (format 1) holds (written by ``image_dynamics.train.export``):
 
@@ -51,7 +51,7 @@ DEFAULT_MODEL = "default"
 _FIRST_ORT_FOR_OPSET = {15: (1, 10), 16: (1, 11), 17: (1, 12), 18: (1, 14), 19: (1, 15), 20: (1, 17), 21: (1, 18),
                         22: (1, 20), 23: (1, 22)}
 
-_FIX_EXPORT = "Re-export the package with `image-dynamics export RUN -o onnx/<name>/ --overwrite`"
+_FIX_EXPORT = "Re-export the package with `image-dynamics export RUN -o PACKAGE_FOLDER --overwrite`"
 
 
 class ModelPackageError(InputError):
@@ -408,36 +408,32 @@ class InstalledModel:
 
     name: str
     path: Path
-    source: str  #: where it was found: ``argument``, ``IMAGE_DYNAMICS_MODELS`` or ``repository``
+    source: str  #: where it was found: ``argument``, ``IMAGE_DYNAMICS_MODELS`` or ``shipped``
 
 
-def repo_models_dir() -> Path | None:
-    """The repository's ``onnx/`` folder when this package runs from a source checkout (editable install)."""
-    here = Path(__file__).resolve()
-    core = here.parents[2]
-    if core.name != "core":
-        return None
-    folder = core.parent / "onnx"
-    return folder if folder.is_dir() else None
+def shipped_models_dir() -> Path:
+    """The folder of the model packages that ship inside the engine (``image_dynamics/models/``: package data of the
+    wheel, the Blender extension's copy of it, or the source checkout's ``core/image_dynamics/models/``)."""
+    return Path(__file__).resolve().parents[1] / "models"
 
 
 def search_folders(folders: list[str | os.PathLike] | None = None) -> list[tuple[Path, str]]:
-    """Where packages are looked for, in order: ``folders``, ``$IMAGE_DYNAMICS_MODELS`` (os.pathsep-separated), the
-    repository's ``onnx/``."""
+    """Where packages are looked for, in order: ``folders`` (e.g. the add-on's Model Folder preference),
+    ``$IMAGE_DYNAMICS_MODELS`` (os.pathsep-separated), then the packages shipped inside the engine."""
     found: list[tuple[Path, str]] = [(Path(f), "argument") for f in folders or []]
     env = os.environ.get(MODELS_ENV, "")
     found += [(Path(p), MODELS_ENV) for p in env.split(os.pathsep) if p.strip()]
-    repo = repo_models_dir()
-    if repo is not None:
-        found.append((repo, "repository"))
+    shipped = shipped_models_dir()
+    if shipped.is_dir():
+        found.append((shipped, "shipped"))
     return found
 
 
 def find_models(folders: list[str | os.PathLike] | None = None) -> list[InstalledModel]:
     """Installed packages: every folder with a ``model.json`` in (or being) one of :func:`search_folders`.
 
-    A name found twice is listed once, from the first folder (arguments before the environment before the
-    repository).
+    A name found twice is listed once, from the first folder (arguments before the environment before the shipped
+    packages), so a user's own ``default`` replaces the shipped one.
     """
     models: dict[str, InstalledModel] = {}
     for folder, source in search_folders(folders):
@@ -471,9 +467,9 @@ def resolve_model(name_or_path: str | os.PathLike | None = None,
     for model in models:
         if model.name == target:
             return model.path
-    where = ", ".join(str(f) for f, _ in search_folders(folders)) or f"nowhere (no onnx/ folder, {MODELS_ENV} unset)"
+    where = ", ".join(str(f) for f, _ in search_folders(folders)) or f"nowhere ({MODELS_ENV} unset)"
     have = ", ".join(m.name for m in models) or "none"
     raise ModelPackageError(
         f"no model package named '{target}' is installed (looked in: {where}; found: {have}). Export one with "
-        f"`image-dynamics export RUN -o onnx/{target}/`, point {MODELS_ENV} at a folder of packages, or pass a "
+        f"`image-dynamics export RUN -o MY_MODELS/{target}/`, point {MODELS_ENV} at MY_MODELS, or pass a "
         "package folder with --model PATH.")

@@ -1,6 +1,6 @@
 """Export a trained :class:`~.model.MotionModel` as a model package: its ONNX graphs and ``model.json``.
 
-``export_package(run_or_checkpoint, "onnx/default")``:
+``export_package(run_or_checkpoint, "my_models/default")``:
 
 1. ``torch.onnx.export`` (TorchScript exporter, constant folding on) of the graphs of :func:`~.model.export_graphs`:
    ``image_encoder``, ``denoiser`` (frequency attention on), ``vae_decoder`` (latent un-scaling included) and, for
@@ -122,7 +122,7 @@ def export_package(source: MotionModel | str | os.PathLike, out_dir: str | os.Pa
 
     Args:
         source: a :class:`MotionModel`, a ``model.pt`` checkpoint, or a training run folder holding one.
-        out_dir: the package folder to create (e.g. ``onnx/default``); its name is the package name by default.
+        out_dir: the package folder to create (e.g. ``my_models/default``); its name is the package name by default.
         name: the package name recorded in ``model.json``.
         fp16: also write fp16 graphs (``*.fp16.onnx``) for GPU inference.
         opset: ONNX opset of the graphs (14 to 20 with this exporter; 18 runs on onnxruntime >= 1.14).
