@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ADDON = ROOT / "blender_addon"
 
 #: Runtime dependencies of the engine that Blender lacks, pinned to versions that support numpy 1.26 and Python 3.11.
-#: numba needs llvmlite; onnxruntime-gpu has no macOS wheel (DESIGN.md §5).
+#: numba needs llvmlite; onnxruntime-gpu has no macOS wheel (docs/conventions.md, Blender).
 DEPENDENCIES = ["pillow>=10.0", "OpenEXR>=3.3", "imageio>=2.34", "imageio-ffmpeg>=0.5",
                 "opencv-python-headless>=4.8,<4.12", "numba>=0.60,<0.62", "llvmlite>=0.43,<0.45", "tqdm>=4.66"]
 #: Blender platform -> (pip platform tags, extra packages for that platform).

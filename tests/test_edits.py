@@ -1,4 +1,4 @@
-"""Edits of spectral volumes: damping curve, cuts, strength, loop length, time stretch, decay, mask (DESIGN.md §3)."""
+"""Edits of spectral volumes: damping curve, cuts, strength, loop length, time stretch, decay, mask (docs/conventions.md)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ frequency_lists = st.lists(floats(0.0, 5.0, allow_nan=False, width=32), min_size
 
 
 # ----------------------------------------------------------------------------------------------------------------------
-# Contract tests (DESIGN.md §3)
+# Contract tests (docs/conventions.md)
 
 
 @pytest.mark.parametrize(("loop_frames", "fps", "volume_fps"), [

@@ -1,9 +1,9 @@
 """Edits of a spectral volume: damping curve, frequency cuts, strength, loop length, time stretch, decay and mask.
 
 Every function is pure: it takes a :class:`~image_dynamics.spectral.SpectralVolume` and returns a new, validated one;
-the input is never modified. Coefficients stay on the volume's own grid and in its pixels (DESIGN.md §3).
+the input is never modified. Coefficients stay on the volume's own grid and in its pixels (docs/conventions.md).
 
-Loop length (DESIGN.md §3): a loop of ``L`` output frames at ``fps`` is seamless when every frequency is an integer
+Loop length (docs/conventions.md): a loop of ``L`` output frames at ``fps`` is seamless when every frequency is an integer
 multiple of ``fps / L``. :func:`loop_to` keeps the physical speed of the motion by moving each band to its nearest
 harmonic; :func:`time_stretch_to` instead scales all frequencies so the volume's natural period becomes the loop.
 

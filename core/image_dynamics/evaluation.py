@@ -2,7 +2,7 @@
 
 A *predictor* is any function ``predict(images uint8 [B, H, W, 3], seed) -> coeffs complex64 [B, K, 2, H, W]``
 (pixels of the image grid): the diffusion model through torch or onnxruntime, the regression baseline, or the two
-trivial baselines below. Metrics (DESIGN.md §3 motion energy ``E(p) = sum_k |S_k,x|^2 + |S_k,y|^2``
+trivial baselines below. Metrics (docs/conventions.md motion energy ``E(p) = sum_k |S_k,x|^2 + |S_k,y|^2``
 over bands with f > 0):
 
 - ``energy_corr``: Pearson correlation of predicted and true ``E`` over the pixels of each image, averaged over images

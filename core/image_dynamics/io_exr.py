@@ -2,7 +2,7 @@
 
 Channels are float32 ``[H, W]`` arrays keyed by channel name. Displacement fields in memory follow the engine convention
 (float32 ``[2, H, W]``, component 0 = x right, 1 = y down, pixels); :func:`write_displacement_exr` is the one function
-in the project that turns y around for Blender (DESIGN.md §3), and :func:`read_displacement_exr` undoes it.
+in the project that turns y around for Blender (docs/conventions.md), and :func:`read_displacement_exr` undoes it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Chuang et al. (SIGGRAPH 2005, "Animating pictures with stochastic motion textures") animate plants and trees as
 damped harmonic oscillators driven by spectrally filtered wind noise. This module builds the same kind of motion
-directly in the spectral-volume form (DESIGN.md §3), band by band:
+directly in the spectral-volume form (docs/conventions.md), band by band:
 
 ``S_k(p) = s * m(p) * A(f_k; f_n(p)) * (u * a_par * N1_k(p) + v * a_perp * N2_k(p))``
 

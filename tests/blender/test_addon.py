@@ -1,4 +1,4 @@
-"""The Blender add-on driven through the real ``bpy`` module, headless (DESIGN.md §5).
+"""The Blender add-on driven through the real ``bpy`` module, headless (docs/conventions.md, Blender).
 
 bpy allows one Blender per process, so every Blender test lives in this module (one xdist group). Scenes are tiny:
 32x20 images, 6 frames. Each test starts from an empty home file saved as ``tmp_path/scene.blend``; the add-on stays

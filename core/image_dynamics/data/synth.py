@@ -48,7 +48,7 @@ class SyntheticSample:
         family: scene family, one of :data:`FAMILIES`.
         image: uint8 ``[H, W, 3]`` sRGB, frame 0.
         coeffs: complex64 ``[16, 2, H, W]`` spectral volume coefficients (pixels, x right, y down), one-sided as in
-            DESIGN.md §3, for ``freqs_hz``.
+            docs/conventions.md, for ``freqs_hz``.
         freqs_hz: float32 ``[16]``: 0, 0.2, ..., 3.0 Hz.
         kinds: uint8 ``[H, W]``: index into :data:`KIND_NAMES` of the layer covering most of each pixel.
         moving_cover: float32 ``[H, W]``: how much of each pixel moving layers cover (0: the pixel is exactly static).
@@ -100,7 +100,7 @@ class SyntheticSample:
             "source_size": [self.width, self.height]})
 
     def motion_energy(self) -> np.ndarray:
-        """float32 ``[H, W]`` ``E(p) = sum_k>0 |S_k,x|^2 + |S_k,y|^2`` (DESIGN.md §3), squared pixels."""
+        """float32 ``[H, W]`` ``E(p) = sum_k>0 |S_k,x|^2 + |S_k,y|^2`` (docs/conventions.md), squared pixels."""
         return (np.abs(self.coeffs[1:]) ** 2).sum(axis=(0, 1)).astype(np.float32)
 
 

@@ -4,7 +4,7 @@ One *window* of a video becomes one sample (an image and its spectral volume), f
 
 1. **Frames**: every decoded frame is centre-cropped to the target aspect ratio (never stretched) and resized to the
    target size (area averaging when shrinking). Flow is computed at that size, so displacements are pixels of the
-   sample's own grid (x right, y down, DESIGN.md §3).
+   sample's own grid (x right, y down, docs/conventions.md).
 2. **Time base**: ``window_frames`` samples at 30 fps (150 = 5 s, as in GID). A video at another frame rate is *not*
    resampled by blending frames (a blend of two frames is a double image that no flow explains, and nearest-frame
    picking jitters the time axis by up to half a source frame). Instead flow is computed from the window's first frame
