@@ -1,4 +1,5 @@
-"""Edits of spectral volumes: damping curve, cuts, strength, loop length, time stretch, decay, mask (docs/conventions.md)."""
+"""Edits of spectral volumes: damping curve, cuts, strength, loop length, time stretch, decay, mask
+(docs/conventions.md)."""
 
 from __future__ import annotations
 

@@ -3,9 +3,10 @@
 Every function is pure: it takes a :class:`~image_dynamics.spectral.SpectralVolume` and returns a new, validated one;
 the input is never modified. Coefficients stay on the volume's own grid and in its pixels (docs/conventions.md).
 
-Loop length (docs/conventions.md): a loop of ``L`` output frames at ``fps`` is seamless when every frequency is an integer
-multiple of ``fps / L``. :func:`loop_to` keeps the physical speed of the motion by moving each band to its nearest
-harmonic; :func:`time_stretch_to` instead scales all frequencies so the volume's natural period becomes the loop.
+Loop length (docs/conventions.md): a loop of ``L`` output frames at ``fps`` is seamless when every frequency is an
+integer multiple of ``fps / L``. :func:`loop_to` keeps the physical speed of the motion by moving each band to its
+nearest harmonic; :func:`time_stretch_to` instead scales all frequencies so the volume's natural period becomes the
+loop.
 
 Time axis of a looped volume: the result keeps ``sv.fps`` when the loop is a whole number of ``sv.fps`` frames
 (``L * sv.fps / fps`` is an integer, always so when ``fps == sv.fps``) and records it in ``meta['window_frames']``, so

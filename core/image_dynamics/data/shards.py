@@ -8,9 +8,9 @@ Layout of a dataset folder::
     norm_stats.json     per-frequency normalisation (see :mod:`image_dynamics.normalisation`), written after the data
 
 ``coeffs`` channels are (x.real, x.imag, y.real, y.imag) of the one-sided spectral-volume coefficients in pixels of the
-image grid (docs/conventions.md); float16 halves the size and is ample for pixel-scale motion. Every shard is written under a
-temporary name and renamed, and ``dataset.json`` is rewritten after each shard, so an interrupted run keeps what it
-finished.
+image grid (docs/conventions.md); float16 halves the size and is ample for pixel-scale motion. Every shard is written
+under a temporary name and renamed, and ``dataset.json`` is rewritten after each shard, so an interrupted run keeps
+what it finished.
 """
 
 from __future__ import annotations
