@@ -1,6 +1,6 @@
 """Image -> spectral volume with a model package at its default steps: onnxruntime vs torch eager, same weights.
 
-Run: ``.venv/bin/python benchmarks/bench_predict.py --checkpoint RUN/model.pt [--package onnx/default]
+Run: ``.venv/bin/python benchmarks/bench_predict.py --checkpoint RUN/model.pt [--package PACKAGE]
 [--provider cpu|cuda] [--rounds 3]``, or ``--random-default`` to export a ``default``-configuration model with seeded
 random weights to a temporary package first (the speed does not depend on the weights; the numbers are then those of
 the shipped architecture before its training is done).
@@ -145,7 +145,7 @@ def _run_child(args: argparse.Namespace, path: str, out: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--package", type=Path, default=ROOT / "onnx" / "default",
+    ap.add_argument("--package", type=Path, default=ROOT / "core" / "image_dynamics" / "models" / "default",
                     help="model package folder (its sampler defaults are used on both paths)")
     ap.add_argument("--checkpoint", type=Path, help="the same model's model.pt (or its run folder) for torch")
     ap.add_argument("--random-default", action="store_true",
