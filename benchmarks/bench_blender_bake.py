@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python benchmarks/bench_blender_bake.py [--frames 150] [--width 1920 --height 1080]``
 
 1. engine: ``image_dynamics.bake.bake`` on the image's pixels with the same motion and plan (the reference);
-2. add-on: what a click on Bake does (``tasks.bake_job`` reads the settings and copies the pixels out of the Blender
+2. add-on: what a click on Bake does (``scene.bake_job`` reads the settings and copies the pixels out of the Blender
    image on the main thread, a worker thread runs predict-from-cache + the same engine bake, and the main thread polls
    every 0.1 s as the modal operator's timer does, the last poll recording the result on the image).
 
@@ -47,7 +47,8 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     bpy.ops.wm.read_factory_settings(use_empty=True)
     addon_utils.enable("blender_addon", default_set=True)
-    from blender_addon import jobs, motion, tasks
+    from blender_addon import jobs, motion
+    from blender_addon import scene as scene_module
 
     work = Path(tempfile.mkdtemp(prefix="bench_blender_"))
     pixels = cv2.resize(io.read_image(SAMPLE).pixels, (args.width, args.height), interpolation=cv2.INTER_CUBIC)
@@ -63,7 +64,7 @@ def main() -> None:
 
     # 1. the engine alone, on the same pixels, motion and plan
     scene.image_dynamics.overwrite = True
-    request = tasks.bake_request(bpy.context, image)
+    request = scene_module.bake_request(bpy.context, image)
     volume = motion.compute(request.motion, Progress()).volume
     from image_dynamics.settings import plan
 
@@ -77,7 +78,7 @@ def main() -> None:
 
         # 2. the add-on, as a click: request on the main thread, worker thread, polling every 0.1 s
         began = time.perf_counter()
-        job = tasks.bake_job(bpy.context, image)
+        job = scene_module.bake_job(bpy.context, image)
         clicks.append(time.perf_counter() - began)
         jobs.begin(job, threaded=True)
         while not job.poll():

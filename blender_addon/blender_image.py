@@ -1,4 +1,4 @@
-"""The one place that converts between Blender images and the engine's arrays (DESIGN.md §3, Pixel coordinates).
+"""The one place that converts between Blender images and the engine's arrays (docs/conventions.md, Pixel coordinates).
 
 Blender: ``Image.pixels`` is a flat float sequence of ``width * height * channels`` values, rows **bottom-up**
 (row 0 is the bottom of the picture), RGBA for every 8-bit and float image. Byte images hold their stored values
@@ -112,19 +112,13 @@ def loaded_image(image: bpy.types.Image):
 def mask_values(image: bpy.types.Image) -> np.ndarray:
     """A motion mask from a Blender image: float32 ``[H, W]`` in 0..1, top-down (1 = moves, 0 = still).
 
-    Grey images give their grey value; colour images their Rec. 709 luma of the stored values; an image whose colour
-    is the same everywhere but whose alpha varies (a mask painted as transparency) gives its alpha. The engine's
-    ``io.read_grayscale`` applies the same rule to files.
+    The engine's rule (``image_dynamics.io.mask_from_pixels``, which the CLI's ``--mask`` uses too) applied to the
+    image's engine pixels (straight alpha, values as stored): a transparency mask's alpha, else the grey value or
+    luma of the colour times the alpha.
     """
-    raw = blender_to_array(image)
-    rgb = raw[..., :3] if raw.shape[2] >= 3 else np.repeat(raw[..., :1], 3, axis=2)
-    if raw.shape[2] == 4 and np.all(rgb == rgb[0, 0]) and not np.all(raw[..., 3] >= 1.0):
-        grey = raw[..., 3]
-    elif np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
-        grey = rgb[..., 0]
-    else:
-        grey = rgb @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
-    return np.clip(grey, 0.0, 1.0).astype(np.float32)
+    from image_dynamics.io import mask_from_pixels
+
+    return mask_from_pixels(image_pixels(image)[0])
 
 
 def array_to_image(pixels: np.ndarray, name: str, colorspace: str = "srgb",

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import bpy
 
-from . import jobs, setups, tasks
+from . import engine, jobs, scene, setups
 from .engine import UserError
 
 COMMAND_ID = "image_dynamics"
@@ -134,13 +134,14 @@ def main(argv: Sequence[str]) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2): argparse already printed why
         return int(exc.code or 0)
     try:
-        scene = bpy.data.scenes.get(args.scene) if args.scene else bpy.context.scene
-        if scene is None:
+        engine.require()
+        target = bpy.data.scenes.get(args.scene) if args.scene else bpy.context.scene
+        if target is None:
             raise UserError(f"--scene {args.scene}: no such scene; scenes: {', '.join(bpy.data.scenes.keys())}.")
-        context = SimpleNamespace(scene=scene, space_data=None, preferences=bpy.context.preferences)
+        context = SimpleNamespace(scene=target, space_data=None, preferences=bpy.context.preferences)
         image = _image(args.image)
-        _apply(args, scene, image)
-        make = tasks.bake_job if args.command == "bake" else tasks.predict_job
+        _apply(args, target, image)
+        make = scene.bake_job if args.command == "bake" else scene.predict_job
         job = _run(make(context, image))
         if job.state != jobs.DONE:
             print(f"image_dynamics: {'cancelled' if job.state == jobs.CANCELLED else 'error'}: {job.message}",
@@ -148,7 +149,10 @@ def main(argv: Sequence[str]) -> int:
             return EXIT_CANCELLED if job.state == jobs.CANCELLED else EXIT_FAILED
         print(f"image_dynamics: {job.message}")
         if args.save_motion:
-            print(f"image_dynamics: motion saved to {tasks.save_motion(context, image)}")
+            saved = _run(scene.save_motion_job(context, image))
+            if saved.state != jobs.DONE:
+                raise UserError(saved.message)
+            print(f"image_dynamics: {saved.message}")
         if args.command == "bake" and args.setup:
             for kind in (k.strip() for k in args.setup.split(",") if k.strip()):
                 function = {"material": setups.material_setup, "compositor": setups.compositor_setup,

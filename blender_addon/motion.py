@@ -1,11 +1,15 @@
-"""Where motion comes from, and the per-image cache that keeps edits from ever recomputing it.
+"""Where motion comes from, and the caches that keep edits from ever recomputing it (worker thread; no ``bpy``).
 
-A :class:`MotionRequest` is built on the main thread from the scene settings and the image's pixels (plain data, no
-``bpy``); :func:`compute` runs in a worker and returns the spectral volume from, in order: the in-memory cache, the
-disk cache (preferences > cache folder), or the source itself (procedural, the motion model, or a motion file).
-The cache key covers the image's pixels and everything that shapes the *predicted* motion (source, seed, steps,
-procedural parameters, file), and nothing that is an edit (strength, gains, cuts, decay, loop, mask): changing an edit
-reuses the cached volume and only re-bakes.
+A :class:`MotionRequest` is built on the main thread from the scene settings and the image's pixels (plain data);
+:func:`compute` runs in a worker and returns the spectral volume from, in order: the in-memory cache, the engine's
+disk cache (``image_dynamics.model.cache``, in the preferences' Cache Folder, which Clear Cache empties), or the
+source itself (procedural, the motion model, or a motion file). Model predictions are cached by the engine's own
+predictor (its key: pixels, model package sha256, seed, sampler settings, colour encoding); procedural motion is
+stored in the same folder under this module's key. Nothing is cached twice.
+
+The in-memory key covers the image's pixels and everything that shapes the *predicted* motion (source, seed, steps,
+guidance, model package and its sha256, procedural parameters, file), and nothing that is an edit (strength, gains,
+cuts, decay, loop, mask): changing an edit reuses the cached volume and only re-bakes.
 """
 
 from __future__ import annotations
@@ -47,8 +51,10 @@ class MotionRequest:
             the procedural source).
         procedural: keyword arguments of ``image_dynamics.procedural.ProceduralParams`` (seed excluded).
         motion_file: absolute path of the ``.npz`` for the FILE source.
-        model_dir: folder of model packages (preferences), '' for the default.
-        cache_dir: folder of the disk cache, '' for none.
+        package_path: folder of the model package (MODEL source), as resolved on the main thread.
+        package_sha256: that package's sha256 (``ModelPackage.sha256``): part of every cache key of its motion.
+        provider: where the model runs: ``'auto'``, ``'cuda'`` or ``'cpu'`` (preferences > Compute Device).
+        cache_dir: folder of the disk cache (preferences > Cache Folder), '' for none.
     """
 
     image_name: str
@@ -60,7 +66,9 @@ class MotionRequest:
     guidance: float = 0.0
     procedural: dict[str, float] = field(default_factory=dict)
     motion_file: str = ""
-    model_dir: str = ""
+    package_path: str = ""
+    package_sha256: str = ""
+    provider: str = "auto"
     cache_dir: str = ""
 
     def key(self) -> str:
@@ -77,7 +85,8 @@ class MotionRequest:
         digest.update(np.ascontiguousarray(self.pixels, dtype=np.float32).tobytes())
         settings: dict[str, Any] = {"seed": self.seed}
         if self.source == "MODEL":
-            settings.update(steps=self.steps, guidance=self.guidance, model_dir=self.model_dir)
+            settings.update(steps=self.steps, guidance=self.guidance, package=self.package_path,
+                            package_sha256=self.package_sha256)
         else:
             settings.update(self.procedural)
         digest.update(json.dumps(settings, sort_keys=True).encode())
@@ -111,11 +120,8 @@ def summarize(key: str, volume) -> MotionSummary:
     """Band energies of a volume (engine's motion-energy definition, per band), for the spectrum plot."""
     from image_dynamics import spectral
 
-    band_energy = (np.abs(volume.coeffs) ** 2).sum(axis=(1, 2, 3)).astype(np.float64)
-    total = float(band_energy.sum()) or 1.0
-    energy = spectral.motion_energy(volume)
     return MotionSummary(key, (volume.width, volume.height), tuple(float(f) for f in volume.freqs_hz),
-                         tuple(float(e / total) for e in band_energy), float(np.sqrt(energy.mean() / 2.0)))
+                         tuple(float(e) for e in spectral.band_energy_share(volume)), spectral.rms_amplitude(volume))
 
 
 def cached(key: str) -> Any | None:
@@ -151,30 +157,49 @@ def clear_memory() -> None:
     _summaries.clear()
 
 
-def _predict(request: MotionRequest, progress):
-    """Run the motion source itself (worker thread)."""
-    if request.source == "PROCEDURAL":
-        from image_dynamics.procedural import ProceduralParams, procedural_motion
+def _predict_model(request: MotionRequest, progress):
+    """Run the motion model (worker thread): ``(volume, 'disk' | 'computed')``.
 
-        params = ProceduralParams(seed=request.seed, **request.procedural)
-        progress.start("procedural motion", 1)
-        volume = procedural_motion(request.pixels, params=params)
+    The engine's predictor caches the result in the request's cache folder under its own key; the image goes in
+    with its colour encoding (a linear EXR/HDR/16-bit image is not taken for sRGB).
+    """
+    from image_dynamics.model.package import ModelPackage
+    from image_dynamics.model.predict import get_predictor
+
+    package = ModelPackage.load(request.package_path, verify=False)
+    if package.sha256 != request.package_sha256:
+        raise UserError(f"The model package {request.package_path} changed while the job was starting; run it again.")
+    predictor = get_predictor(package, request.provider)
+
+    def on_step(done: int, total: int) -> None:
+        if progress.stage != "predicting motion":
+            progress.start("predicting motion", total)
         progress.advance()
-        return volume
-    if request.source == "MODEL":
-        model = engine.model_module(request.model_dir or None)
-        package = None
-        if request.model_dir:
-            package = model.resolve_model(None, folders=[request.model_dir])
 
-        def on_step(done: int, total: int) -> None:
-            if progress.stage != "predicting motion":
-                progress.start("predicting motion", total)
-            progress.advance()
+    volume = predictor.predict(request.pixels, seed=request.seed, steps=request.steps or None,
+                               guidance=request.guidance or None, progress=on_step, cancel=progress.cancel,
+                               colorspace=request.colorspace, cache_folder=request.cache_dir or None)
+    return volume, ("disk" if predictor.last_from_cache else "computed")
 
-        return model.predict_motion(request.pixels, model=package, seed=request.seed, steps=request.steps or None,
-                                    guidance=request.guidance or None, progress=on_step, cancel=progress.cancel)
-    raise ValueError(f"not a predicting source: {request.source}")
+
+def _procedural(request: MotionRequest, progress):
+    """Procedural motion (worker thread), through the engine's disk cache under the request's key."""
+    from image_dynamics.model import cache as disk_cache
+    from image_dynamics.procedural import ProceduralParams, procedural_motion
+
+    folder = Path(request.cache_dir) if request.cache_dir else None
+    key = request.key()
+    if folder is not None:
+        volume = disk_cache.load_cached(key, folder)
+        if volume is not None:
+            return volume, "disk"
+    params = ProceduralParams(seed=request.seed, **request.procedural)
+    progress.start("procedural motion", 1)
+    volume = procedural_motion(request.pixels, params=params)
+    progress.advance()
+    if folder is not None and disk_cache.store(key, volume, folder) is None:
+        print(f"image_dynamics: could not write the motion cache {disk_cache.cache_path(key, folder)}")
+    return volume, "computed"
 
 
 def compute(request: MotionRequest, progress) -> MotionResult:
@@ -184,30 +209,20 @@ def compute(request: MotionRequest, progress) -> MotionResult:
     engine.require()
     if request.source not in SOURCES:
         raise UserError(f"Unknown motion source {request.source!r}; choose one of {', '.join(SOURCES)}.")
-    if request.source == "MODEL":
-        engine.model_module(request.model_dir or None)  # fail before hashing when there is no model
     began = time.monotonic()
     key = request.key()
     volume = cached(key)
     origin = "memory"
-    disk_path = Path(request.cache_dir) / f"{key}.npz" if request.cache_dir and request.source != "FILE" else None
-    if volume is None and request.source == "FILE":
-        if not request.motion_file:
-            raise UserError("Motion source is Motion File but no file is set. Choose a .npz motion file in "
-                            "Image Dynamics > Motion, or switch the source to Procedural.")
-        volume, origin = spectral.load(request.motion_file), "file"
-    if volume is None and disk_path is not None and disk_path.is_file():
-        try:
-            volume, origin = spectral.load(disk_path), "disk"
-        except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed, not reported
-            volume = None
     if volume is None:
-        volume, origin = _predict(request, progress), "computed"
-        if disk_path is not None:
-            try:
-                spectral.save(volume, disk_path, overwrite=True)
-            except Exception as exc:  # noqa: BLE001 - a cache that cannot be written only costs time later
-                print(f"image_dynamics: could not write the motion cache {disk_path}: {exc}")
+        if request.source == "FILE":
+            if not request.motion_file:
+                raise UserError("Motion source is Motion File but no file is set. Choose a .npz motion file in "
+                                "Image Dynamics > Motion, or switch the source to Procedural.")
+            volume, origin = spectral.load(request.motion_file), "file"
+        elif request.source == "MODEL":
+            volume, origin = _predict_model(request, progress)
+        else:
+            volume, origin = _procedural(request, progress)
     remember(key, volume)
     return MotionResult(key, volume, origin, time.monotonic() - began, summarize(key, volume), request.image_name)
 

@@ -1,5 +1,5 @@
-"""Operators: Predict and Bake (modal with progress and Esc in the UI, synchronous from scripts and in background
-mode), Cancel, Save Motion, and the three node setups. Every failure becomes a report that says what to do.
+"""Operators: Predict, Bake and Save Motion (modal with progress and Esc in the UI, synchronous from scripts and in
+background mode), Cancel, and the three node setups. Every failure becomes a report that says what to do.
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 
-from . import blender_image, jobs, setups, tasks
+from . import blender_image, engine, jobs, scene, setups
 from .engine import UserError
 from .properties import PATH_OPTIONS
 
@@ -39,9 +39,13 @@ class _JobOperator:
     def make_job(self, context: bpy.types.Context) -> jobs.Job:
         raise NotImplementedError
 
+    def _new_job(self, context: bpy.types.Context) -> jobs.Job:
+        engine.require()  # a missing dependency is one report naming it, before anything else runs
+        return self.make_job(context)
+
     def execute(self, context):
         try:
-            job = jobs.begin(self.make_job(context), threaded=False)
+            job = jobs.begin(self._new_job(context), threaded=False)
         except UserError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -51,7 +55,7 @@ class _JobOperator:
         if bpy.app.background or context.window is None:
             return self.execute(context)
         try:
-            self._job = jobs.begin(self.make_job(context), threaded=True)
+            self._job = jobs.begin(self._new_job(context), threaded=True)
         except UserError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -94,7 +98,7 @@ class IMAGE_DYNAMICS_OT_predict(_JobOperator, bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def make_job(self, context):
-        return tasks.predict_job(context, tasks.source_image(context, self.image_name))
+        return scene.predict_job(context, scene.source_image(context, self.image_name))
 
 
 class IMAGE_DYNAMICS_OT_bake(_JobOperator, bpy.types.Operator):
@@ -105,7 +109,7 @@ class IMAGE_DYNAMICS_OT_bake(_JobOperator, bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def make_job(self, context):
-        return tasks.bake_job(context, tasks.source_image(context, self.image_name))
+        return scene.bake_job(context, scene.source_image(context, self.image_name))
 
 
 class IMAGE_DYNAMICS_OT_cancel(bpy.types.Operator):
@@ -123,26 +127,18 @@ class IMAGE_DYNAMICS_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class IMAGE_DYNAMICS_OT_save_motion(bpy.types.Operator):
+class IMAGE_DYNAMICS_OT_save_motion(_JobOperator, bpy.types.Operator):
     """Save the image's motion as a .npz beside the .blend and use it as the motion source (portable to a farm)"""
 
     bl_idname = "image_dynamics.save_motion"
     bl_label = "Save Motion"
     bl_options = {"REGISTER", "UNDO"}
 
-    image_name: StringProperty(name="Image", description=IMAGE_NAME_DOC, options={"SKIP_SAVE"})
     filepath: StringProperty(name="File", subtype="FILE_PATH", options={"SKIP_SAVE"} | PATH_OPTIONS,
                              description="Where to save (default: <Folder>/<image name>/<image name>_motion.npz)")
 
-    def execute(self, context):
-        try:
-            image = blender_image.check_still(tasks.source_image(context, self.image_name))
-            stored = tasks.save_motion(context, image, self.filepath)
-        except UserError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        self.report({"INFO"}, f"Saved the motion of '{image.name}' to {stored}; Motion > Source is now Motion File")
-        return {"FINISHED"}
+    def make_job(self, context):
+        return scene.save_motion_job(context, scene.source_image(context, self.image_name), self.filepath)
 
 
 class _SetupOperator:
@@ -153,7 +149,8 @@ class _SetupOperator:
 
     def execute(self, context):
         try:
-            image = blender_image.check_still(tasks.source_image(context, self.image_name))
+            engine.require()
+            image = blender_image.check_still(scene.source_image(context, self.image_name))
             message = self.setup(context, image)
         except UserError as exc:
             self.report({"ERROR"}, str(exc))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import engine, jobs, motion, preferences, tasks
+from . import engine, jobs, motion, preferences, preview, scene
 from .properties import BAND_GAIN_HZ
 
 CATEGORY = "Image Dynamics"
@@ -25,7 +25,7 @@ BAR_WIDTH = 20
 
 def _image(context):
     try:
-        return tasks.source_image(context)
+        return scene.source_image(context)
     except engine.UserError:
         return None
 
@@ -43,6 +43,9 @@ class MotionPanel:
     def draw(self, context):
         layout = self.layout
         settings = context.scene.image_dynamics
+        ready, _, short = engine.engine_status()
+        if not ready:
+            layout.label(text=short, icon="ERROR")
         layout.template_ID(settings, "image", open="image.open")
         image = _image(context)
         if settings.image is None and image is not None:
@@ -69,6 +72,12 @@ class MotionPanel:
         row.enabled = job is None
         row.operator("image_dynamics.predict", icon="PLAY")
         row.operator("image_dynamics.save_motion", icon="FILE_TICK", text="Save")
+        row = layout.row(align=True)
+        playing = preview.active() is not None
+        row.operator(f"image_dynamics.preview_{'stop' if playing else 'play'}", icon="PAUSE" if playing else "PLAY")
+        row.prop(settings, "preview_max_side", text="")
+        if preview.status_message():
+            layout.label(text=preview.status_message(), icon="ERROR")
         summary = motion.summary_for(image.name) if image is not None else None
         if summary is not None:
             layout.label(text=f"Motion: {len(summary.freqs_hz)} bands, {summary.grid[0]}x{summary.grid[1]} grid, "
@@ -121,15 +130,15 @@ class LoopPanel:
 
     def draw(self, context):
         layout = self.layout
-        scene = context.scene
-        settings = scene.image_dynamics
+        current = context.scene
+        settings = current.image_dynamics
         layout.prop(settings, "use_scene_range")
         row = layout.row()
         if settings.use_scene_range:
-            row.label(text=f"Loop: {scene.frame_end - scene.frame_start + 1} frames")
+            row.label(text=f"Loop: {current.frame_end - current.frame_start + 1} frames")
         else:
             row.prop(settings, "loop_frames")
-        layout.label(text=f"Starts at frame {scene.frame_start}, {tasks.scene_fps(scene):g} fps (scene)")
+        layout.label(text=f"Starts at frame {current.frame_start}, {scene.scene_fps(current):g} fps (scene)")
         layout.prop(settings, "seamless")
         row = layout.row()
         row.active = settings.seamless
@@ -165,6 +174,7 @@ class OutputPanel:
         row.enabled = jobs.active() is None
         row.scale_y = 1.4
         row.operator("image_dynamics.bake", icon="RENDER_ANIMATION")
+        layout.operator("image_dynamics.export_web", icon="WORLD")
 
 
 class SetupsPanel:

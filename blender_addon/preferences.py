@@ -1,12 +1,13 @@
-"""Add-on preferences: compute device (with what was detected and why), cache folder and its size, model folder."""
+"""Add-on preferences: compute device (with what was detected and why), cache folder and its size, model folder.
+
+The cache folder is the engine's motion cache (``image_dynamics.model.cache``): the add-on's model predictions and
+procedural motion are stored there once, and Clear Cache empties it with the engine's ``clear_cache``.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
 import tempfile
-from pathlib import Path
 
 import bpy
 from bpy.props import EnumProperty, StringProperty
@@ -17,12 +18,20 @@ from .properties import PATH_OPTIONS
 ADDON_ID = __package__
 DEVICES = [
     ("AUTO", "Automatic", "Use a GPU when one is detected and passes a test run, else the CPU"),
-    ("GPU", "GPU", "Use the GPU (CUDA through onnxruntime-gpu); falls back to the CPU with a report if it fails"),
+    ("GPU", "GPU", "Use the GPU (CUDA 13 and cuDNN 9 through onnxruntime-gpu 1.31); falls back to the CPU with a "
+                   "report if it fails"),
     ("CPU", "CPU", "Always use the CPU"),
 ]
 
+#: Compute Device -> the engine's provider name.
+PROVIDERS = {"AUTO": "auto", "GPU": "cuda", "CPU": "cpu"}
+
 #: Result of the last device detection (kept out of the .blend; detection imports onnxruntime, so it runs on demand).
 _detected: list[str] = []
+
+
+def _model_folder_changed(_self, _context) -> None:
+    engine.forget_model_status()
 
 
 class ImageDynamicsPreferences(bpy.types.AddonPreferences):
@@ -35,14 +44,14 @@ class ImageDynamicsPreferences(bpy.types.AddonPreferences):
                               description="Where predicted motion is cached by image and settings (empty: the "
                                           "add-on's user folder)")
     model_dir: StringProperty(name="Model Folder", subtype="DIR_PATH", options=PATH_OPTIONS, default="",
-                              description="Folder of motion model packages (empty: the ones bundled with the "
-                                          "engine)")
+                              update=_model_folder_changed,
+                              description="Folder of motion model packages, looked at before $IMAGE_DYNAMICS_MODELS "
+                                          "and the default model shipped inside the engine (empty: those alone)")
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
-        version = engine.engine_version()
-        layout.label(text=f"Engine: image_dynamics {version}" if version else engine.ENGINE_MISSING,
-                     icon="CHECKMARK" if version else "ERROR")
+        ready, status, _ = engine.engine_status()
+        layout.label(text=status, icon="CHECKMARK" if ready else "ERROR")
         box = layout.box()
         box.prop(self, "compute_device")
         available, why = engine.model_available(model_folder(context))
@@ -54,7 +63,7 @@ class ImageDynamicsPreferences(bpy.types.AddonPreferences):
         box.prop(self, "cache_dir")
         folder = cache_folder(context)
         row = box.row()
-        row.label(text=f"{folder}: {format_size(folder_size(folder))}")
+        row.label(text=f"{folder}: {cache_summary(folder)}")
         row.operator("image_dynamics.clear_cache", icon="TRASH")
         layout.prop(self, "model_dir")
 
@@ -79,17 +88,37 @@ def cache_folder(context: bpy.types.Context | None = None) -> str:
     return os.path.join(tempfile.gettempdir(), "image_dynamics_cache")
 
 
+def numba_cache_folder() -> str:
+    """The folder the add-on owns for numba's compiled kernels (``NUMBA_CACHE_DIR``): the extension's user folder,
+    else (a legacy add-on) the system temp folder. Never the engine's install folder nor the home folder, either of
+    which may be read-only."""
+    if ADDON_ID.startswith("bl_ext."):
+        try:
+            return bpy.utils.extension_path_user(ADDON_ID, path="numba", create=True)
+        except (ValueError, OSError):
+            pass
+    return os.path.join(tempfile.gettempdir(), "image_dynamics_numba")
+
+
 def model_folder(context: bpy.types.Context | None = None) -> str:
     prefs = get(context)
     return bpy.path.abspath(prefs.model_dir) if prefs is not None and prefs.model_dir else ""
 
 
-def folder_size(folder: str) -> int:
-    """Bytes in the files directly inside ``folder`` (0 when it does not exist)."""
-    try:
-        return sum(entry.stat().st_size for entry in os.scandir(folder) if entry.is_file())
-    except OSError:
-        return 0
+def provider(context: bpy.types.Context | None = None) -> str:
+    """The engine provider of the Compute Device preference: ``'auto'``, ``'cuda'`` or ``'cpu'``."""
+    prefs = get(context)
+    return PROVIDERS[prefs.compute_device] if prefs is not None else "auto"
+
+
+def cache_summary(folder: str) -> str:
+    """``'3 motions, 1.2 MB'`` in the cache folder (the engine's count), or why it cannot be counted."""
+    if not engine.engine_status()[0]:  # kept a moment: this draws on every redraw
+        return "engine not available"
+    from image_dynamics.model.cache import cache_size
+
+    count, size = cache_size(folder)
+    return f"{count} motion(s), {format_size(size)}"
 
 
 def format_size(size: int) -> str:
@@ -101,23 +130,17 @@ def format_size(size: int) -> str:
 
 
 def detect_devices() -> list[str]:
-    """What the motion model could run on, and why a GPU would not be used (imports onnxruntime)."""
-    lines = []
-    if importlib.util.find_spec("onnxruntime") is None:
-        lines.append("onnxruntime is not installed: the motion model cannot run (procedural motion still works)")
-        return lines
+    """What the motion model could run on, and why a GPU would not be used: the engine's own report (it imports
+    onnxruntime and probes CUDA with a real run; onnxruntime-gpu 1.31 needs CUDA 13 and cuDNN 9)."""
+    engine.require()
     try:
-        import onnxruntime
+        from image_dynamics.model.providers import explain_providers
 
-        providers = onnxruntime.get_available_providers()
+        return explain_providers().splitlines()
+    except ImportError as exc:
+        return [engine.missing_dependency(exc.name or "onnxruntime")]
     except Exception as exc:  # noqa: BLE001 - a broken runtime is reported, not raised
         return [f"onnxruntime failed to load: {exc}"]
-    lines.append(f"onnxruntime {onnxruntime.__version__}: providers {', '.join(providers)}")
-    if "CUDAExecutionProvider" not in providers:
-        lines.append("No GPU: this onnxruntime build has no CUDA provider (macOS, or the CPU-only package)")
-    else:
-        lines.append("CUDA provider listed; it is probed with a real run before use (CUDA 12 and cuDNN 9 needed)")
-    return lines
 
 
 class IMAGE_DYNAMICS_OT_detect_devices(bpy.types.Operator):
@@ -127,7 +150,11 @@ class IMAGE_DYNAMICS_OT_detect_devices(bpy.types.Operator):
     bl_label = "Detect Devices"
 
     def execute(self, context):
-        _detected[:] = detect_devices()
+        try:
+            _detected[:] = detect_devices()
+        except engine.UserError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
         self.report({"INFO"}, "; ".join(_detected))
         return {"FINISHED"}
 
@@ -139,20 +166,22 @@ class IMAGE_DYNAMICS_OT_clear_cache(bpy.types.Operator):
     bl_label = "Clear Cache"
 
     def execute(self, context):
-        folder = Path(cache_folder(context))
-        removed = 0
-        if folder.is_dir():
-            for path in folder.glob("*.npz"):
-                try:
-                    path.unlink()
-                    removed += 1
-                except OSError as exc:
-                    self.report({"ERROR"}, f"Cannot delete {path} ({exc.strerror}); check its permissions.")
-                    return {"CANCELLED"}
-            if not any(folder.iterdir()):
-                shutil.rmtree(folder, ignore_errors=True)
+        try:
+            engine.require()
+        except engine.UserError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        from image_dynamics.model.cache import cache_size, clear_cache
+
+        folder = cache_folder(context)
+        removed, size = clear_cache(folder)
+        left, _ = cache_size(folder)
         motion.clear_memory()
-        self.report({"INFO"}, f"Removed {removed} cached motion file(s) from {folder}")
+        if left:
+            self.report({"ERROR"}, f"Could not delete {left} cached motion file(s) in {folder}; check its "
+                                   "permissions.")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Removed {removed} cached motion file(s) ({format_size(size)}) from {folder}")
         return {"FINISHED"}
 
 

@@ -1,7 +1,7 @@
 """Settings stored in the .blend: the artist's controls on the scene, and what was baked on each image.
 
 - ``Scene.image_dynamics`` (:class:`ImageDynamicsSettings`): source image, motion source, edits, loop, mask, output.
-  Strength and band gains are animatable: a bake samples their F-curves at every baked frame (``tasks.animated_edits``).
+  Strength and band gains are animatable: a bake samples their F-curves at every baked frame (``scene.animated_edits``).
   Decay is keyframeable but a bake reads it at the scene's current frame.
 - ``Image.image_dynamics`` (:class:`ImageDynamicsImageState`): the motion last computed for the image (its cache key,
   an optional saved ``.npz``) and the last bake (folder, stem, frames, kinds), which the node setups read.
@@ -29,19 +29,23 @@ BAND_GAIN_HZ = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 DEFAULT_OUTPUT_DIR = "//image_dynamics/"
 
 
-def _path_options() -> set[str]:
-    """Options of path properties: newer Blender (4.5+) must be told a path may be ``//``-relative."""
-    try:
-        StringProperty(options={"PATH_SUPPORTS_BLEND_RELATIVE"})
-    except TypeError:
-        return set()
-    return {"PATH_SUPPORTS_BLEND_RELATIVE"}
+#: First Blender whose path properties take the ``PATH_SUPPORTS_BLEND_RELATIVE`` option (4.5; older releases refuse
+#: the whole property class at registration: "StringProperty could not register").
+BLEND_RELATIVE_PATHS_SINCE = (4, 5, 0)
+
+
+def _path_options(version: tuple[int, int, int] | None = None) -> set[str]:
+    """Options of path properties: Blender 4.5+ must be told a path may be ``//``-relative; 4.2-4.4 know no such
+    option (and only fail when the class registers, so the version decides, not a probe)."""
+    version = tuple(bpy.app.version) if version is None else version
+    return {"PATH_SUPPORTS_BLEND_RELATIVE"} if version >= BLEND_RELATIVE_PATHS_SINCE else set()
 
 
 PATH_OPTIONS = _path_options()
 
 MOTION_SOURCES = [
-    ("MODEL", "Model", "The shipped motion model (latent diffusion); needs the model package"),
+    ("MODEL", "Model", "The motion model (latent diffusion) shipped inside the engine; a 'default' package in the "
+                       "Model Folder preference or $IMAGE_DYNAMICS_MODELS replaces it"),
     ("PROCEDURAL", "Procedural", "Stochastic swaying motion guided by the image: works with no model"),
     ("FILE", "Motion File", "A spectral volume (.npz) made elsewhere, or saved earlier"),
 ]
@@ -117,6 +121,8 @@ class ImageDynamicsSettings(bpy.types.PropertyGroup):
     mask_feather_px: FloatProperty(name="Feather", default=8.0, min=0.0, soft_max=64.0, subtype="PIXEL",
                                    description="Softens the mask's edges, in image pixels")
     # -- output ------------------------------------------------------------------------------------------------------
+    preview_max_side: IntProperty(name="Preview Size", default=960, min=64, soft_max=1920, max=8192, subtype="PIXEL",
+                                  description="Longest side of the live preview in the Image Editor, in pixels")
     output_kind: EnumProperty(name="Output", items=OUTPUT_KINDS, default="SEQUENCE")
     displacement_forward: BoolProperty(name="Forward", default=True,
                                        description="Where each source pixel goes: for a Displace modifier")

@@ -1,4 +1,4 @@
-"""One-click node setups that play a bake (DESIGN.md §3, Displacement files; §5, Node setups).
+"""One-click node setups that play a bake (docs/conventions.md, Displacement files; §5, Node setups).
 
 - :func:`material_setup`: a material whose Image Texture plays the baked frame sequence (source SEQUENCE, frame
   duration, start frame, auto refresh, cyclic) on an image-sized plane, with an orthographic camera framing it.
@@ -32,13 +32,27 @@ CAMERA_DISTANCE = 5.0
 # Baked sequences
 
 
-def sequence_file(state, kind: str) -> str:
-    """Absolute path of the first file of a baked sequence: kind ``'frames'``, ``'forward'`` or ``'compositor'``."""
+def sequence_stem(state, kind: str) -> tuple[str, str]:
+    """``(stem, extension)`` of a baked sequence: kind ``'frames'``, ``'forward'`` or ``'compositor'``."""
     if kind == "frames":
-        name = f"{state.bake_stem}_0001.{'exr' if state.bake_format == 'exr' else 'png'}"
-    else:
-        name = f"{state.bake_stem}_{kind}_0001.exr"
-    return os.path.join(resolve_path(state.bake_dir), name)
+        return state.bake_stem, ("exr" if state.bake_format == "exr" else "png")
+    return f"{state.bake_stem}_{kind}", "exr"
+
+
+def sequence_label(state, kind: str) -> str:
+    """Name of the image datablock playing a baked sequence: the engine's pattern, ``stem_####.ext``."""
+    from image_dynamics.io import sequence_pattern
+
+    return sequence_pattern(*sequence_stem(state, kind))
+
+
+def sequence_file(state, kind: str) -> str:
+    """Absolute path of the first file (frame 0) of a baked sequence, named by the engine's rule
+    (``image_dynamics.io.sequence_name``, the one the bake wrote)."""
+    from image_dynamics.io import sequence_name
+
+    stem, ext = sequence_stem(state, kind)
+    return os.path.join(resolve_path(state.bake_dir), sequence_name(stem, 0, ext))
 
 
 def require_bake(image: bpy.types.Image, kind: str) -> object:
@@ -58,8 +72,9 @@ def require_bake(image: bpy.types.Image, kind: str) -> object:
     return state
 
 
-def load_sequence(path: str, colorspace: str | None) -> bpy.types.Image:
-    """The image datablock playing the sequence that starts at ``path`` (reused when already loaded)."""
+def load_sequence(path: str, colorspace: str | None, name: str = "") -> bpy.types.Image:
+    """The image datablock playing the sequence that starts at ``path`` (reused when already loaded); a new one is
+    called ``name`` (default: the file name)."""
     stored = relative_path(path)
     for image in bpy.data.images:
         if image.source == "SEQUENCE" and os.path.normcase(resolve_path(image.filepath)) == os.path.normcase(path):
@@ -67,7 +82,7 @@ def load_sequence(path: str, colorspace: str | None) -> bpy.types.Image:
             break
     else:
         image = bpy.data.images.load(path, check_existing=False)
-        image.name = os.path.basename(path).replace("_0001", "_####")
+        image.name = name or os.path.basename(path)
         image.source = "SEQUENCE"
         image.filepath = stored
     if colorspace:
@@ -78,7 +93,7 @@ def load_sequence(path: str, colorspace: str | None) -> bpy.types.Image:
 def configure_user(user, state) -> None:
     """Make an image user (texture node, compositor node, texture) play the bake from its start frame.
 
-    Baked file ``_0001`` is frame 0 of the loop and shows at scene frame ``bake_start``; a loop repeats (cyclic), a
+    The first baked file is frame 0 of the loop and shows at scene frame ``bake_start``; a loop repeats (cyclic), a
     decaying bake holds its last frame.
     """
     user.frame_duration = state.bake_frames
@@ -214,7 +229,8 @@ def material_setup(context: bpy.types.Context, image: bpy.types.Image, target: b
     """A material playing the baked frames, on ``target`` (a mesh) or on a new image-sized plane."""
     scene = context.scene
     state = require_bake(image, "frames")
-    sequence = load_sequence(sequence_file(state, "frames"), frames_colorspace(image, state))
+    sequence = load_sequence(sequence_file(state, "frames"), frames_colorspace(image, state),
+                             sequence_label(state, "frames"))
     with_alpha = image.alpha_mode != "NONE" and image.depth in (32, 128)
     material, texture = emission_material(f"{PREFIX} {image.name}", sequence, with_alpha)
     configure_user(texture.image_user, state)
@@ -270,34 +286,134 @@ def _output_socket(tree: bpy.types.NodeTree) -> bpy.types.NodeSocket:
     return output.inputs["Image"]
 
 
+def _math(tree, name: str, operation: str, location, *inputs) -> bpy.types.NodeSocket:
+    """A Math node ``name`` computing ``operation`` of ``inputs`` (sockets are linked, numbers set); its output."""
+    node = _node(tree, name, "CompositorNodeMath", location)
+    node.operation, node.use_clamp = operation, False
+    for socket, value in zip(node.inputs, inputs):
+        if isinstance(value, bpy.types.NodeSocket):
+            tree.links.new(value, socket)
+        else:
+            socket.default_value = value
+    return node.outputs[0]
+
+
+def _bilinear_displace(tree, still, maps, width: int, height: int) -> bpy.types.NodeSocket:
+    """``out(q) = in(q - v(q))`` sampled bilinearly, built from four nearest-texel Map UV reads (Blender 4.5).
+
+    4.5's Displace and anisotropic Map UV filter every sample (EWA) with a footprint that grows wherever the map
+    varies: sharp edges blur by tens of levels. Here the sample point ``s = q - v`` (Image Coordinates' pixel centres
+    minus the map, both y up) is split into ``floor(s)`` and ``fract(s)``; the four surrounding texels are read with
+    Map UV's Nearest filter and mixed with the fractions, which is the engine's backward warp exactly (the compositor
+    maps keep ``s`` inside the picture, so no read falls outside).
+    """
+    coordinates = _node(tree, f"{PREFIX} Pixel Coordinates", "CompositorNodeImageCoordinates", (-200, 350))
+    tree.links.new(still.outputs["Image"], coordinates.inputs["Image"])
+    pixel = _node(tree, f"{PREFIX} Pixel XY", "CompositorNodeSeparateXYZ", (0, 350))
+    tree.links.new(coordinates.outputs["Pixel"], pixel.inputs["Vector"])
+    channels = _node(tree, f"{PREFIX} Map Channels", "CompositorNodeSeparateColor", (-200, -200))
+    channels.mode = "RGB"
+    tree.links.new(maps.outputs["Image"], channels.inputs["Image"])
+    taps = {}
+    for axis, (coordinate, offset, size) in enumerate(((pixel.outputs["X"], channels.outputs["Red"], width),
+                                                        (pixel.outputs["Y"], channels.outputs["Green"], height))):
+        x = 200 + 150 * axis
+        sample = _math(tree, f"{PREFIX} Sample {'XY'[axis]}", "SUBTRACT", (x, 300), coordinate, offset)
+        whole = _math(tree, f"{PREFIX} Floor {'XY'[axis]}", "FLOOR", (x, 200), sample)
+        taps[axis, "fraction"] = _math(tree, f"{PREFIX} Fraction {'XY'[axis]}", "FRACT", (x, 100), sample)
+        for step in (0, 1):  # texel centre floor(s) + step, normalised: (floor(s) + step + 0.5) / size
+            taps[axis, step] = _math(tree, f"{PREFIX} Tap {'XY'[axis]}{step}", "MULTIPLY_ADD", (x, -100 * step),
+                                     whole, 1.0 / size, (step + 0.5) / size)
+    reads = {}
+    for dy in (0, 1):
+        for dx in (0, 1):
+            uv = _node(tree, f"{PREFIX} Tap UV {dx}{dy}", "CompositorNodeCombineXYZ", (600, -150 * (2 * dy + dx)))
+            tree.links.new(taps[0, dx], uv.inputs["X"])
+            tree.links.new(taps[1, dy], uv.inputs["Y"])
+            uv.inputs["Z"].default_value = 1.0  # Map UV reads z as the coverage
+            read = _node(tree, f"{PREFIX} Tap {dx}{dy}", "CompositorNodeMapUV", (800, -150 * (2 * dy + dx)))
+            read.filter_type = "NEAREST"
+            tree.links.new(still.outputs["Image"], read.inputs["Image"])
+            tree.links.new(uv.outputs["Vector"], read.inputs["UV"])
+            reads[dx, dy] = read.outputs["Image"]
+    rows = []
+    for dy in (0, 1):
+        mix = _node(tree, f"{PREFIX} Mix X{dy}", "CompositorNodeMixRGB", (1000, -200 * dy))
+        mix.blend_type, mix.use_alpha, mix.use_clamp = "MIX", False, False
+        tree.links.new(taps[0, "fraction"], mix.inputs["Fac"])
+        tree.links.new(reads[0, dy], mix.inputs[1])
+        tree.links.new(reads[1, dy], mix.inputs[2])
+        rows.append(mix.outputs["Image"])
+    mix = _node(tree, f"{PREFIX} Displace", "CompositorNodeMixRGB", (1200, 0))
+    mix.blend_type, mix.use_alpha, mix.use_clamp = "MIX", False, False
+    tree.links.new(taps[1, "fraction"], mix.inputs["Fac"])
+    tree.links.new(rows[0], mix.inputs[1])
+    tree.links.new(rows[1], mix.inputs[2])
+    return mix.outputs["Image"]
+
+
 def compositor_setup(context: bpy.types.Context, image: bpy.types.Image,
                      set_resolution: bool = True) -> bpy.types.NodeTree:
-    """Still image -> Displace (compositor maps) -> output; render size set to the image size."""
+    """Still image -> displaced by the compositor maps -> output; render size set to the image size.
+
+    The result is the engine's backward warp ``out(q) = in(q - v(q))``, bilinear, on every supported Blender:
+    5.0+ uses the Displace node (a vector in pixels, edges extended); 4.5 a bilinear read built from Map UV nodes
+    (:func:`_bilinear_displace`: its Displace node filters); 4.2-4.4 the Displace node with the map as its per-pixel
+    X / Y Scale. The compositor maps never sample outside the picture (``render.samples_inside``), so edges are
+    opaque on all of them.
+    """
     scene = context.scene
     state = require_bake(image, "compositor")
-    maps = load_sequence(sequence_file(state, "compositor"), "Non-Color")
+    maps = load_sequence(sequence_file(state, "compositor"), "Non-Color", sequence_label(state, "compositor"))
     tree = compositor_tree(scene)
     still = _node(tree, f"{PREFIX} Still", "CompositorNodeImage", (-400, 100))
     still.image = image
     vector = _node(tree, f"{PREFIX} Compositor Maps", "CompositorNodeImage", (-400, -200))
     vector.image = maps
     configure_user(vector, state)
-    displace = _node(tree, f"{PREFIX} Displace", "CompositorNodeDisplace", (0, 0))
-    tree.links.new(still.outputs["Image"], displace.inputs["Image"])
-    if "Displacement" in displace.inputs:  # Blender 5.0+: a vector in pixels, with edge handling
+    if _has_input("CompositorNodeDisplace", "Displacement"):  # Blender 5.0+: a vector in pixels, with edge handling
+        displace = _node(tree, f"{PREFIX} Displace", "CompositorNodeDisplace", (0, 0))
+        tree.links.new(still.outputs["Image"], displace.inputs["Image"])
         tree.links.new(vector.outputs["Image"], displace.inputs["Displacement"])
         for axis in ("Extension X", "Extension Y"):
             displace.inputs[axis].default_value = "Extend"  # the engine's maps assume replicated edges
-    else:  # Blender 4.x: Vector times X/Y Scale (1 = pixels)
-        tree.links.new(vector.outputs["Image"], displace.inputs["Vector"])
-        displace.inputs["X Scale"].default_value = 1.0
-        displace.inputs["Y Scale"].default_value = 1.0
-    tree.links.new(displace.outputs["Image"], _output_socket(tree))
+        result = displace.outputs["Image"]
+    elif hasattr(bpy.types, "CompositorNodeImageCoordinates"):  # Blender 4.5
+        result = _bilinear_displace(tree, still, vector, *image.size)
+    else:  # Blender 4.2-4.4: the map's channels go in as the per-pixel X / Y Scale of a constant (1, 1) Vector
+        # The node samples at q - Vector(q) * Scale(q), with an EWA filter sized by how the *Vector* input varies
+        # between neighbouring pixels (a blur of about a pixel wherever the map is not constant); the Scale inputs
+        # are read at q alone, so a constant Vector makes every sample plain bilinear, as the engine's
+        # backward_warp.
+        displace = _node(tree, f"{PREFIX} Displace", "CompositorNodeDisplace", (0, 0))
+        tree.links.new(still.outputs["Image"], displace.inputs["Image"])
+        channels = _node(tree, f"{PREFIX} Map Channels", "CompositorNodeSeparateColor", (-200, -200))
+        channels.mode = "RGB"
+        tree.links.new(vector.outputs["Image"], channels.inputs["Image"])
+        for link in list(displace.inputs["Vector"].links):
+            tree.links.remove(link)
+        vector_input = displace.inputs["Vector"]
+        vector_input.default_value = (1.0,) * len(vector_input.default_value)
+        tree.links.new(channels.outputs["Red"], displace.inputs["X Scale"])
+        tree.links.new(channels.outputs["Green"], displace.inputs["Y Scale"])
+        result = displace.outputs["Image"]
+    tree.links.new(result, _output_socket(tree))
     scene.render.use_compositing = True
+    if scene.camera is None:  # Blender 4.x renders nothing, not even the compositor, without a camera
+        frame_camera(scene, image)
     if set_resolution:
         scene.render.resolution_x, scene.render.resolution_y = image.size
         scene.render.resolution_percentage = 100
     return tree
+
+
+def _has_input(node_type: str, name: str) -> bool:
+    """Whether nodes of ``node_type`` have an input socket ``name`` (made and removed in a scratch node group)."""
+    group = bpy.data.node_groups.new("ID probe", "CompositorNodeTree")
+    try:
+        return name in group.nodes.new(node_type).inputs
+    finally:
+        bpy.data.node_groups.remove(group)
 
 
 def displace_setup(context: bpy.types.Context, image: bpy.types.Image, max_side: int = 256,
@@ -309,7 +425,8 @@ def displace_setup(context: bpy.types.Context, image: bpy.types.Image, max_side:
     """
     scene = context.scene
     state = require_bake(image, "forward")
-    maps = load_sequence(sequence_file(state, "forward"), "Non-Color")
+    maps = load_sequence(sequence_file(state, "forward"), "Non-Color",
+                             sequence_label(state, "forward"))
     width, height = image.size
     scale = min(1.0, max_side / max(width, height))
     columns, rows = max(2, round(width * scale)), max(2, round(height * scale))

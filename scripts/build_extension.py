@@ -12,15 +12,27 @@ not ship (Blender bundles numpy 1.26; the versions chosen here work with numpy <
 ``image_dynamics-<version>-linux_x64.zip`` and so on. That needs network access to PyPI; the tests use only the engine
 wheel.
 
+The engine wheel carries the shipped motion model (``image_dynamics/models/default``, package data), so both zips
+predict with the Model source out of the box once the dependencies are there. Measured (release 4 model): the plain
+zip is 53 MB (the model is nearly all of it); the linux-x64 zip with dependencies 482 MB (onnxruntime-gpu is most of
+the rest). Carrying the model as a folder beside the add-on would not make either smaller (the wheel is
+compressed the same way) and would leave the engine without it outside Blender, so the wheel carries it.
+
+Building the engine wheel needs setuptools 77 or newer in the Python that runs this script (``pip install
+'setuptools>=77' wheel``; a venv with only ``bpy`` or ``.[blender]`` has an older one): the script says so instead of
+failing inside pip.
+
 Usage::
 
     python scripts/build_extension.py                 # dist/image_dynamics-0.1.0.zip (engine wheel only)
     python scripts/build_extension.py --with-deps     # one zip per platform, dependencies bundled
+    python scripts/build_extension.py --with-deps --platform linux-x64   # only that platform's zip
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import shutil
 import subprocess
@@ -60,6 +72,24 @@ def find_blender_ext() -> Path:
     raise SystemExit("build_extension: blender_ext.py not found inside the bpy package; pass --blender-ext")
 
 
+#: Oldest setuptools that builds the engine wheel (pyproject.toml's build-system; PEP 639 licence metadata).
+MIN_SETUPTOOLS = (77, 0)
+
+
+def check_setuptools() -> None:
+    """Exit with one line saying what to install when this Python's setuptools cannot build the engine wheel."""
+    try:
+        version = importlib.metadata.version("setuptools")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    parts = tuple(int(p) for p in (version or "0").split(".")[:2] if p.isdigit())
+    if version is None or parts < MIN_SETUPTOOLS:
+        found = f"setuptools {version}" if version else "no setuptools"
+        raise SystemExit(f"build_extension: building the engine wheel needs setuptools >= 77 and wheel, but "
+                         f"{sys.executable} has {found}; install them with: {sys.executable} -m pip install "
+                         "'setuptools>=77' wheel")
+
+
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     print("+", " ".join(str(c) for c in command), flush=True)
     return subprocess.run([str(c) for c in command], check=True, **kwargs)
@@ -82,16 +112,18 @@ def build_engine_wheel(folder: Path) -> Path:
     return wheels[0]
 
 
-def download_dependencies(folder: Path) -> list[str]:
+def download_dependencies(folder: Path, platforms: list[str] | None = None) -> list[str]:
     """Download each platform's dependency wheels into ``folder``; return the Blender platforms covered."""
-    for platform, (tags, extra) in PLATFORMS.items():
+    platforms = platforms or list(PLATFORMS)
+    for platform in platforms:
+        tags, extra = PLATFORMS[platform]
         command = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--no-deps",
                    "--python-version", "3.11", "--implementation", "cp", "-d", folder]
         for tag in tags:
             command += ["--platform", tag]
         print(f"build_extension: dependencies for {platform}")
         run(command + DEPENDENCIES + extra)
-    return list(PLATFORMS)
+    return platforms
 
 
 def write_manifest(source: Path, target: Path, wheels: list[Path], platforms: list[str] | None) -> None:
@@ -112,8 +144,13 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--build-dir", type=Path, default=ROOT / "build" / "extension",
                         help="scratch folder (default build/extension, recreated)")
     parser.add_argument("--blender-ext", type=Path, help="path of Blender's blender_ext.py (default: from bpy)")
+    parser.add_argument("--platform", action="append", choices=sorted(PLATFORMS), dest="platforms",
+                        help="with --with-deps: only this platform (repeatable; default: all)")
     args = parser.parse_args(argv)
+    if args.platforms and not args.with_deps:
+        parser.error("--platform needs --with-deps")
 
+    check_setuptools()
     version = versions()
     blender_ext = args.blender_ext or find_blender_ext()
     build = args.build_dir.resolve()
@@ -123,7 +160,7 @@ def main(argv: list[str] | None = None) -> Path:
     wheels_dir = package / "wheels"
     wheels_dir.mkdir()
     build_engine_wheel(wheels_dir)
-    platforms = download_dependencies(wheels_dir) if args.with_deps else None
+    platforms = download_dependencies(wheels_dir, args.platforms) if args.with_deps else None
     write_manifest(ADDON / "blender_manifest.toml", package / "blender_manifest.toml", sorted(wheels_dir.glob("*.whl")),
                    platforms)
 

@@ -13,4 +13,12 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || echo "test.sh: chromium could not be installed; the browser tests will skip" >&2
 fi
 .venv/bin/ruff check --quiet .
-.venv/bin/python -m pytest -n 2 --dist loadgroup -q "$@"
+# the add-on's extension-zip tests install the zip into a Blender with nothing but bpy (a cached environment)
+IMAGE_DYNAMICS_BPY_ONLY_PYTHON="$(bash scripts/blender_envs.sh --bare 5.0.1)"
+export IMAGE_DYNAMICS_BPY_ONLY_PYTHON
+status=0
+.venv/bin/python -m pytest -n 2 --dist loadgroup -q "$@" || status=$?
+if [ $# -eq 0 ]; then  # the whole suite: the add-on on Blender 4.2 and 4.5 LTS too (the zip with dependencies on 4.5)
+  IMAGE_DYNAMICS_WITH_DEPS=1 bash scripts/blender_envs.sh 4.2.23 4.5.15 || status=1
+fi
+exit $status

@@ -79,11 +79,21 @@ def test_strengths_and_curves_multiply_and_curve_is_read_at_each_band():
     np.testing.assert_allclose(gains, np.array([0.5, 1.0, 2.0])[:, None] * ramp[None], rtol=1e-6)
 
 
+def _fixed_order_sum(weights: np.ndarray, stacked: np.ndarray) -> np.ndarray:
+    out = stacked[0] * weights[0]
+    for term in range(1, weights.size):
+        out = out + weights[term] * stacked[term]
+    return out
+
+
 def test_no_frame_gains_is_bit_identical(setup):
     _, render_plan, renderer = setup
     basis = spectral.displacement_basis(render_plan.motion, render_plan.times).astype(np.float32)
-    before = (basis @ spectral.stacked_coeffs(renderer.motion)).reshape(FRAMES, 2, 6, 8)
+    stacked = spectral.stacked_coeffs(renderer.motion)
+    # the plain basis summed term by term in a fixed order per frame (FrameRenderer.grid_displacements' order)
+    before = np.stack([_fixed_order_sum(row, stacked) for row in basis]).reshape(FRAMES, 2, 6, 8)
     assert np.array_equal(renderer.grid_displacements(render_plan.times), before)
+    np.testing.assert_allclose(before.reshape(FRAMES, -1), basis @ stacked, rtol=1e-5, atol=1e-6)
     assert render_plan.frame_gains is None
 
 

@@ -1,4 +1,4 @@
-"""Spectral volumes: file format round trip, validation of bad files, analysis/synthesis maths (DESIGN.md §3)."""
+"""Spectral volumes: file format round trip, validation of bad files, analysis/synthesis maths (docs/conventions.md)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def _bad_cases() -> dict[str, tuple[dict[str, np.ndarray], str]]:
     nan_freqs[2] = np.nan
     negative_freqs = base["freqs_hz"].copy()
     negative_freqs[1] = -0.2
-    newer = json.dumps({"format_version": spectral.FORMAT_VERSION + 1})
+    newer = json.dumps({"format_version": spectral.FLOW_FORMAT_VERSION + 1})
     return {
         "missing meta": ({k: v for k, v in base.items() if k != "meta"}, "missing key(s) meta"),
         "missing coeffs and fps": ({k: v for k, v in base.items() if k in ("freqs_hz", "meta")},
@@ -109,7 +109,7 @@ def _bad_cases() -> dict[str, tuple[dict[str, np.ndarray], str]]:
         "meta not JSON": ({**base, "meta": np.array("{not json")}, "'meta' is not valid JSON"),
         "meta a list": ({**base, "meta": np.array("[1, 2]")}, "'meta' must be a JSON object"),
         "newer version": ({**base, "meta": np.array(newer)},
-                          f"format version {spectral.FORMAT_VERSION + 1} is newer than this program reads"),
+                          f"format version {spectral.FLOW_FORMAT_VERSION + 1} is newer than this program reads"),
         "decay negative": ({**base, "meta": np.array(json.dumps({"decay_s": -1.0}))},
                            "decay time must be a positive number of seconds"),
     }
@@ -298,3 +298,14 @@ def test_stacked_coeffs_and_basis_reproduce_the_complex_sum() -> None:
     direct = np.einsum("nk,kchw->nchw", spectral.phase_matrix(volume.freqs_hz, times, volume.fps) - 1,
                        volume.coeffs.astype(np.complex128)).real
     np.testing.assert_allclose((basis @ spectral.stacked_coeffs(volume)).reshape(direct.shape), direct, atol=1e-5)
+
+
+def test_band_energy_share_and_rms_amplitude_are_the_one_summary_of_a_volume():
+    coeffs = np.zeros((3, 2, 4, 5), np.complex64)
+    coeffs[1, 0] = 2.0  # 2 px in x at band 1 everywhere: energy 4 per pixel
+    coeffs[2, 1] = 1.0j  # 1 px in y at band 2: energy 1 per pixel
+    sv = spectral.make(coeffs, np.array([0.0, 0.2, 0.4], np.float32), fps=30.0)
+    assert spectral.band_energy_share(sv) == pytest.approx([0.0, 0.8, 0.2])
+    assert spectral.rms_amplitude(sv) == pytest.approx(np.sqrt(5.0 / 2.0))
+    still = spectral.make(np.zeros_like(coeffs), sv.freqs_hz, fps=30.0)
+    assert spectral.band_energy_share(still).tolist() == [0.0, 0.0, 0.0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from .atomic import StagedOutputs, refuse_existing
-from .errors import InputError
+from .atomic import StagedOutputs, check_file_stem, recover, refuse_existing, refuse_inputs
+from .errors import InputError, OutputError
 from .frames import FrameRenderer
 from .jobs import Progress
 from .settings import RenderPlan
@@ -28,6 +29,8 @@ VIDEO_FORMATS = {"mp4": "mp4", "gif": "gif"}
 DISPLACEMENT_KINDS = tuple(io.DISPLACEMENT_KINDS)
 #: Frames rendered ahead of the writers; bounds memory (a 1080p RGB float frame is 25 MB).
 MAX_IN_FLIGHT = 4
+#: ...and at most this many bytes of them, so a huge image has one frame in flight (limits.render_memory assumes it).
+MAX_IN_FLIGHT_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class OutputSpec:
         displacement: any of ``forward`` (``<stem>_forward_0001.exr``), ``compositor`` (``<stem>_compositor_0001.exr``).
         overwrite: replace existing files; otherwise an existing target stops the bake before anything is written.
         gif_max_side: GIF previews are downscaled to this longest side.
+        inputs: files the bake must never replace (the input image, motion file, mask).
     """
 
     folder: Path
@@ -49,6 +53,7 @@ class OutputSpec:
     displacement: tuple[str, ...] = ()
     overwrite: bool = False
     gif_max_side: int = 480
+    inputs: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -62,7 +67,8 @@ class BakeResult:
 
 
 def validate_outputs(spec: OutputSpec) -> None:
-    """Raise :class:`InputError` for unknown formats or kinds, naming the allowed ones."""
+    """Raise :class:`InputError` for unknown formats or kinds (naming the allowed ones) or a stem that is a path."""
+    check_file_stem(spec.stem)
     known = set(FRAME_FORMATS) | set(VIDEO_FORMATS)
     bad = [f for f in spec.formats if f not in known]
     if bad:
@@ -96,26 +102,49 @@ def _patterns(spec: OutputSpec) -> list[str]:
     return pats
 
 
+#: An extra file committed together with a bake: ``(target path, writer(staged_path))``.
+ExtraFile = tuple[Path, Callable[[Path], object]]
+
+
 def bake(image: io.LoadedImage, render_plan: RenderPlan, spec: OutputSpec, progress: Progress | None = None,
-         splat_beta: float = 1.0) -> BakeResult:
-    """Render every frame of ``render_plan`` for ``image`` and write the outputs of ``spec``; all or nothing."""
+         splat_beta: float = 1.0, extra_files: Sequence[ExtraFile] = (), flow_mask: np.ndarray | None = None,
+         flow_feather_px: float = 0.0) -> BakeResult:
+    """Render every frame of ``render_plan`` for ``image`` and write the outputs of ``spec``; all or nothing.
+
+    ``extra_files`` (e.g. the motion file of ``animate --save-motion``) are written into the same staging folder
+    after rendering and committed in the same all-or-nothing step as the frames.
+
+    A plan whose motion holds a flow renders through :class:`image_dynamics.flow.FlowRenderer`, composited with
+    ``flow_mask`` (``[h, w]`` in 0..1, feathered by ``flow_feather_px`` image pixels; ``None``: where the field moves).
+    """
     validate_outputs(spec)
     progress = progress or Progress()
     folder = Path(spec.folder)
     names = planned_names(spec, render_plan.frame_numbers)
-    refuse_existing([folder / n for n in names], spec.overwrite)
+    targets = [folder / n for n in names] + [Path(p) for p, _ in extra_files]
+    for where in {folder, *(t.parent for t in targets)}:
+        recover(where)  # an interrupted earlier commit is finished or undone before anything looks at the folder
+    refuse_existing(targets, spec.overwrite)
+    refuse_inputs(targets, spec.inputs)
     started = time.monotonic()
     progress.start("preparing", len(render_plan.times))
-    renderer = FrameRenderer(image.pixels, render_plan.motion, splat_beta=splat_beta,
-                             linear=image.colorspace == "linear")
-    meta = {"fps": render_plan.fps, "loop_frames": render_plan.loop_frames}
+    if render_plan.motion.flow is None:
+        renderer = FrameRenderer(image.pixels, render_plan.motion, splat_beta=splat_beta,
+                                 linear=image.colorspace == "linear")
+    else:
+        from .flow import renderer_for_plan
 
-    with StagedOutputs(folder, overwrite=spec.overwrite) as staged, ThreadPoolExecutor(2) as pool:
+        renderer = renderer_for_plan(image.pixels, render_plan, flow_mask, flow_feather_px, splat_beta,
+                                     linear=image.colorspace == "linear", displacement=spec.displacement)
+    meta = {"fps": render_plan.fps, "loop_frames": render_plan.loop_frames}
+    in_flight = max(1, min(MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES // max(1, image.pixels.nbytes)))
+
+    with StagedOutputs(folder, overwrite=spec.overwrite, inputs=spec.inputs) as staged, ThreadPoolExecutor(2) as pool:
         pending: collections.deque[Future] = collections.deque()
         videos = _open_videos(spec, staged, render_plan.fps)
         try:
             progress.start("rendering", len(render_plan.times))
-            flows = renderer.flows(render_plan.times, render_plan.frame_gains)
+            flows = renderer.flows(render_plan.times, render_plan.frame_gains, basis=render_plan.basis)
             for number, flow in zip(render_plan.frame_numbers, flows):
                 frame = renderer.frame(flow) if (spec.formats) else None
                 for fmt in spec.formats:
@@ -131,7 +160,7 @@ def bake(image: io.LoadedImage, render_plan: RenderPlan, spec: OutputSpec, progr
                     display = io.to_display_uint8(frame, image.colorspace)[..., :3]
                     for writer in videos.values():
                         writer.append(display)
-                while len(pending) > MAX_IN_FLIGHT * max(1, len(spec.formats) + len(spec.displacement)):
+                while len(pending) > in_flight * max(1, len(spec.formats) + len(spec.displacement)):
                     pending.popleft().result()
                 progress.advance()
             progress.start("writing", len(pending))
@@ -140,11 +169,17 @@ def bake(image: io.LoadedImage, render_plan: RenderPlan, spec: OutputSpec, progr
                 progress.advance()
             for writer in videos.values():
                 writer.close()
-        except BaseException:
+            for target, write in extra_files:
+                write(staged.stage_path(Path(target).absolute()))
+        except BaseException as exc:
             for fut in pending:
                 fut.cancel()
             for writer in videos.values():
                 writer.abort()
+            if isinstance(exc, OSError) and str(staged.stage) in f"{exc.filename} {exc.filename2}":
+                # the message would name a file in the staging folder, which is gone once this returns
+                raise OutputError(f"{folder}: writing the outputs failed ({exc.strerror or exc}); nothing was "
+                                  "changed. Free some space or choose another folder.") from None
             raise
         files = staged.commit()
     return BakeResult(files, len(render_plan.times), time.monotonic() - started, _patterns(spec))

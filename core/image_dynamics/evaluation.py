@@ -13,7 +13,8 @@ over bands with f > 0):
   mean power in band k (does it put energy at the right frequencies);
 - ``psnr_db``: PSNR of frames rendered by the engine with the predicted motion against the true frames of the scene
   (synthetic sets only), averaged over a few frame times;
-and, because samples are stochastic, each metric's mean and standard deviation over seeds.
+and, because samples are stochastic, each metric's mean and standard deviation over seeds. Pixels whose true motion
+a held-out set marks unknown (a shard's ``known`` array) are left out of the first three metrics.
 """
 
 from __future__ import annotations
@@ -48,12 +49,15 @@ def cell_mean(energy: np.ndarray, cell: int) -> np.ndarray:
     return np.repeat(np.repeat(means, cell, axis=1), cell, axis=2)
 
 
-def pearson_per_image(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """Correlation over pixels for each image ``[B]``; 0 where either map is constant."""
-    p = pred.reshape(len(pred), -1)
-    t = true.reshape(len(true), -1)
-    p = p - p.mean(axis=1, keepdims=True)
-    t = t - t.mean(axis=1, keepdims=True)
+def pearson_per_image(pred: np.ndarray, true: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
+    """Correlation over pixels for each image ``[B]``; 0 where either map is constant. ``known`` bool ``[B, H, W]``:
+    only those pixels count."""
+    p = pred.reshape(len(pred), -1).astype(np.float64)
+    t = true.reshape(len(true), -1).astype(np.float64)
+    w = np.ones_like(p) if known is None else known.reshape(len(known), -1).astype(np.float64)
+    n = np.maximum(w.sum(axis=1, keepdims=True), 1.0)
+    p = (p - (p * w).sum(axis=1, keepdims=True) / n) * w
+    t = (t - (t * w).sum(axis=1, keepdims=True) / n) * w
     denom = np.sqrt((p * p).sum(axis=1) * (t * t).sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (p * t).sum(axis=1) / denom
@@ -77,11 +81,19 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def band_log_power_error(pred: np.ndarray, true: np.ndarray, freqs_hz: np.ndarray) -> np.ndarray:
-    """``|log10 P_pred - log10 P_true|`` per image and band ``[B, K']`` (bands with f > 0)."""
+def band_log_power_error(pred: np.ndarray, true: np.ndarray, freqs_hz: np.ndarray,
+                         known: np.ndarray | None = None) -> np.ndarray:
+    """``|log10 P_pred - log10 P_true|`` per image and band ``[B, K']`` (bands with f > 0); with ``known`` bool
+    ``[B, H, W]`` the mean powers are over known pixels only."""
     moving = np.asarray(freqs_hz) > 0
-    p = (np.abs(pred[:, moving]) ** 2).sum(axis=2).mean(axis=(2, 3))
-    t = (np.abs(true[:, moving]) ** 2).sum(axis=2).mean(axis=(2, 3))
+    pp = (np.abs(pred[:, moving]) ** 2).sum(axis=2)  # [B, K', H, W]
+    tp = (np.abs(true[:, moving]) ** 2).sum(axis=2)
+    if known is None:
+        p, t = pp.mean(axis=(2, 3)), tp.mean(axis=(2, 3))
+    else:
+        w = known[:, None].astype(np.float64)
+        area = np.maximum(w.sum(axis=(2, 3)), 1.0)
+        p, t = (pp * w).sum(axis=(2, 3)) / area, (tp * w).sum(axis=(2, 3)) / area
     return np.abs(np.log10(p + POWER_FLOOR) - np.log10(t + POWER_FLOOR))
 
 
@@ -117,19 +129,24 @@ class TestSet:
     window_frames: int
     source: str
     true_frames: dict[int, np.ndarray] = field(default_factory=dict)
+    known: np.ndarray | None = None  #: bool [N, H, W], where the true motion is known (None: everywhere)
 
 
 def load_test_set(info: DatasetInfo, limit: int | None = None, psnr_samples: int = 0) -> TestSet:
     """Read up to ``limit`` samples; for synthetic sets render the true frames of the first ``psnr_samples``."""
-    images, coeffs, ids = [], [], []
+    images, coeffs, ids, known = [], [], [], []
     for shard in iter_shards(info):
         images.append(shard["images"])
         coeffs.append(channels_to_coeffs(shard["coeffs"]))
         ids.append(shard["sample_ids"])
+        known.append(None if "known" not in shard else np.asarray(shard["known"]) != 0)
         if limit is not None and sum(len(i) for i in images) >= limit:
             break
+    masks = None
+    if any(k is not None for k in known):
+        masks = np.concatenate([np.ones(i.shape[:3], bool) if k is None else k for i, k in zip(images, known)])[:limit]
     data = TestSet(np.concatenate(images)[:limit], np.concatenate(coeffs)[:limit], np.concatenate(ids)[:limit],
-                   info.freqs_hz, info.fps, info.window_frames, info.source)
+                   info.freqs_hz, info.fps, info.window_frames, info.source, known=masks)
     if psnr_samples and info.source.startswith("synth"):
         from .data.synth import render_sample
 
@@ -155,10 +172,11 @@ def evaluate(predict: Predictor, data: TestSet, seeds: Sequence[int] = (0,), bat
         pred = np.concatenate(preds)
         e_pred, e_true = motion_energy(pred, data.freqs_hz), motion_energy(data.coeffs, data.freqs_hz)
         moving = e_true > 2 * MOVING_RMS_PX ** 2
+        known = data.known  # unknown pixels are in no metric (PSNR compares whole frames)
         metrics = {
-            "energy_corr": float(pearson_per_image(e_pred, e_true).mean()),
-            "moving_auc": roc_auc(e_pred, moving),
-            "band_log_power_err": float(band_log_power_error(pred, data.coeffs, data.freqs_hz).mean()),
+            "energy_corr": float(pearson_per_image(e_pred, e_true, known).mean()),
+            "moving_auc": roc_auc(e_pred, moving) if known is None else roc_auc(e_pred[known], moving[known]),
+            "band_log_power_err": float(band_log_power_error(pred, data.coeffs, data.freqs_hz, known).mean()),
         }
         if data.true_frames:
             metrics["psnr_db"] = float(np.mean([render_psnr(data.images[i], pred[i], frames, data.freqs_hz, data.fps,

@@ -1,6 +1,7 @@
 """Images in and out: reading any common still image into float32, colour encoding, frame writers, sequence names.
 
-In memory an image is float32 ``[H, W, C]`` (C = 3 RGB or 4 RGBA, straight alpha) with values as stored (DESIGN.md §3):
+In memory an image is float32 ``[H, W, C]`` (C = 3 RGB or 4 RGBA, straight alpha) with values as stored
+(docs/conventions.md):
 
 - ``'srgb'``: 8- and 16-bit files (PNG, JPEG, TIFF, BMP, WebP), display-referred, 0..1, warped as they are.
 - ``'linear'``: float files (OpenEXR, Radiance HDR, float TIFF), scene-linear, kept as they are (may exceed 1 or be
@@ -38,9 +39,9 @@ from .io_video import GifWriter, VideoInfo, VideoWriter, gif_delays_ms, pad_to_e
 
 __all__ = [
     "DISPLACEMENT_KINDS", "FRAME_FORMATS", "GifWriter", "LoadedImage", "VideoInfo", "VideoWriter", "frame_extension",
-    "gif_delays_ms", "linear_to_srgb", "pad_to_even", "read_displacement_exr", "read_exr", "read_grayscale",
-    "read_image", "sequence_name", "sequence_pattern", "srgb_to_linear", "to_display_uint8", "to_uint16",
-    "video_frames", "video_info", "write_displacement_exr", "write_exr", "write_exr_image", "write_frame",
+    "gif_delays_ms", "linear_to_srgb", "mask_from_pixels", "pad_to_even", "read_displacement_exr", "read_exr",
+    "read_grayscale", "read_image", "sequence_name", "sequence_pattern", "srgb_to_linear", "to_display_uint8",
+    "to_uint16", "video_frames", "video_info", "write_displacement_exr", "write_exr", "write_exr_image", "write_frame",
     "write_jpeg", "write_png",
 ]
 
@@ -290,22 +291,46 @@ def read_image(path: str | os.PathLike) -> LoadedImage:
     return LoadedImage(np.ascontiguousarray(pixels, dtype=np.float32), colorspace, bits, has_alpha, path)
 
 
-def read_grayscale(path: str | os.PathLike) -> np.ndarray:
-    """Read an image as one float32 ``[H, W]`` channel in 0..1 (motion masks: 1 = moves, 0 = still).
+def mask_from_pixels(pixels: np.ndarray) -> np.ndarray:
+    """A motion mask from image pixels: float32 ``[H, W]`` in 0..1 (1 = moves, 0 = still).
 
-    Which channel: an image with alpha whose colour is the same everywhere (a mask painted as transparency) gives
-    its alpha; a grey image gives its grey value exactly; any other image gives its luma, Rec. 709 weights
-    (0.2126 R + 0.7152 G + 0.0722 B) applied to the stored values. Values are clipped to 0..1 (linear EXR masks too).
+    The one rule for masks, used for files (:func:`read_grayscale`, the CLI's ``--mask``) and by the Blender add-on:
+
+    - a mask painted as transparency (one colour everywhere, alpha below 1 somewhere) gives its alpha;
+    - any other image gives the grey value of its colour (a grey image's value exactly, else the Rec. 709 luma
+      0.2126 R + 0.7152 G + 0.0722 B of the stored values) times its alpha (1 where opaque or without alpha).
+
+    So white moves and black stays, an opaque image's alpha changes nothing (a black opaque RGBA mask moves
+    nothing), and transparent parts of a painted mask stay still. Values are clipped to 0..1 (linear EXR masks too).
+
+    Args:
+        pixels: float ``[H, W]``, ``[H, W, 1]``, ``[H, W, 2]`` (grey + alpha), ``[H, W, 3]`` or ``[H, W, 4]``
+            (straight alpha), values as stored.
     """
-    image = read_image(path)
-    rgb = image.pixels[..., :3]
-    if image.has_alpha and np.all(rgb == rgb[0, 0]):
-        grey = image.pixels[..., 3]
-    elif np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
-        grey = rgb[..., 0]
+    values = np.asarray(pixels, dtype=np.float32)
+    if values.ndim == 2:
+        values = values[..., None]
+    if values.ndim != 3 or values.shape[2] not in (1, 2, 3, 4):
+        raise ValueError(f"mask pixels must be [H, W] or [H, W, 1-4], got shape {values.shape}")
+    channels = values.shape[2]
+    rgb = values[..., :3] if channels >= 3 else np.repeat(values[..., :1], 3, axis=2)
+    alpha = values[..., channels - 1] if channels in (2, 4) else None
+    if alpha is not None and not np.all(alpha >= 1.0) and np.all(rgb == rgb[0, 0]):
+        grey = alpha
     else:
-        grey = rgb @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+        if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
+            grey = rgb[..., 0]
+        else:
+            grey = rgb @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+        if alpha is not None:
+            grey = grey * np.clip(alpha, 0.0, 1.0)
     return np.clip(grey, 0.0, 1.0).astype(np.float32)
+
+
+def read_grayscale(path: str | os.PathLike) -> np.ndarray:
+    """Read a motion mask: float32 ``[H, W]`` in 0..1 (1 = moves, 0 = still), by :func:`mask_from_pixels`'s rule
+    (a transparency mask's alpha, else the grey value or luma of the colour times the alpha)."""
+    return mask_from_pixels(read_image(path).pixels)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """What an artist sets for one render: motion edits and the frames to produce, and how they become a plan.
 
 :class:`RenderSettings` is shared by the CLI and the Blender add-on; :func:`plan` turns a spectral volume and settings
-into the edited volume and the list of frame times to render (DESIGN.md §3, Render defaults and Loop length).
+into the edited volume and the list of frame times to render (docs/conventions.md, Render defaults and Loop length).
 Animated edits (strength and band gains that change over the shot) are per-frame band gains on top of the plan's motion:
 :func:`animated_gains` computes them, :func:`with_frame_gains` attaches them to a plan.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import edits
+from . import edits, limits
 from .errors import InputError
 from .frames import validate_frame_gains
 from .spectral import SpectralVolume
@@ -64,6 +64,8 @@ class RenderPlan:
         loop_frames: output frames in one loop (frame ``loop_frames`` would repeat frame 0); ``None`` with decay.
         frame_gains: optional float64 ``[N, K]``: band ``k`` of frame ``n`` is scaled by ``frame_gains[n, k]``
             (animated strength and band gains, see :func:`animated_gains`); ``None``: every frame as ``motion`` is.
+        basis: optional float32 ``[N, 2K]`` weights of ``[Re S; Im S]`` per frame replacing the inverse DFT (modal
+            dynamics: :meth:`image_dynamics.modal.ModalResponse.render_basis`); ``None``: the motion's own loop.
     """
 
     motion: SpectralVolume
@@ -72,10 +74,17 @@ class RenderPlan:
     fps: float
     loop_frames: int | None
     frame_gains: np.ndarray | None = None
+    basis: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         gains = validate_frame_gains(self.frame_gains, len(self.times), self.motion.num_bands)
         object.__setattr__(self, "frame_gains", gains)
+        if self.basis is not None:
+            basis = np.asarray(self.basis, dtype=np.float32)
+            if basis.shape != (len(self.times), 2 * self.motion.num_bands) or not np.all(np.isfinite(basis)):
+                raise InputError(f"RenderPlan.basis must be finite, shape [frames, 2 x bands] = [{len(self.times)}, "
+                                 f"{2 * self.motion.num_bands}], got {basis.shape}.")
+            object.__setattr__(self, "basis", basis)
 
 
 def _check_positive(name: str, value: float | None, allow_zero: bool = False) -> None:
@@ -88,7 +97,7 @@ def _check_positive(name: str, value: float | None, allow_zero: bool = False) ->
 
 
 def validate_settings(settings: RenderSettings) -> None:
-    """Raise :class:`InputError` naming the first bad setting and its allowed range."""
+    """Raise :class:`InputError` naming the first bad setting and its allowed range (limits: :mod:`.limits`)."""
     _check_positive("--fps", settings.fps)
     _check_positive("--strength", settings.strength, allow_zero=True)
     _check_positive("--decay", settings.decay_s)
@@ -108,6 +117,7 @@ def validate_settings(settings: RenderSettings) -> None:
             and settings.low_cut_hz > settings.high_cut_hz):
         raise InputError(f"--low-cut {settings.low_cut_hz} Hz is above --high-cut {settings.high_cut_hz} Hz: "
                          "nothing would move. Swap them.")
+    limits.check_render_settings(settings)
 
 
 def edit_motion(sv: SpectralVolume, settings: RenderSettings, mask: np.ndarray | None = None) -> SpectralVolume:
@@ -156,6 +166,7 @@ def plan(sv: SpectralVolume, settings: RenderSettings, mask: np.ndarray | None =
         start, stop = 0, loop_frames
     if sv.decay_s is not None:
         loop_frames = None
+    limits.check_frame_count(stop - start)  # before any per-frame array exists
     numbers = np.arange(start, stop, dtype=np.int64)
     times = numbers.astype(np.float64) * sv.fps / motion_rate
     return RenderPlan(sv, numbers, times, fps, loop_frames)

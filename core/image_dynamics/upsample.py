@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError
+from .render import PARALLEL_LOCK
 
 try:
     from numba import njit, prange
@@ -180,7 +181,7 @@ def _gather_numpy(field: np.ndarray, row_idx: np.ndarray, col_idx: np.ndarray, w
 
 if HAVE_NUMBA:
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, nogil=True)
     def _tile_weights_numba(guide, lo, row_idx, row_w, col_idx, col_w, inv_two_sigma2, out):  # pragma: no cover
         rows, width, channels = guide.shape
         n = row_idx.shape[1]
@@ -211,7 +212,7 @@ if HAVE_NUMBA:
                 for k in range(n * n):
                     out[r, x, k] /= total
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, nogil=True)
     def _gather_numba(field, row_idx, col_idx, weights, scales, out, out_row0):  # pragma: no cover
         rows, width, _ = weights.shape
         n = row_idx.shape[1]
@@ -229,7 +230,7 @@ if HAVE_NUMBA:
                             acc += weights[r, x, a * n + b] * (plane[i, col_idx[x, b]] - first)
                     out[c, y, x] = scale * (first + acc)
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, nogil=True)
     def _gather_bilinear_numba(field, row_idx, col_idx, weights, scales, out, out_row0):  # pragma: no cover
         # _gather_numba unrolled for 2x2 taps (radius 1): the same sums in the same order, three times faster.
         rows, width, _ = weights.shape
@@ -423,14 +424,16 @@ class EdgeAwareUpsampler:
             scales = np.ones(channels, dtype=np.float32)
         gather = self._gather
         if self._weights is not None:
-            gather(arr, self._row_idx[y0:y1], self._col_idx, self._weights[y0:y1], scales, target, 0)
+            with PARALLEL_LOCK:
+                gather(arr, self._row_idx[y0:y1], self._col_idx, self._weights[y0:y1], scales, target, 0)
             return out
         buffer = np.empty((min(self.tile_rows, y1 - y0), width, self.taps_per_pixel), dtype=np.float32)
         for t0 in range(y0, y1, self.tile_rows):
             t1 = min(t0 + self.tile_rows, y1)
             weights = buffer[:t1 - t0]
             self._compute_weights(t0, t1, weights)
-            gather(arr, self._row_idx[t0:t1], self._col_idx, weights, scales, target, t0 - y0)
+            with PARALLEL_LOCK:
+                gather(arr, self._row_idx[t0:t1], self._col_idx, weights, scales, target, t0 - y0)
         return out
 
     # -- weights ----------------------------------------------------------------------------------------------------
@@ -449,5 +452,6 @@ class EdgeAwareUpsampler:
         assert self._guide is not None
         guide = np.ascontiguousarray(self._perceptual(self._guide[y0:y1]))
         kernel = _tile_weights_numba if self.backend == "numba" else _tile_weights_numpy
-        kernel(guide, self._guide_lo, self._row_idx[y0:y1], self._row_w[y0:y1], self._col_idx, self._col_w,
-               self._inv_two_sigma2, out)
+        with PARALLEL_LOCK:
+            kernel(guide, self._guide_lo, self._row_idx[y0:y1], self._row_w[y0:y1], self._col_idx, self._col_w,
+                   self._inv_two_sigma2, out)

@@ -31,7 +31,19 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 ADDON = "blender_addon"
 
-from blender_addon import blender_image, engine, headless, jobs, motion, panels, setups, tasks  # noqa: E402
+from blender_addon import (  # noqa: E402
+    blender_image,
+    engine,
+    headless,
+    jobs,
+    motion,
+    panels,
+    preferences,
+    properties,
+    setups,
+    warmup,
+)
+from blender_addon import scene as scene_module  # noqa: E402
 
 pytestmark = [pytest.mark.blender, pytest.mark.xdist_group("blender")]
 
@@ -80,7 +92,7 @@ def scene(tmp_path):
     settings = sc.image_dynamics
     settings.coherence_px, settings.amplitude_px = 8.0, 3.0
     prefs = bpy.context.preferences.addons[ADDON].preferences
-    prefs.cache_dir = str(tmp_path / "cache")
+    prefs.cache_dir, prefs.model_dir = str(tmp_path / "cache"), ""
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
     return sc
 
@@ -190,9 +202,9 @@ def no_model_packages(monkeypatch, tmp_path):
 
     monkeypatch.setattr(package, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     monkeypatch.setenv("IMAGE_DYNAMICS_MODELS", str(tmp_path / "no-models"))
-    engine.model_available.cache_clear()
+    engine.forget_model_status()
     yield
-    engine.model_available.cache_clear()
+    engine.forget_model_status()
 
 
 def test_panels_draw_every_control_in_each_state(scene, still, no_model_packages):
@@ -283,7 +295,7 @@ def keyframe_linear(settings, path: str, keys: tuple[tuple[int, float], ...], in
         else:
             getattr(settings, path)[index] = value
         settings.keyframe_insert(path, index=index, frame=frame)
-    curve = tasks.find_fcurve(bpy.context.scene, f"image_dynamics.{path}", max(index, 0))
+    curve = scene_module.find_fcurve(bpy.context.scene, f"image_dynamics.{path}", max(index, 0))
     assert curve is not None and len(curve.keyframe_points) == len(keys)
     for point in curve.keyframe_points:
         point.interpolation = "LINEAR"
@@ -301,7 +313,7 @@ def displacement_only(settings) -> None:
 def test_animated_strength_varies_frame_by_frame(scene, still, tmp_path):
     settings = scene.image_dynamics
     displacement_only(settings)
-    assert tasks.animated_edits(scene, FRAMES) is None  # nothing keyframed: the un-animated path
+    assert scene_module.animated_edits(scene, FRAMES) is None  # nothing keyframed: the un-animated path
     assert bpy.ops.image_dynamics.bake() == {"FINISHED"}  # strength 1, the reference
     reference = forward_maps(bake_folder(tmp_path))
     curve = keyframe_linear(settings, "strength", ((START, 0.0), (END, 2.0)))
@@ -311,7 +323,7 @@ def test_animated_strength_varies_frame_by_frame(scene, still, tmp_path):
         assert settings.strength == pytest.approx(strength, abs=1e-6)
         assert curve.evaluate(START + i) == pytest.approx(strength, abs=1e-6)
     scene.frame_set(END)  # the current frame no longer matters
-    assert tasks.animated_edits(scene, FRAMES).band_gains is None
+    assert scene_module.animated_edits(scene, FRAMES).band_gains is None
     assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
     animated = forward_maps(bake_folder(tmp_path))
     assert np.abs(reference[3]).max() > 0.5  # the reference really moves
@@ -333,7 +345,7 @@ def test_animated_band_gain_varies_frame_by_frame(scene, still, tmp_path):
     assert np.abs(statics[0] - statics[FRAMES - 1]).max() > 0.05  # the 1 Hz bands carry visible motion
     keyframe_linear(settings, "band_gains", ((START, 1.0), (END, 0.0)), index=band)
     scene.frame_set(START + 1)
-    animation = tasks.animated_edits(scene, FRAMES)
+    animation = scene_module.animated_edits(scene, FRAMES)
     assert animation.strengths is None
     assert [dict(curve)[1.0] for curve in animation.band_gains] == pytest.approx(gains, abs=1e-6)
     assert all(dict(curve)[0.5] == 1.0 for curve in animation.band_gains)  # unanimated bands keep their value
@@ -420,23 +432,44 @@ def test_material_plays_the_sequence_in_step_with_the_scene(scene, still, tmp_pa
     assert np.abs(rendered[0] - rendered[2]).mean() > 0.01  # the texture advanced with the scene frame
 
 
+def compositor_nodes(scene):
+    """``(tree, output socket)`` of the scene's compositor: the 5.0 node group's output, or 4.x's Composite node."""
+    if hasattr(scene, "compositing_node_group"):
+        tree = scene.compositing_node_group
+        return tree, next(n for n in tree.nodes if n.bl_idname == "NodeGroupOutput").inputs[0]
+    tree = scene.node_tree
+    return tree, next(n for n in tree.nodes if n.bl_idname == "CompositorNodeComposite").inputs["Image"]
+
+
 def test_compositor_displaces_the_still_with_the_compositor_maps(scene, still, tmp_path):
     settings = scene.image_dynamics
     settings.output_kind, settings.displacement_forward = "DISPLACEMENT", False
     assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
     assert sorted(os.listdir(bake_folder(tmp_path)))[0] == "still_compositor_0001.exr"
     assert bpy.ops.image_dynamics.setup_compositor() == {"FINISHED"}
-    tree = scene.compositing_node_group
+    tree, output = compositor_nodes(scene)
     displace = tree.nodes["ID Displace"]
     maps = tree.nodes["ID Compositor Maps"]
-    assert displace.inputs["Displacement"].links[0].from_node == maps
-    assert displace.inputs["Image"].links[0].from_node == tree.nodes["ID Still"]
+    if "Displacement" in displace.inputs:  # 5.0+: the map is the displacement vector
+        assert displace.inputs["Displacement"].links[0].from_node == maps
+        assert displace.inputs["Image"].links[0].from_node == tree.nodes["ID Still"]
+    elif displace.bl_idname == "CompositorNodeMixRGB":  # 4.5: four nearest reads mixed bilinearly
+        taps = [tree.nodes[f"ID Tap {dx}{dy}"] for dx in (0, 1) for dy in (0, 1)]
+        assert all(t.filter_type == "NEAREST" and t.inputs["Image"].links[0].from_node == tree.nodes["ID Still"]
+                   for t in taps)
+        assert tree.nodes["ID Map Channels"].inputs["Image"].links[0].from_node == maps
+    else:  # 4.2: the map's channels are the per-pixel scales of a constant (1, 1) vector
+        channels = tree.nodes["ID Map Channels"]
+        assert channels.inputs["Image"].links[0].from_node == maps and not displace.inputs["Vector"].links
+        assert displace.inputs["X Scale"].links[0].from_socket == channels.outputs["Red"]
+        assert displace.inputs["Y Scale"].links[0].from_socket == channels.outputs["Green"]
+        assert displace.inputs["Image"].links[0].from_node == tree.nodes["ID Still"]
     assert tree.nodes["ID Still"].image == still
     assert maps.image.source == "SEQUENCE" and maps.image.colorspace_settings.name == "Non-Color"
     assert maps.image.filepath == "//image_dynamics/still/still_compositor_0001.exr"
+    assert maps.image.name == "still_compositor_####.exr"
     assert (maps.frame_duration, maps.frame_start, maps.use_cyclic) == (FRAMES, START, True)
-    output = next(n for n in tree.nodes if n.bl_idname == "NodeGroupOutput")
-    assert output.inputs[0].links[0].from_node == displace
+    assert output.links[0].from_node == displace
     assert scene.render.use_compositing
     pixels = blender_image.image_pixels(still)[0]
     render_plan, renderer = engine_render(pixels, settings)
@@ -453,6 +486,59 @@ def test_compositor_displaces_the_still_with_the_compositor_maps(scene, still, t
     engine_frame = renderer.frame(flows[index])
     moved = np.abs(engine_frame - pixels).mean()
     assert np.abs(rendered - engine_frame).mean() < 0.35 * moved  # close to the splatted frame, far from the still
+
+
+def marker_image(width: int = 64, height: int = 40) -> np.ndarray:
+    """float32 [H, W, 3] sRGB: smooth colour ramps (red below 0.45) and a pure red 6x4 marker near the top left."""
+    y, x = np.mgrid[0:height, 0:width]
+    img = np.stack([0.1 + 0.3 * x / width, 0.4 + 0.2 * np.sin(x / 6.0) * np.cos(y / 5.0), 0.2 + 0.4 * y / height], -1)
+    img[6:10, 8:14] = (1.0, 0.0, 0.0)
+    return img.astype(np.float32)
+
+
+def marker_centre(pixels: np.ndarray) -> tuple[float, float]:
+    """Centre ``(x, y)`` of the red marker's pixels (weighted by how red they are), engine pixel coordinates."""
+    redness = np.clip((pixels[..., 0] - 0.5) * 2, 0, 1) * np.clip(1 - 2 * pixels[..., 1], 0, 1)
+    ys, xs = np.mgrid[0:pixels.shape[0], 0:pixels.shape[1]]
+    return float((xs * redness).sum() / redness.sum()), float((ys * redness).sum() / redness.sum())
+
+
+def test_compositor_setup_equals_the_backward_warp_up_to_the_edges(scene, tmp_path):
+    """A 3-8 px map that reaches every edge: the compositor render is the engine's backward warp within 3/255 at every
+    pixel, opaque everywhere (no edge holes), and the asymmetric marker lands on the same pixel, on every Blender."""
+    width, height = 64, 40
+    pixels = marker_image(width, height)
+    path = io.write_png(tmp_path / "marker.png", pixels, "srgb")
+    image = bpy.data.images.load(str(path))
+    y, x = np.mgrid[0:height, 0:width]
+    field = np.stack([4.5 + 1.5 * np.sin(2 * np.pi * x / width),  # 3..6 px right: the left edge samples outside
+                      2.5 + 1.5 * np.cos(2 * np.pi * y / height + x / 30.0)]).astype(np.float32)  # 1..4 px down
+    magnitude = np.hypot(*field)
+    assert magnitude.min() >= 3 and magnitude.max() <= 8 and (x - field[0] < 0).any() and (y - field[1] < 0).any()
+    vmap = render.samples_inside(field)  # what the bake writes
+    io.write_displacement_exr(tmp_path / "marker_compositor_0001.exr", vmap, "compositor")
+    state = image.image_dynamics
+    state.bake_dir, state.bake_stem, state.bake_frames, state.bake_start = "//", "marker", 1, 1
+    state.bake_compositor, state.bake_loops = True, True
+    scene.image_dynamics.image = image
+    assert bpy.ops.image_dynamics.setup_compositor() == {"FINISHED"}
+    scene.render.image_settings.file_format = "OPEN_EXR"  # float output: no 8-bit rounding in what is measured
+    scene.render.image_settings.color_mode = "RGBA"
+    scene.render.film_transparent = True
+    scene.frame_set(1)
+    scene.render.filepath = str(tmp_path / "composite.exr")
+    bpy.ops.render.render(write_still=True)
+    rendered = io.read_image(tmp_path / "composite.exr").pixels
+    assert rendered.shape == (height, width, 4)
+    expected = io.linear_to_srgb(render.backward_warp(io.srgb_to_linear(pixels), field))
+    error = np.abs(io.linear_to_srgb(rendered[..., :3]) - expected).max()
+    print(f"compositor on Blender {bpy.app.version_string}: max error {error * 255:.2f}/255, "
+          f"lowest alpha {rendered[..., 3].min():.4f}")
+    assert error <= 3 / 255
+    assert rendered[..., 3].min() >= 0.999
+    got, want = marker_centre(io.linear_to_srgb(rendered[..., :3])), marker_centre(expected)
+    assert abs(got[0] - want[0]) < 0.1 and abs(got[1] - want[1]) < 0.1, (got, want)
+    assert abs(want[0] - marker_centre(pixels)[0]) > 3  # the marker really moved
 
 
 def test_displace_modifier_moves_vertices_by_the_forward_maps(scene, still, tmp_path):
@@ -550,7 +636,7 @@ def test_worker_thread_job_keeps_main_thread_callbacks_short(scene, tmp_path):
     forest = bpy.data.images.load(str(ROOT / "core" / "image_dynamics" / "samples" / "forest.jpg"))
     scene.image_dynamics.image = forest
     scene.image_dynamics.output_kind = "BOTH"
-    for make in (tasks.predict_job, tasks.bake_job):
+    for make in (scene_module.predict_job, scene_module.bake_job):
         job = jobs.begin(make(bpy.context, forest), threaded=True)
         assert job.state == jobs.RUNNING
         while not job.poll():
@@ -566,7 +652,7 @@ def test_worker_thread_job_keeps_main_thread_callbacks_short(scene, tmp_path):
 
 def test_cancel_mid_bake_leaves_no_files(scene, still, tmp_path):
     scene.frame_end = START + 39  # 40 frames, so the cancel lands mid-bake
-    job = tasks.bake_job(bpy.context, still)
+    job = scene_module.bake_job(bpy.context, still)
     job.progress.callback = lambda done, total, stage: job.cancel() if stage == "rendering" and done >= 2 else None
     jobs.begin(job, threaded=True)
     while not job.poll():
@@ -603,9 +689,8 @@ def test_command_line_handler_bakes_and_reports(scene, still, tmp_path, capsys, 
     assert (tmp_path / "out" / "still" / "still_motion.npz").is_file()  # the .blend saved --output //out/
 
 
-@pytest.mark.skipif(not (ROOT / "onnx" / "default" / "model.json").is_file(), reason="no shipped model package")
 def test_the_shipped_model_predicts_and_bakes_through_the_add_on(scene, still, tmp_path, capsys):
-    engine.model_available.cache_clear()
+    engine.forget_model_status()
     assert headless.main(["bake", "--image", still.name, "--source", "model", "--output", "//model_out/",
                           "--loop-frames", "4", "--kind", "both", "--displacement", "forward"]) == 0
     folder = tmp_path / "model_out" / "still"
@@ -651,17 +736,30 @@ print("RESULT " + json.dumps(result))
 """
 
 
-def test_extension_zip_builds_validates_installs_and_bakes(tmp_path):
+@pytest.fixture(scope="module")
+def plain_zip(tmp_path_factory) -> Path:
+    """The extension zip without dependencies (engine wheel, the shipped model inside it), built once."""
+    folder = tmp_path_factory.mktemp("extension")
     script = ROOT / "scripts" / "build_extension.py"
-    subprocess.run([sys.executable, str(script), "--output-dir", str(tmp_path / "dist"),
-                    "--build-dir", str(tmp_path / "build")], check=True, capture_output=True, text=True)
-    archive = tmp_path / "dist" / "image_dynamics-0.1.0.zip"
+    subprocess.run([sys.executable, str(script), "--output-dir", str(folder / "dist"), "--build-dir",
+                    str(folder / "build")], check=True, capture_output=True, text=True)
+    return folder / "dist" / f"image_dynamics-{engine.addon_version()}.zip"
+
+
+def test_extension_zip_builds_validates_installs_and_bakes(tmp_path, plain_zip):
+    archive = plain_zip
+    version = engine.addon_version()
+    wheel = f"wheels/image_dynamics-{version}-py3-none-any.whl"
     with zipfile.ZipFile(archive) as zf:
         names = set(zf.namelist())
         manifest = zf.read("blender_manifest.toml").decode()
-    assert {"__init__.py", "blender_manifest.toml", "wheels/image_dynamics-0.1.0-py3-none-any.whl"} <= names
+        with zf.open(wheel) as fh, zipfile.ZipFile(fh) as engine_wheel:
+            packaged = set(engine_wheel.namelist())
+    assert {"__init__.py", "warmup.py", "scene.py", "work.py", "blender_manifest.toml", wheel} <= names
+    assert "image_dynamics/models/default/model.json" in packaged  # the shipped model travels inside the wheel
     assert not any("__pycache__" in n for n in names)
-    assert '"./wheels/image_dynamics-0.1.0-py3-none-any.whl"' in manifest and "[permissions]" in manifest
+    assert f'"./{wheel}"' in manifest and "[permissions]" in manifest
+    print(f"plain zip: {archive.stat().st_size / 1e6:.1f} MB")
     from scripts.build_extension import find_blender_ext
 
     check = subprocess.run([sys.executable, str(find_blender_ext()), "validate", str(archive)], capture_output=True,
@@ -670,9 +768,292 @@ def test_extension_zip_builds_validates_installs_and_bakes(tmp_path):
     # install it the way Blender does (its extension installer, into a scratch user folder), enable, bake, remove
     env = {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "user")}
     child = subprocess.run([sys.executable, "-c", INSTALL_AND_BAKE, str(archive), str(tmp_path)], env=env,
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=300)
     lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, child.stdout[-2000:] + child.stderr[-2000:]
     result = json.loads(lines[0][len("RESULT "):])
     assert result == {"enabled": True, "status": 0, "prefs": "ImageDynamicsPreferences", "wheel_installed": True,
                       "files": [f"leaf_{i:04d}.png" for i in range(1, 5)], "removed": True}
+
+
+#: Installs a zip into the Blender of this Python (argv: zip, scratch folder, mode), then reports as JSON:
+#: mode "missing": draws the panels and preferences, runs every operator and the command-line handler;
+#: mode "predict": predicts with the Model source (no preference set) and bakes.
+INSTALL_AND_RUN = """
+import contextlib, io, json, os, sys
+import bpy
+zip_path, out, mode = sys.argv[-3], sys.argv[-2], sys.argv[-1]
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
+name = "bl_ext.user_default.image_dynamics"
+addon = sys.modules[name]
+result = {"enabled": name in bpy.context.preferences.addons}
+bpy.ops.wm.save_as_mainfile(filepath=os.path.join(out, "scene.blend"))
+image = bpy.data.images.new("leaf", 24, 16)
+image.pixels.foreach_set([0.2, 0.6, 0.1, 1.0] * (24 * 16))
+bpy.context.scene.image_dynamics.image = image
+
+
+class Layout:
+    def __init__(self, seen):
+        self.seen = seen
+
+    def __getattr__(self, attr):
+        if attr in {"row", "column", "box", "split"}:
+            return lambda *a, **k: Layout(self.seen)
+        return lambda *a, **k: self.seen.append(k.get("text", "")) if attr == "label" else None
+
+
+def draw(cls, owner=None):
+    seen = []
+    cls.draw(owner or type("Self", (), {"layout": Layout(seen)})(), bpy.context)
+    return seen
+
+
+if mode == "missing":
+    labels = []
+    for cls in addon.panels.classes:
+        if cls.bl_idname.endswith("view_3d"):
+            labels += draw(cls)
+    prefs = bpy.context.preferences.addons[name].preferences
+    seen = []
+    type(prefs).draw(type("Self", (), {"layout": Layout(seen), "compute_device": "AUTO", "cache_dir": "",
+                                       "model_dir": ""})(), bpy.context)
+    result["labels"] = labels + seen
+    reports = {}
+    for op in ("predict", "bake", "save_motion", "setup_material", "setup_compositor", "setup_displace",
+               "detect_devices", "clear_cache"):
+        try:
+            reports[op] = str(getattr(bpy.ops.image_dynamics, op)())
+        except RuntimeError as exc:
+            reports[op] = str(exc)
+    result["reports"] = reports
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        result["cli_status"] = addon.headless.main(["bake", "--image", "leaf"])
+    result["cli"] = err.getvalue()
+else:
+    bpy.context.scene.image_dynamics.motion_source = "MODEL"
+    result["predict"] = str(bpy.ops.image_dynamics.predict(image_name="leaf"))
+    result["key"] = image.image_dynamics.motion_key
+    result["status"] = addon.headless.main(["bake", "--image", "leaf", "--loop-frames", "3", "--output", "//out/",
+                                            "--steps", "2"])
+    result["files"] = sorted(os.listdir(os.path.join(out, "out", "leaf")))
+print("RESULT " + json.dumps(result))
+"""
+
+
+def install_and_run(python: str, archive: Path, folder: Path, mode: str) -> dict:
+    env = {**os.environ, "BLENDER_USER_RESOURCES": str(folder / "user")}
+    env.pop("PYTHONPATH", None)
+    env.pop("IMAGE_DYNAMICS_MODELS", None)
+    child = subprocess.run([python, "-c", INSTALL_AND_RUN, str(archive), str(folder), mode], env=env,
+                           capture_output=True, text=True, timeout=480, cwd=folder)
+    lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, child.stdout[-3000:] + child.stderr[-3000:]
+    return json.loads(lines[0][len("RESULT "):])
+
+
+BPY_ONLY = os.environ.get("IMAGE_DYNAMICS_BPY_ONLY_PYTHON", "")
+
+
+@pytest.mark.skipif(not BPY_ONLY, reason="no bpy-only Python given ($IMAGE_DYNAMICS_BPY_ONLY_PYTHON, set by "
+                                         "scripts/blender_envs.sh and scripts/test.sh)")
+def test_plain_zip_in_a_bare_blender_names_the_missing_module_and_the_zip_to_install(tmp_path, plain_zip):
+    missing = subprocess.run([BPY_ONLY, "-c", "import importlib.util as u; print(u.find_spec('cv2') is None)"],
+                             capture_output=True, text=True).stdout.strip()
+    assert missing == "True"  # a Blender as shipped: no OpenCV, Pillow, OpenEXR, numba
+    result = install_and_run(BPY_ONLY, plain_zip, tmp_path, "missing")
+    assert result["enabled"]
+    zip_name = f"image_dynamics-{engine.addon_version()}-linux_x64.zip"
+    assert f"Missing Python module 'cv2': install {zip_name}" in result["labels"]  # the panel says it
+    assert any("'cv2'" in label and "--with-deps" in label for label in result["labels"])  # and the preferences
+    assert set(result["reports"]) == {"predict", "bake", "save_motion", "setup_material", "setup_compositor",
+                                      "setup_displace", "detect_devices", "clear_cache"}
+    for operator, report in [*result["reports"].items(), ("command line", result["cli"])]:
+        line = report.strip()
+        assert "\n" not in line and "Traceback" not in line, (operator, report)
+        assert "'cv2' (opencv-python-headless) is missing" in line and zip_name in line, (operator, report)
+    assert result["cli_status"] == 1 and result["cli"].startswith("image_dynamics: error: ")
+
+
+WITH_DEPS_ZIP = os.environ.get("IMAGE_DYNAMICS_WITH_DEPS_ZIP", "")
+
+
+@pytest.mark.skipif(not (BPY_ONLY and WITH_DEPS_ZIP), reason="no --with-deps zip given "
+                                                             "($IMAGE_DYNAMICS_WITH_DEPS_ZIP, set by "
+                                                             "scripts/blender_envs.sh)")
+def test_zip_with_dependencies_in_a_bare_blender_predicts_with_the_shipped_model(tmp_path):
+    result = install_and_run(BPY_ONLY, Path(WITH_DEPS_ZIP), tmp_path, "predict")
+    assert result["enabled"] and result["predict"] == "{'FINISHED'}"
+    assert result["key"].startswith("model-")
+    assert result["status"] == 0 and result["files"] == [f"leaf_{i:04d}.png" for i in range(1, 4)]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Versions, one rule per thing, one cache, worker threads
+
+
+def test_path_options_follow_the_blender_version():
+    assert properties._path_options((4, 2, 23)) == set()  # 4.2 refuses the option: the classes would not register
+    assert properties._path_options((4, 4, 3)) == set()
+    assert properties._path_options((4, 5, 0)) == {"PATH_SUPPORTS_BLEND_RELATIVE"}
+    assert properties.PATH_OPTIONS == properties._path_options(tuple(bpy.app.version))
+    assert "motion_file" in bpy.context.scene.image_dynamics.bl_rna.properties  # registered on this Blender
+
+
+def test_sequence_files_are_named_by_the_engines_rule(scene, still, tmp_path, monkeypatch):
+    state = still.image_dynamics
+    state.bake_dir, state.bake_stem, state.bake_format = "//baked/", "still", "png"
+    assert setups.sequence_file(state, "frames") == str(tmp_path / "baked" / io.sequence_name("still", 0, "png"))
+    assert setups.sequence_label(state, "compositor") == io.sequence_pattern("still_compositor", "exr")
+    monkeypatch.setattr(io, "sequence_name", lambda stem, index, ext: f"{stem}.{index + 1:05d}.{ext}")
+    monkeypatch.setattr(io, "sequence_pattern", lambda stem, ext: f"{stem}.#####.{ext}")
+    assert setups.sequence_file(state, "forward") == str(tmp_path / "baked" / "still_forward.00001.exr")
+    assert setups.sequence_label(state, "frames") == "still.#####.png"
+
+
+def test_black_opaque_mask_moves_nothing_in_the_add_on_and_the_cli(scene, still, tmp_path):
+    """One mask rule (image_dynamics.io.mask_from_pixels) for files read by the CLI and images in Blender."""
+    masks = {"black_opaque": np.zeros((HEIGHT, WIDTH, 4), np.float32) + [0, 0, 0, 1],
+             "painted_alpha": np.zeros((HEIGHT, WIDTH, 4), np.float32),
+             "white_half_transparent": np.ones((HEIGHT, WIDTH, 4), np.float32),
+             "colour": np.concatenate([asymmetric_pixels(), np.ones((HEIGHT, WIDTH, 1), np.float32)], axis=2)}
+    masks["painted_alpha"][..., 3] = np.linspace(0, 1, WIDTH)[None, :]
+    masks["white_half_transparent"][:, : WIDTH // 2, 3] = 0.0
+    for name, rgba in masks.items():
+        path = io.write_png(tmp_path / f"{name}.png", rgba, "srgb")
+        in_blender = blender_image.mask_values(bpy.data.images.load(str(path)))
+        np.testing.assert_allclose(in_blender, io.read_grayscale(path), atol=1e-6, err_msg=name)
+    assert io.read_grayscale(tmp_path / "black_opaque.png").max() == 0  # the CLI used to say: everything moves
+    assert io.read_grayscale(tmp_path / "white_half_transparent.png")[:, : WIDTH // 2].max() == 0
+    settings = scene.image_dynamics
+    displacement_only(settings)
+    settings.mask = bpy.data.images["black_opaque.png"]
+    assert bpy.ops.image_dynamics.bake() == {"FINISHED"}
+    assert max(np.abs(f).max() for f in forward_maps(bake_folder(tmp_path))) == 0
+
+
+def test_model_status_refreshes_when_a_package_appears(scene, tmp_path, no_model_packages, monkeypatch):
+    from image_dynamics.model import package
+
+    assert engine.model_available()[0] is False
+    folder = tmp_path / "my-models"
+    (folder / "default").mkdir(parents=True)
+    for file in (package.Path(package.__file__).parents[1] / "models" / "default").iterdir():
+        (folder / "default" / file.name).symlink_to(file)
+    assert engine.model_available()[0] is False  # kept for a moment: panels redraw many times a second
+    bpy.context.preferences.addons[ADDON].preferences.model_dir = str(folder)  # the preference's update refreshes
+    available, why = engine.model_available(preferences.model_folder())
+    assert available and "default" in why
+    monkeypatch.setenv("IMAGE_DYNAMICS_MODELS", str(folder))  # installed behind the add-on's back
+    monkeypatch.setattr(engine, "MODEL_STATUS_TTL_S", 0.0)
+    assert engine.model_available()[0] is True
+
+
+def test_worker_modules_never_import_bpy():
+    """The worker side (work, motion, warmup) runs without bpy: a package stub with ``bpy`` blocked imports them."""
+    code = ("import sys, types; sys.modules['bpy'] = None; "
+            f"package = types.ModuleType('blender_addon'); package.__path__ = [{str(ROOT / 'blender_addon')!r}]; "
+            "sys.modules['blender_addon'] = package; "
+            "import blender_addon.work, blender_addon.motion, blender_addon.warmup; "
+            "print(sorted(m for m in sys.modules if m.startswith('blender_addon.')))")
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert "blender_addon.scene" not in child.stdout and "blender_addon.work" in child.stdout
+
+
+def test_save_motion_runs_in_a_worker_thread(scene, still, tmp_path):
+    job = jobs.begin(scene_module.save_motion_job(bpy.context, still), threaded=True)
+    assert job.state == jobs.RUNNING
+    while not job.poll():
+        time.sleep(0.005)
+    jobs.release(job)
+    assert job.state == jobs.DONE, job.message
+    assert max(job.poll_seconds) < 0.1 and job._thread is not None
+    settings = scene.image_dynamics
+    assert settings.motion_source == "FILE" and settings.motion_file == "//image_dynamics/still/still_motion.npz"
+    assert (tmp_path / "image_dynamics" / "still" / "still_motion.npz").is_file()
+    assert "Saved the motion of 'still.png'" in job.message
+
+
+def test_model_motion_is_cached_once_keyed_by_the_package_and_read_in_its_colour_space(scene, tmp_path, monkeypatch):
+    import shutil
+
+    from image_dynamics.model import package
+    from image_dynamics.model.predict import predict_motion
+
+    models = tmp_path / "models"
+    shutil.copytree(package.Path(package.__file__).parents[1] / "models" / "default", models / "default")
+    prefs = bpy.context.preferences.addons[ADDON].preferences
+    prefs.model_dir = str(models)
+    cache = tmp_path / "cache"
+    linear = np.ascontiguousarray(io.srgb_to_linear(asymmetric_pixels()) * 1.7)  # an HDR still, scene-linear
+    image = blender_image.array_to_image(linear, "hdr", colorspace="linear")
+    settings = scene.image_dynamics
+    settings.image, settings.motion_source, settings.steps = image, "MODEL", 2
+    assert bpy.ops.image_dynamics.predict() == {"FINISHED"}
+    key = image.image_dynamics.motion_key
+    assert key.startswith("model-")
+    volume = motion.cached(key)
+    pixels = blender_image.image_pixels(image)[0]
+    as_linear = predict_motion(pixels, models / "default", seed=0, steps=2, colorspace="linear", cache=False)
+    as_srgb = predict_motion(pixels, models / "default", seed=0, steps=2, colorspace="srgb", cache=False)
+    np.testing.assert_array_equal(volume.coeffs, as_linear.coeffs)  # the image went in as scene-linear
+    assert not np.allclose(as_linear.coeffs, as_srgb.coeffs)
+    cached_files = sorted(cache.glob("*.npz"))
+    assert len(cached_files) == 1  # once, in the Cache Folder preference's folder
+    assert not any(Path(os.environ["IMAGE_DYNAMICS_CACHE"]).glob("*.npz"))  # and nowhere else
+    # a replaced package (its model.json changed) is a new key: the old motion is not served for it
+    manifest = models / "default" / "model.json"
+    manifest.write_text(manifest.read_text().replace('"data_note": "', '"data_note": "retrained: '))
+    motion.clear_memory()
+    assert bpy.ops.image_dynamics.predict() == {"FINISHED"}
+    assert image.image_dynamics.motion_key != key and len(list(cache.glob("*.npz"))) == 2
+    assert bpy.ops.image_dynamics.clear_cache() == {"FINISHED"}
+    assert not any(cache.glob("*.npz")) and motion.cached(key) is None
+
+
+def test_numba_kernels_compile_at_enable_and_a_bake_waits_for_them(scene, still, tmp_path, monkeypatch):
+    assert os.environ[warmup.CACHE_ENV] == preferences.numba_cache_folder()  # set when the add-on was enabled
+    folder = tmp_path / "numba"
+    monkeypatch.setenv(warmup.CACHE_ENV, str(folder))
+    assert warmup.start(str(folder)) is None  # this process imported the kernels first: they keep their cache
+    monkeypatch.delitem(sys.modules, warmup.KERNELS_MODULE)  # as in Blender, where the add-on is enabled first
+    child = warmup.start(str(folder))  # an empty cache: the child compiles every kernel
+    assert child is not None and warmup.running()
+    stages = []
+    job = scene_module.bake_job(bpy.context, still)
+    job.progress.callback = lambda done, total, stage: stages.append((stage, done, total))
+    jobs.begin(job, threaded=False)
+    assert job.state == jobs.DONE, job.message
+    assert stages[0][0] == warmup.STAGE and child.poll() == 0  # compiling first, as its own stage, until the end
+    compiling = [done for stage, done, _ in stages if stage == warmup.STAGE]
+    assert compiling == sorted(compiling) and compiling[-1] == warmup.EXPECTED_S  # never backwards, then complete
+    assert [stage for stage, _, _ in stages if stage != warmup.STAGE][0] == "procedural motion"
+    assert any(folder.rglob("*.nbi")) and (folder / warmup.STAMP).is_file()  # the cache is the add-on's folder
+    assert "render kernels compiled" in (folder / "warmup.log").read_text()
+    assert warmup.start(str(folder)) is None  # filled for this engine already: no second child
+
+
+def test_build_extension_says_what_to_install_for_an_old_setuptools(monkeypatch, capsys):
+    import importlib.metadata
+
+    from scripts import build_extension
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "65.5.0" if name == "setuptools" else real(name))
+    with pytest.raises(SystemExit) as exc:
+        build_extension.main(["--output-dir", "/nonexistent/dist"])
+    message = str(exc.value)
+    assert "\n" not in message and "setuptools >= 77" in message and "65.5.0" in message
+    assert "pip install 'setuptools>=77' wheel" in message
+
+
+def test_device_texts_name_the_cuda_that_onnxruntime_gpu_needs():
+    gpu = dict((item[0], item[2]) for item in preferences.DEVICES)["GPU"]
+    assert "CUDA 13" in gpu and "cuDNN 9" in gpu and "CUDA 12" not in gpu
+    lines = preferences.detect_devices()
+    from image_dynamics.model.providers import explain_providers
+
+    assert lines == explain_providers().splitlines()  # the engine's one device report

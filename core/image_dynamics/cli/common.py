@@ -183,8 +183,11 @@ def render_settings(args: argparse.Namespace):
 
 
 def procedural_params(args: argparse.Namespace):
+    from ..limits import check_procedural
     from ..procedural import ProceduralParams
 
-    return ProceduralParams(dominant_hz=args.dominant_hz, falloff=args.falloff, direction_deg=args.direction,
-                            directionality=args.directionality, coherence_px=args.coherence,
-                            strength_px=args.amplitude, seed=args.seed)
+    params = ProceduralParams(dominant_hz=args.dominant_hz, falloff=args.falloff, direction_deg=args.direction,
+                              directionality=args.directionality, coherence_px=args.coherence,
+                              strength_px=args.amplitude, seed=args.seed)
+    check_procedural(params)
+    return params

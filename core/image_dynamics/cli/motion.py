@@ -12,6 +12,7 @@ import numpy as np
 from .. import io, spectral
 from ..errors import InputError
 from .common import EXIT_OK, ProgressBar, add_model_options, add_procedural_options, procedural_params, say
+from .flow import describe_flow, register_motion_source
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--overwrite", action="store_true")
     add_procedural_options(q)
     q.set_defaults(run=cmd_motion_procedural)
+    register_motion_source(msub)
 
     p = sub.add_parser("predict", help="predict a motion file (spectral volume) for IMAGE with the motion model")
     p.add_argument("image", type=Path)
@@ -54,8 +56,11 @@ def cmd_motion_procedural(args: argparse.Namespace) -> int:
 
 def predict_motion_for(args: argparse.Namespace, image: io.LoadedImage) -> spectral.SpectralVolume:
     """Run the motion model on ``image`` with the options of :func:`add_model_options`, a bar per DDIM step."""
+    from ..limits import check_seed
     from ..model.predict import MotionPredictor
 
+    if getattr(args, "seed", None) is not None:
+        check_seed(args.seed)
     predictor = MotionPredictor(args.model, provider=args.provider, notify=False)
     if predictor.notice and not args.quiet:
         print(predictor.notice, file=sys.stderr)
@@ -93,15 +98,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def describe(sv: spectral.SpectralVolume) -> dict:
     """A summary of a motion file: sizes, frequencies and where the motion energy is."""
     energy = spectral.motion_energy(sv)
-    band_energy = (np.abs(sv.coeffs) ** 2).sum(axis=(1, 2, 3))
-    rms = float(np.sqrt(energy.mean() / 2))
+    rms = spectral.rms_amplitude(sv)
     return {
         "bands": sv.num_bands, "grid": [sv.width, sv.height], "fps": sv.fps,
         "freqs_hz": [round(float(f), 4) for f in sv.freqs_hz],
-        "band_energy_share": [round(float(e / max(band_energy.sum(), 1e-30)), 4) for e in band_energy],
+        "band_energy_share": [round(float(e), 4) for e in spectral.band_energy_share(sv)],
         "natural_period_frames": sv.natural_period_frames(), "decay_s": sv.decay_s,
         "rms_amplitude_px": round(rms, 4), "max_amplitude_px": round(float(np.sqrt(energy.max())), 4),
         "moving_fraction": round(float((energy > 1e-4 * max(energy.max(), 1e-30)).mean()), 4), "meta": sv.meta,
+        "flow": describe_flow(sv),
     }
 
 
@@ -119,5 +124,10 @@ def cmd_info(args: argparse.Namespace) -> int:
           f"moving pixels {info['moving_fraction']:.0%}")
     if info["decay_s"]:
         print(f"  decay: {info['decay_s']:g} s")
+    if info["flow"]:
+        flow = info["flow"]
+        print(f"  flow: up to {flow['max_speed_px_s']:g} px/s, mean velocity ({flow['mean_velocity_px_s'][0]:g}, "
+              f"{flow['mean_velocity_px_s'][1]:g}) px/s (grid pixels, x right, y down) over "
+              f"{flow['moving_fraction']:.0%} of the picture (format version 2)")
     print(f"  meta: {json.dumps(info['meta'])}")
     return EXIT_OK

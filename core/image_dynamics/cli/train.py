@@ -15,7 +15,9 @@ from .common import EXIT_OK, ProgressBar, say
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the motion model (needs the train extra: torch)")
     p.add_argument("--config", default="default", help="tiny, default or large (default: default)")
-    p.add_argument("--data", type=Path, required=True, help="training dataset folder")
+    p.add_argument("--data", action="append", required=True, metavar="DIR[:WEIGHT]",
+                   help="training dataset folder; repeat for a mixture, each drawn in proportion to its weight "
+                        "(default 1), normalised by statistics over the mixture")
     p.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, metrics.jsonl, model.pt")
     p.add_argument("--steps", type=int, help="total steps over all stages (default: the configuration's)")
     p.add_argument("--seed", type=int, default=0)
@@ -33,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-multiplier", type=int, default=1, metavar="N",
                    help="a new run's batches times N, learning rates unchanged (GPUs: about the same time per step "
                         "for N times the samples; default 1)")
+    p.add_argument("--photo-realism", type=float, metavar="S",
+                   help="a new run's training-time camera strength: sensor noise, JPEG, blur and defocus, chromatic "
+                        "aberration, downscaling on the training images (0 off, 1 as designed; default: the "
+                        "configuration's, off)")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate motion predictors on a held-out dataset against baselines")
@@ -73,8 +79,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     stages = tuple(s.strip() for s in args.stages.split(",") if s.strip()) if args.stages else None
     extra = {} if args.regression else {"init_from": args.init_from, "stages": stages}
     fn = train_regression if args.regression else train
+    from ..train.data import parse_data_spec
+
+    specs = [parse_data_spec(d) for d in args.data]
+    data = specs[0][0] if len(specs) == 1 and specs[0][1] == 1.0 else specs
+    extra["photo_realism"] = args.photo_realism
     try:
-        result = fn(args.config, args.data, args.out, steps=args.steps, resume=not args.no_resume, seed=args.seed,
+        result = fn(args.config, data, args.out, steps=args.steps, resume=not args.no_resume, seed=args.seed,
                     device=args.device, progress=on_progress, cancel=lambda: token.cancelled,
                     overwrite=args.overwrite, batch_multiplier=args.batch_multiplier, **extra)
     finally:

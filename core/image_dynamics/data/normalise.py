@@ -39,16 +39,27 @@ class NormAccumulator:
         self.hist = np.zeros((self.num_bands, _BINS), dtype=np.int64)
         self.count = 0
 
-    def add(self, channels: np.ndarray) -> None:
-        """Add samples: float channels ``[N, K, 4, H, W]`` or ``[K, 4, H, W]`` (one sample)."""
+    def add(self, channels: np.ndarray, known: np.ndarray | None = None) -> None:
+        """Add samples: float channels ``[N, K, 4, H, W]`` or ``[K, 4, H, W]`` (one sample).
+
+        ``known``: optional ``[N, H, W]`` (or ``[H, W]``) mask, nonzero where the motion is known; pixels whose motion
+        is unknown are left out (a shard without the mask counts as all known).
+        """
         ch = np.asarray(channels)
         if ch.ndim == 4:
             ch = ch[None]
         if ch.ndim != 5 or ch.shape[1] != self.num_bands or ch.shape[2] != 4:
             raise ValueError(f"channels must be [N, {self.num_bands}, 4, H, W], got {ch.shape}")
-        for sample in ch:
+        if known is not None:
+            known = np.asarray(known)
+            known = known[None] if known.ndim == 2 else known
+            if known.shape != (ch.shape[0], *ch.shape[3:]):
+                raise ValueError(f"known must be [{ch.shape[0]}, {ch.shape[3]}, {ch.shape[4]}], got {known.shape}")
+        for i, sample in enumerate(ch):
             mags = np.abs(sample.astype(np.float32))  # [K, 4, H, W]
             moving = mags.max(axis=(0, 1)) > MIN_MOTION  # [H, W]
+            if known is not None:
+                moving &= known[i] != 0
             for k in range(self.num_bands):
                 values = mags[k][:, moving].ravel()
                 idx = _bin_index(values)
@@ -61,6 +72,30 @@ class NormAccumulator:
             raise ValueError(f"cannot merge statistics of {other.num_bands} bands into {self.num_bands}")
         self.hist += other.hist
         self.count += other.count
+
+    @classmethod
+    def mixture(cls, parts: list[NormAccumulator], weights: list[float]) -> NormAccumulator:
+        """The statistics of a weighted mixture of datasets: each part's histogram counts as its share of samples,
+        ``weights[i]`` (normalised to sum 1) per sample of part ``i`` rather than its own size, so the percentile is
+        the one of the mixture training draws from. Counts are rescaled to integers (the total of all parts' values,
+        at least 2^40), which moves no percentile by more than the histogram's own rounding."""
+        if not parts or len(parts) != len(weights):
+            raise ValueError("give one weight per part, and at least one part")
+        if any(p.num_bands != parts[0].num_bands for p in parts):
+            raise ValueError("cannot mix statistics of different band counts")
+        w = np.asarray(weights, dtype=np.float64)
+        if np.any(w <= 0) or not np.all(np.isfinite(w)):
+            raise ValueError(f"weights must be positive, got {weights}")
+        w = w / w.sum()
+        mixed = np.zeros_like(parts[0].hist, dtype=np.float64)
+        for part, share in zip(parts, w):
+            if part.count:
+                mixed += part.hist * (share / part.count)
+        total = max(float(sum(p.hist.sum() for p in parts)), 2.0 ** 40)
+        out = cls(parts[0].num_bands)
+        out.hist = np.rint(mixed * (total / max(mixed.sum(axis=1).max(), 1e-300))).astype(np.int64)
+        out.count = int(sum(p.count for p in parts))
+        return out
 
     def result(self, percentile: float = DEFAULT_PERCENTILE, freqs_hz: np.ndarray | None = None) -> NormStats:
         if not 0.0 < percentile <= 100.0:
@@ -105,7 +140,7 @@ def compute_norm_stats(info_or_arrays: DatasetInfo | np.ndarray, percentile: flo
         info = info_or_arrays
         acc = NormAccumulator(info.num_bands)
         for shard in iter_shards(info):
-            acc.add(shard["coeffs"])
+            acc.add(shard["coeffs"], shard.get("known"))
         return acc.result(percentile, info.freqs_hz)
     arrays = np.asarray(info_or_arrays)
     if np.iscomplexobj(arrays):

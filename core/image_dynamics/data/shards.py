@@ -3,14 +3,16 @@
 Layout of a dataset folder::
 
     dataset.json        format_version, count, width, height, num_bands, fps, window_frames, freqs_hz, source, shards
-    shard_00000.npz     images uint8 [n, H, W, 3]; coeffs float16 [n, K, 4, H, W]; sample_ids int64 [n]; kinds str [n]
+    shard_00000.npz     images uint8 [n, H, W, 3]; coeffs float16 [n, K, 4, H, W]; sample_ids int64 [n]; kinds str [n];
+                        optional known uint8 [n, H, W] (1 = the pixel's motion is known; without it: all known)
     ...
     norm_stats.json     per-frequency normalisation (see :mod:`image_dynamics.normalisation`), written after the data
 
 ``coeffs`` channels are (x.real, x.imag, y.real, y.imag) of the one-sided spectral-volume coefficients in pixels of the
 image grid (docs/conventions.md); float16 halves the size and is ample for pixel-scale motion. Every shard is written
 under a temporary name and renamed, and ``dataset.json`` is rewritten after each shard, so an interrupted run keeps
-what it finished.
+what it finished; :meth:`ShardWriter.resume` appends to such a dataset, so a long run resumes losing at most the
+shard it was filling.
 """
 
 from __future__ import annotations
@@ -75,29 +77,58 @@ class ShardWriter:
         self.shard_size = shard_size
         self.shards: list[str] = []
         self.count = 0
-        self._pending: list[tuple[np.ndarray, np.ndarray, int, str]] = []
+        self._pending: list[tuple[np.ndarray, np.ndarray, int, str, np.ndarray | None]] = []
         self._threads = int(write_threads)
         self._pool = ThreadPoolExecutor(self._threads) if self._threads > 1 else None
         self._writing: deque[tuple[str, int, Future]] = deque()  # submitted shards, oldest first
         self._queued = 0  # shards named so far (written or being written)
 
-    def add(self, image: np.ndarray, coeffs: np.ndarray, sample_id: int, kind: str = "") -> None:
-        """Queue one sample: image uint8 ``[H, W, 3]``, coeffs complex ``[K, 2, H, W]`` on the same grid."""
+    @classmethod
+    def resume(cls, folder: str | os.PathLike, width: int, height: int, freqs_hz: np.ndarray, fps: float,
+               window_frames: int, source: str, shard_size: int = 64) -> ShardWriter:
+        """A writer that appends to the dataset in ``folder`` (made by the same generator at the same size): its
+        index is kept, new shards are numbered after the listed ones (a shard written but never indexed, from a run
+        that was killed, is written over). Raises :class:`InputError` if the dataset does not match."""
+        info = read_info(folder)
+        wanted = (int(width), int(height), str(source), int(np.asarray(freqs_hz).shape[0]), float(fps),
+                  int(window_frames))
+        found = (info.width, info.height, info.source, info.num_bands, info.fps, info.window_frames)
+        if wanted != found:
+            raise InputError(f"{info.folder}: cannot resume: it holds {found[0]}x{found[1]} samples of "
+                             f"{found[2]!r} ({found[3]} bands, {found[4]} fps, {found[5]} frames), not "
+                             f"{wanted[0]}x{wanted[1]} of {wanted[2]!r}. Use another folder or --overwrite.")
+        writer = cls(folder, width, height, freqs_hz, fps, window_frames, source, shard_size, overwrite=True)
+        writer.shards = list(info.shards)
+        writer.count = info.count
+        writer._queued = len(info.shards)
+        return writer
+
+    def add(self, image: np.ndarray, coeffs: np.ndarray, sample_id: int, kind: str = "",
+            known: np.ndarray | None = None) -> None:
+        """Queue one sample: image uint8 ``[H, W, 3]``, coeffs complex ``[K, 2, H, W]`` on the same grid, optional
+        ``known`` ``[H, W]`` (nonzero where the motion is known; None: all known)."""
         k = self.freqs_hz.shape[0]
         if coeffs.shape != (k, 2, self.height, self.width):
             raise ValueError(f"coeffs must be [{k}, 2, {self.height}, {self.width}], got {coeffs.shape}")
-        self.add_channels(image, coeffs_to_channels(coeffs).astype(np.float16), sample_id, kind)
+        self.add_channels(image, coeffs_to_channels(coeffs).astype(np.float16), sample_id, kind, known)
 
-    def add_channels(self, image: np.ndarray, channels: np.ndarray, sample_id: int, kind: str = "") -> None:
+    def add_channels(self, image: np.ndarray, channels: np.ndarray, sample_id: int, kind: str = "",
+                     known: np.ndarray | None = None) -> None:
         """Queue one sample already in storage form: float16 channels ``[K, 4, H, W]`` (see
-        :func:`coeffs_to_channels`), so a rendering worker can do the conversion."""
+        :func:`coeffs_to_channels`), so a rendering worker can do the conversion; ``known`` as in :meth:`add`.
+        A shard holds a ``known`` array when any of its samples has one (the others are all known)."""
         k = self.freqs_hz.shape[0]
         if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
             raise ValueError(f"image must be uint8 [{self.height}, {self.width}, 3], got {image.dtype} {image.shape}")
         if channels.shape != (k, 4, self.height, self.width) or channels.dtype != np.float16:
             raise ValueError(f"channels must be float16 [{k}, 4, {self.height}, {self.width}], got {channels.dtype} "
                              f"{channels.shape}")
-        self._pending.append((image, channels, int(sample_id), kind))
+        if known is not None:
+            known = np.asarray(known)
+            if known.shape != (self.height, self.width):
+                raise ValueError(f"known must be [{self.height}, {self.width}], got {known.shape}")
+            known = (known != 0).astype(np.uint8)
+        self._pending.append((image, channels, int(sample_id), kind, known))
         if len(self._pending) >= self.shard_size:
             self.flush()
 
@@ -106,9 +137,12 @@ class ShardWriter:
         if self._pending:
             name = f"shard_{self._queued:05d}.npz"
             self._queued += 1
-            images, coeffs, ids, kinds = zip(*self._pending)
+            images, coeffs, ids, kinds, known = zip(*self._pending)
             arrays = {"images": np.stack(images), "coeffs": np.stack(coeffs),
                       "sample_ids": np.asarray(ids, dtype=np.int64), "kinds": np.asarray(kinds, dtype=str)}
+            if any(k is not None for k in known):
+                ones = np.ones((self.height, self.width), np.uint8)
+                arrays["known"] = np.stack([ones if k is None else k for k in known])
             count = len(self._pending)
             self._pending.clear()
             if self._pool is None:
@@ -207,16 +241,34 @@ def iter_shards(info: DatasetInfo) -> Iterator[dict[str, np.ndarray]]:
         try:
             with np.load(path, allow_pickle=False) as npz:
                 shard = {k: npz[k] for k in ("images", "coeffs", "sample_ids", "kinds")}
+                if "known" in npz.files:  # optional uint8 [n, H, W], 1 = motion known (absent: all known)
+                    shard["known"] = npz["known"]
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(f"{path}: corrupt or incomplete shard ({exc}). Re-create the dataset.") from None
         expected = (info.height, info.width)
+        if "known" in shard and shard["known"].shape != shard["images"].shape[:3]:
+            raise InputError(f"{path}: its known mask has shape {shard['known'].shape}, not {shard['images'].shape[:3]}"
+                             " (one [H, W] mask per sample). Re-create the dataset.")
         if shard["images"].shape[1:3] != expected or shard["coeffs"].shape[-2:] != expected:
             raise InputError(f"{path}: samples of size {shard['images'].shape[2]}x{shard['images'].shape[1]} in a "
                              f"dataset of {info.width}x{info.height}: mixed sizes. Keep one size per dataset.")
         yield shard
 
 
+def known_mask(shard: dict[str, np.ndarray]) -> np.ndarray:
+    """uint8 ``[n, H, W]``: a shard's ``known`` array, or all ones for a shard without one (motion known everywhere)."""
+    if "known" in shard:
+        return shard["known"]
+    n, h, w = shard["images"].shape[:3]
+    return np.ones((n, h, w), np.uint8)
+
+
 def load_all(info: DatasetInfo) -> dict[str, np.ndarray]:
-    """All shards concatenated (images uint8 [N,H,W,3], coeffs float16 [N,K,4,H,W], sample_ids, kinds)."""
+    """All shards concatenated (images uint8 [N,H,W,3], coeffs float16 [N,K,4,H,W], sample_ids, kinds; and known
+    uint8 [N,H,W] when some shard has it, all ones for the shards without)."""
     parts = list(iter_shards(info))
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    keys = ("images", "coeffs", "sample_ids", "kinds")
+    out = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+    if any("known" in p for p in parts):
+        out["known"] = np.concatenate([known_mask(p) for p in parts])
+    return out

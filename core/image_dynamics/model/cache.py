@@ -62,7 +62,8 @@ def load_cached(key: str, folder: Path | None = None) -> spectral.SpectralVolume
         return None
     try:
         return spectral.load(path)
-    except ImageDynamicsError:
+    except (ImageDynamicsError, OSError, ValueError, MemoryError):
+        # an unreadable entry is a miss: it is removed and the model runs again
         with contextlib.suppress(OSError):
             path.unlink()
         return None

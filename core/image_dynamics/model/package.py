@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import limits
 from ..errors import InputError
 from ..normalisation import NormStats, norm_stats_from_json
 
@@ -140,12 +141,19 @@ class ModelPackage:
             doc = json.loads(raw.decode("utf-8"))
         except OSError as exc:
             raise ModelPackageError(f"{manifest}: unreadable ({exc.strerror}).") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelPackageError(f"{manifest}: corrupt, not valid JSON ({exc}). {_FIX_EXPORT}, or reinstall the "
-                                    "package.") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise ModelPackageError(f"{manifest}: corrupt, not valid JSON ({str(exc)[:200] or 'nested too deeply'}). "
+                                    f"{_FIX_EXPORT}, or reinstall the package.") from None
         if not isinstance(doc, dict):
             raise ModelPackageError(f"{manifest}: must hold a JSON object, found {type(doc).__name__}. {_FIX_EXPORT}.")
-        package = _parse(folder, doc, hashlib.sha256(raw).hexdigest())
+        try:
+            package = _parse(folder, doc, hashlib.sha256(raw).hexdigest())
+        except ModelPackageError:
+            raise
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
+            # a field of a shape no check above foresaw: still one line, never a traceback
+            raise ModelPackageError(f"{manifest}: malformed ({type(exc).__name__}: {str(exc)[:200]}). "
+                                    f"{_FIX_EXPORT}.") from None
         check_opset_supported(package.opset, manifest)
         if verify:
             package.verify_files()
@@ -226,6 +234,24 @@ class ModelPackage:
 # parsing
 
 
+#: Bounds of model.json fields: far above any real model, low enough that nothing downstream overflows or allocates
+#: without end.
+MAX_FIELD_INT = 2**31 - 1
+MAX_BANDS = 1024
+MAX_MODEL_SIDE = 16384
+MAX_TIMESTEPS = 100_000
+MAX_FILE_BYTES = 2**40
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a field value cut to 80 characters (a huge integer or list must not flood the message)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long for repr
+        return "a number too large to show"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
     manifest = folder / MANIFEST
 
@@ -242,36 +268,48 @@ def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
     if missing:
         raise fail(f"missing field(s) {', '.join(missing)}")
 
-    def integer(value: Any, what: str, minimum: int = 1) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise fail(f"'{what}' must be an integer >= {minimum}, got {value!r}")
+    def integer(value: Any, what: str, minimum: int = 1, maximum: int = MAX_FIELD_INT) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+            raise fail(f"'{what}' must be an integer from {minimum} to {maximum}, got {_short(value)}")
         return value
 
     def number(value: Any, what: str) -> float:
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-            raise fail(f"'{what}' must be a finite number, got {value!r}")
-        return float(value)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        try:
+            number = float(value) if ok else math.nan
+        except OverflowError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise fail(f"'{what}' must be a finite number, got {_short(value)}")
+        return number
 
-    k = integer(doc["num_bands"], "num_bands")
+    k = integer(doc["num_bands"], "num_bands", maximum=MAX_BANDS)
     freqs = doc["freqs_hz"]
     if not isinstance(freqs, list) or len(freqs) != k:
         raise fail(f"'freqs_hz' must list K = {k} frequencies, got {freqs!r}"[:300])
-    freqs_hz = np.array([number(f, "freqs_hz") for f in freqs], np.float32)
+    freqs_hz = np.array([number(f, "freqs_hz") for f in freqs], np.float64)
+    if np.any(freqs_hz < 0) or np.any(freqs_hz > limits.MAX_HZ):
+        raise fail(f"'freqs_hz' must lie from 0 to {limits.MAX_HZ:g} Hz")
+    freqs_hz = freqs_hz.astype(np.float32)
     fps = number(doc["fps"], "fps")
-    window = integer(doc["window_frames"], "window_frames")
+    if not limits.MIN_FPS <= fps <= limits.MAX_FPS:
+        raise fail(f"'fps' must be from {limits.MIN_FPS:g} to {limits.MAX_FPS:g}, got {fps:g}")
+    window = integer(doc["window_frames"], "window_frames", 2, limits.MAX_FRAMES)
     res = doc["resolution"]
     if not isinstance(res, dict):
         raise fail(f"'resolution' must be {{\"width\": W, \"height\": H}}, got {res!r}")
-    width, height = integer(res.get("width"), "resolution.width"), integer(res.get("height"), "resolution.height")
+    width = integer(res.get("width"), "resolution.width", maximum=MAX_MODEL_SIDE)
+    height = integer(res.get("height"), "resolution.height", maximum=MAX_MODEL_SIDE)
     grid = doc["coeff_grid"]
     if not isinstance(grid, list) or len(grid) != 2:
         raise fail(f"'coeff_grid' must be [width, height], got {grid!r}")
-    coeff_grid = (integer(grid[0], "coeff_grid[0]"), integer(grid[1], "coeff_grid[1]"))
+    coeff_grid = (integer(grid[0], "coeff_grid[0]", maximum=MAX_MODEL_SIDE),
+                  integer(grid[1], "coeff_grid[1]", maximum=MAX_MODEL_SIDE))
     latent = doc["latent"]
     shape = latent.get("shape") if isinstance(latent, dict) else None
     if not isinstance(shape, list) or len(shape) != 4:
         raise fail(f"'latent.shape' must be [K, C, h, w], got {shape!r}")
-    latent_shape = tuple(integer(v, "latent.shape") for v in shape)
+    latent_shape = tuple(integer(v, "latent.shape", maximum=MAX_MODEL_SIDE) for v in shape)
     if latent_shape[0] != k:
         raise fail(f"'latent.shape' [K, C, h, w] = {list(latent_shape)} has K = {latent_shape[0]} but 'num_bands' "
                    f"is {k}")
@@ -283,13 +321,15 @@ def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
                    "mixes parts of different models")
     sampler = _parse_sampler(doc["sampler"], fail, integer, number)
     graphs = _parse_graphs(folder, doc["graphs"], doc["files"], fail)
-    opset = integer(doc["opset"], "opset", 7)
+    opset = integer(doc["opset"], "opset", 7, 1000)
     files = {}
     for name, entry in doc["files"].items():
         if (not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str) or len(entry["sha256"]) != 64
-                or not isinstance(entry.get("bytes"), int)):
-            raise fail(f"'files' entry '{name}' must be {{\"sha256\": <64 hex digits>, \"bytes\": <size>}}")
-        if Path(name).name != name:
+                or any(c not in "0123456789abcdef" for c in entry["sha256"])
+                or not isinstance(entry.get("bytes"), int) or isinstance(entry["bytes"], bool)
+                or not 0 <= entry["bytes"] <= MAX_FILE_BYTES):
+            raise fail(f"'files' entry '{_short(name)}' must be {{\"sha256\": <64 hex digits>, \"bytes\": <size>}}")
+        if Path(name).name != name or name in ("", ".", "..") or "\x00" in name:
             raise fail(f"'files' entry '{name}' must be a plain file name inside the package folder")
         files[name] = entry
     for key in ("licence", "data_note", "name"):
@@ -318,14 +358,15 @@ def _parse_sampler(entry: Any, fail, integer, number) -> SamplerDefaults:
         raise fail(f"'sampler.prediction' must be 'v' or 'epsilon', got {entry['prediction']!r}")
     if entry.get("timestep_spacing", "trailing") != "trailing":
         raise fail(f"'sampler.timestep_spacing' {entry['timestep_spacing']!r} is not supported (only 'trailing')")
-    timesteps = integer(entry["train_timesteps"], "sampler.train_timesteps")
+    timesteps = integer(entry["train_timesteps"], "sampler.train_timesteps", 2, MAX_TIMESTEPS)
     table = entry["alphas_cumprod"]
     if not isinstance(table, list) or len(table) != timesteps:
         raise fail(f"'sampler.alphas_cumprod' must list train_timesteps = {timesteps} numbers")
     alphas = np.array([number(a, "sampler.alphas_cumprod") for a in table], np.float64)
-    if np.any(alphas <= 0) or np.any(alphas > 1) or np.any(np.diff(alphas) > 0):
-        raise fail("'sampler.alphas_cumprod' must decrease within (0, 1]")
-    steps = integer(entry["steps"], "sampler.steps")
+    if np.any(alphas <= 0) or np.any(alphas >= 1) or np.any(np.diff(alphas) >= 0):
+        # equal or rising values, or 1 (no noise at all), make the sampler divide by zero
+        raise fail("'sampler.alphas_cumprod' must decrease strictly within (0, 1)")
+    steps = integer(entry["steps"], "sampler.steps", maximum=MAX_TIMESTEPS)
     if steps > timesteps:
         raise fail(f"'sampler.steps' {steps} exceeds train_timesteps {timesteps}")
     eta = number(entry["eta"], "sampler.eta")
@@ -346,7 +387,8 @@ def _parse_graphs(folder: Path, entry: Any, files: Any, fail) -> dict[str, Graph
     graphs = {}
     for name in (*GRAPH_NAMES, *(n for n in OPTIONAL_GRAPH_NAMES if n in entry)):
         g = entry[name]
-        if not isinstance(g, dict) or not isinstance(g.get("inputs"), list) or not isinstance(g.get("outputs"), list):
+        if not isinstance(g, dict) or not isinstance(g.get("inputs"), list) or not isinstance(g.get("outputs"), list) \
+                or not all(isinstance(n, str) for n in g["inputs"] + g["outputs"]):
             raise fail(f"'graphs.{name}' must have 'inputs' and 'outputs' name lists")
         if "fp32" not in g:
             raise fail(f"'graphs.{name}' must name its fp32 file")
@@ -354,7 +396,7 @@ def _parse_graphs(folder: Path, entry: Any, files: Any, fail) -> dict[str, Graph
         for precision in ("fp32", "fp16"):
             if precision not in g:
                 continue
-            if g[precision] not in files:
+            if not isinstance(g[precision], str) or g[precision] not in files:
                 raise fail(f"'graphs.{name}.{precision}' names '{g[precision]}', which 'files' does not list")
             precisions[precision] = folder / g[precision]
         graphs[name] = GraphSpec(name, tuple(g["inputs"]), tuple(g["outputs"]), precisions)

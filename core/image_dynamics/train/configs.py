@@ -128,6 +128,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     checkpoint_every: int = 100          #: steps between checkpoints (also at the end of every stage and on cancel)
     shard_batches: int = 16              #: batches drawn from one loaded shard before moving to the next
+    photo_realism: float = 0.0           #: strength of the training-time camera (train.augment; 0 off, 1 as designed)
 
     # ------------------------------------------------------------------------------------------------------------------
     @property
@@ -188,6 +189,9 @@ class TrainConfig:
             raise InputError(f"config '{self.name}': regression_channels must have one width per encoder level")
         if len(self.energy_channels) != len(self.encoder_channels):
             raise InputError(f"config '{self.name}': energy_channels must have one width per encoder level")
+        if not (0.0 <= self.photo_realism <= 4.0):
+            raise InputError(f"config '{self.name}': photo_realism must be in 0..4 (0 off, 1 as designed), got "
+                             f"{self.photo_realism}")
         if not self.energy_floor > 0:
             raise InputError(f"config '{self.name}': energy_floor must be positive, got {self.energy_floor}")
         if any(lvl < 0 or lvl >= self.unet_levels for lvl in self.freq_attention_levels):

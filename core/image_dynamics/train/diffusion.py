@@ -84,13 +84,20 @@ class NoiseSchedule:
 
 
 def diffusion_loss(denoise: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], schedule: NoiseSchedule,
-                   x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+                   x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor,
+                   weight: torch.Tensor | None = None) -> torch.Tensor:
     """Mean squared error of ``denoise(x_t, t)`` against the schedule's target.
 
     ``x0``, ``noise``: ``[B, Kb, C, h, w]``; ``t``: int64 ``[B]`` or ``[B, Kb]`` (one time per image or per slice).
+    ``weight``: broadcastable to ``x0`` (e.g. ``[B, 1, 1, h, w]``, the known fraction of each latent cell's
+    motion): a weighted mean, so cells whose motion is unknown do not count.
     """
     x_t = schedule.add_noise(x0, noise, t)
-    return torch.mean((denoise(x_t, t.float()) - schedule.target(x0, noise, t)) ** 2)
+    se = (denoise(x_t, t.float()) - schedule.target(x0, noise, t)) ** 2
+    if weight is None:
+        return torch.mean(se)
+    w = weight.to(se.dtype).expand_as(se)
+    return (se * w).sum() / w.sum().clamp_min(1.0)
 
 
 @torch.no_grad()

@@ -58,14 +58,18 @@ def log_band_energy_targets(normalised: np.ndarray, stats: norm.NormStats, floor
     return np.log((pixels * pixels).sum(axis=2) + np.float32(floor)).astype(np.float32)
 
 
-def _pearson_per_image(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    p = pred.flatten(1) - pred.flatten(1).mean(dim=1, keepdim=True)
-    t = true.flatten(1) - true.flatten(1).mean(dim=1, keepdim=True)
+def _pearson_per_image(pred: torch.Tensor, true: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-image Pearson correlation over pixels ``[B]``; ``weight`` ``[B, H, W]`` (0/1) keeps only some pixels."""
+    p, t = pred.flatten(1), true.flatten(1)
+    w = torch.ones_like(p) if weight is None else weight.flatten(1).to(p.dtype)
+    n = w.sum(dim=1, keepdim=True).clamp_min(1.0)
+    p = (p - (p * w).sum(dim=1, keepdim=True) / n) * w
+    t = (t - (t * w).sum(dim=1, keepdim=True) / n) * w
     return (p * t).sum(dim=1) / (p.square().sum(dim=1).sqrt() * t.square().sum(dim=1).sqrt() + 1e-12)
 
 
-def energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, floor: float, level_weight: float
-                ) -> tuple[torch.Tensor, dict[str, float]]:
+def energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, floor: float, level_weight: float,
+                known: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """The training loss of :class:`MotionEnergyNet` and its terms.
 
     - ``l1``: mean ``|log(E_pred + floor) - log(E_true + floor)|`` over pixels and bands (every pixel counts,
@@ -75,11 +79,19 @@ def energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, floor: float, 
     - ``level``: ``|log|`` ratio of predicted and true mean band power per image (eval's band log-power error in
       natural log), weighted ``level_weight``: the log-space L1 alone aims at the median and would under-shoot the
       mean of a skewed distribution.
+
+    ``known`` float ``[B, H, W]`` (1 where the motion is known): every term is taken over known pixels only.
     """
-    l1 = (pred_log - target_log).abs().mean()
     pred_e, true_e = band_energy(pred_log, floor), band_energy(target_log, floor)
-    corr = _pearson_per_image(pred_e[:, 1:].sum(dim=1), true_e[:, 1:].sum(dim=1)).mean()
-    level = (torch.log(pred_e[:, 1:].mean(dim=(2, 3)) + 1e-6) - torch.log(true_e[:, 1:].mean(dim=(2, 3)) + 1e-6)
-             ).abs().mean()
+    if known is None:
+        l1 = (pred_log - target_log).abs().mean()
+        pred_p, true_p = pred_e[:, 1:].mean(dim=(2, 3)), true_e[:, 1:].mean(dim=(2, 3))
+    else:
+        w = known[:, None].to(pred_log.dtype)  # [B, 1, H, W]
+        l1 = ((pred_log - target_log).abs() * w).sum() / (w.sum() * pred_log.shape[1]).clamp_min(1.0)
+        area = w.sum(dim=(2, 3)).clamp_min(1.0)  # [B, 1]
+        pred_p, true_p = (pred_e[:, 1:] * w).sum(dim=(2, 3)) / area, (true_e[:, 1:] * w).sum(dim=(2, 3)) / area
+    corr = _pearson_per_image(pred_e[:, 1:].sum(dim=1), true_e[:, 1:].sum(dim=1), known).mean()
+    level = (torch.log(pred_p + 1e-6) - torch.log(true_p + 1e-6)).abs().mean()
     loss = l1 + (1.0 - corr) + level_weight * level
     return loss, {"loss": loss.item(), "l1": l1.item(), "corr": corr.item(), "level": level.item()}

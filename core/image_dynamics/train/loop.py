@@ -52,6 +52,7 @@ import torch
 from ..atomic import atomic_output
 from ..data import normalise as norm
 from ..errors import CancelledError, InputError, OutputError
+from .augment import photo_realism, realism_rng
 from .configs import TrainConfig, get_config, scale_batches
 from .data import ShardStream, TrainData, build_latent_cache, open_training_data, regression_batch, step_rng, vae_batch
 from .diffusion import diffusion_loss
@@ -246,7 +247,7 @@ def _prepare_run(kind: str, config_name: str | TrainConfig, data_dir: str | os.P
         elif not overwrite:
             raise OutputError(f"{run.checkpoint_path}: a training run is already here. Resume it (the default), "
                               "pass overwrite to start again from scratch, or choose another --out folder.")
-    data = open_training_data(data_dir, config)
+    data = open_training_data(data_dir, config, stats_cache=run.out_dir / "mixture_stats.json")
     if payload is not None:
         data = _check_resume(payload, run.checkpoint_path, requested_name, kind, data)
         run.stage_index, run.stage_step = int(payload["stage_index"]), int(payload["stage_step"])
@@ -258,8 +259,7 @@ def _prepare_run(kind: str, config_name: str | TrainConfig, data_dir: str | os.P
 
 
 def _data_note(data: TrainData) -> str:
-    return f"{data.info.count} samples from {data.info.folder.name} ({data.info.source}), {data.info.width}x" \
-           f"{data.info.height}"
+    return data.note()
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -462,14 +462,27 @@ class _MotionTrainer(_Trainer):
 
         start = time.perf_counter()
         self.cache = build_latent_cache(self.data, encode, key, self.run.out_dir / "latents.npz", report)
+        self.draw_p = self.cache.draw_weights(self.data.weights)
+        self.known_t = None if self.cache.known is None else torch.from_numpy(self.cache.known)  # [N, h, w]
         self.run.elapsed_s += time.perf_counter() - start
         mean, std = self.cache.latent_stats()
         self.model.set_latent_stats(mean, std)
         self.latents_t = torch.from_numpy(self.cache.latents)  # float16 [N, K, C, h, w]
         self.images_t = torch.from_numpy(self.cache.images)    # uint8 [N, H, W, 3]
 
-    def batch_images(self, idx: np.ndarray) -> torch.Tensor:
-        return _image_batch(self.images_t[torch.from_numpy(idx)], self.device)
+    def batch_images(self, idx: np.ndarray, realism_rng: np.random.Generator | None = None) -> torch.Tensor:
+        """Images of samples ``idx`` as float ``[B, 3, H, W]``; through the training camera
+        (:func:`~.augment.photo_realism`) when the configuration asks for it and ``realism_rng`` is given."""
+        images = self.images_t[torch.from_numpy(idx)]
+        if realism_rng is not None and self.config.photo_realism > 0:
+            images = torch.from_numpy(photo_realism(images.numpy(), realism_rng, self.config.photo_realism))
+        return _image_batch(images, self.device)
+
+    def batch_known(self, idx: np.ndarray) -> torch.Tensor | None:
+        """Known fraction of each latent cell ``[B, 1, 1, h, w]`` of samples ``idx`` (None when all is known)."""
+        if self.known_t is None:
+            return None
+        return self.known_t[torch.from_numpy(idx)].float()[:, None, None].to(self.device)
 
     def batch_latents(self, idx: np.ndarray, bands: np.ndarray) -> torch.Tensor:
         """Unit-scaled latents ``[B, Kb, C, h, w]`` of images ``idx`` and bands ``bands`` ``[B, Kb]``."""
@@ -496,7 +509,7 @@ class _MotionTrainer(_Trainer):
         rng = step_rng(self.seed, STAGE_KEYS[stage.name], i)
         n = self.cache.latents.shape[0]
         b = cfg.diffusion_batch if per_frequency else cfg.attention_batch
-        idx = rng.choice(n, b, replace=n < b)
+        idx = rng.choice(n, b, replace=n < b, p=self.draw_p)
         if per_frequency:
             bands = np.argsort(rng.random((b, cfg.num_bands)), axis=1)[:, :cfg.bands_per_image]
             times = rng.integers(0, cfg.train_timesteps, (b, cfg.bands_per_image))
@@ -506,7 +519,8 @@ class _MotionTrainer(_Trainer):
         noise = rng.standard_normal((b, bands.shape[1], *self.model.latent_shape[1:]), dtype=np.float32)
         keep = rng.random(b) >= cfg.cond_dropout
         x0 = self.batch_latents(idx, bands)
-        pyramid, global_feat = self.condition(self.batch_images(idx), keep,
+        realism = realism_rng(self.seed, STAGE_KEYS[stage.name], i)
+        pyramid, global_feat = self.condition(self.batch_images(idx, realism), keep,
                                               grad=per_frequency or not cfg.freeze_base)
         band_idx = torch.from_numpy(bands).to(self.device) if per_frequency else None
 
@@ -514,7 +528,7 @@ class _MotionTrainer(_Trainer):
             return self.model.unet(x_t, tt, pyramid, global_feat, band_idx)
 
         loss = diffusion_loss(denoise, self.model.schedule, x0, torch.from_numpy(times).to(self.device),
-                              torch.from_numpy(noise).to(self.device))
+                              torch.from_numpy(noise).to(self.device), self.batch_known(idx))
         lr = stage.apply(loss, i, cfg)
         self.ema.update(self._ema_named())
         return {"loss": loss.item(), "lr": lr}
@@ -542,10 +556,12 @@ class _VAEStage(_Stage):
 
     def step(self, i: int) -> dict[str, float]:
         cfg = self.t.config
-        crops = torch.from_numpy(vae_batch(self.stream, i, cfg.vae_batch, cfg.vae_crop, cfg.num_bands,
-                                           cfg.vae_motion_crops))
+        crops, known = vae_batch(self.stream, i, cfg.vae_batch, cfg.vae_crop, cfg.num_bands, cfg.vae_motion_crops,
+                                 with_known=True)
         gen = torch.Generator().manual_seed(int(step_rng(self.t.seed, STAGE_KEYS["vae"], i).integers(2 ** 62)))
-        loss, metrics = vae_loss(self.t.model.vae, crops.to(self.t.device), cfg, generator=gen)
+        mask = None if known.min() == 1.0 else torch.from_numpy(known).to(self.t.device)
+        loss, metrics = vae_loss(self.t.model.vae, torch.from_numpy(crops).to(self.t.device), cfg, generator=gen,
+                                 known=mask)
         metrics["lr"] = self.apply(loss, i, cfg)
         return metrics
 
@@ -613,10 +629,13 @@ class _EnergyStage(_Stage):
 
     def step(self, i: int) -> dict[str, float]:
         t, cfg = self.t, self.t.config
-        images, target = regression_batch(self.stream, i, cfg.energy_batch)
+        images, target, known = regression_batch(self.stream, i, cfg.energy_batch, with_known=True,
+                                                 realism=cfg.photo_realism)
         imgs = _image_batch(torch.from_numpy(images), t.device)
         target_log = torch.from_numpy(log_band_energy_targets(target, t.data.stats, cfg.energy_floor)).to(t.device)
-        loss, metrics = energy_loss(t.model.energy(imgs), target_log, cfg.energy_floor, cfg.energy_level_weight)
+        mask = None if known.min() == 1.0 else torch.from_numpy(known).to(t.device)
+        loss, metrics = energy_loss(t.model.energy(imgs), target_log, cfg.energy_floor, cfg.energy_level_weight,
+                                    known=mask)
         metrics["lr"] = self.apply(loss, i, cfg)
         return metrics
 
@@ -665,7 +684,7 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
            data_dir: str | os.PathLike, out_dir: str | os.PathLike, steps: int | None, resume: bool, overwrite: bool,
            seed: int, device: str, progress: ProgressFn | None, cancel: CancelFn | None,
            init_from: str | os.PathLike | None = None, batch_multiplier: int = 1,
-           run_stages: tuple[str, ...] | None = None) -> tuple[_Run, _Trainer]:
+           run_stages: tuple[str, ...] | None = None, photo_realism: float | None = None) -> tuple[_Run, _Trainer]:
     """Open (or resume) a run, build its trainer and run the stages still to do; returns (run, trainer).
 
     ``init_from`` (motion runs) and ``batch_multiplier`` apply to a new run only: a resumed run already holds the
@@ -688,6 +707,8 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
         seed = int(payload["seed"])  # a resumed run keeps its own seed
     else:
         config = scale_batches(config, batch_multiplier)
+        if photo_realism is not None:
+            config = dataclasses.replace(config, photo_realism=float(photo_realism)).validate()
     _seed_everything(seed)
     plan = _plan(config, stages, steps, payload, skipped=skipped)
     trainer = trainer_class(run, config, data, seed, dev, progress, cancel, plan)
@@ -705,12 +726,15 @@ def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: 
           steps: int | None = None, resume: bool = True, seed: int = 0, device: str = "auto",
           progress: ProgressFn | None = None, cancel: CancelFn | None = None, overwrite: bool = False,
           init_from: str | os.PathLike | None = None, batch_multiplier: int = 1,
-          stages: tuple[str, ...] | None = None) -> Path:
+          stages: tuple[str, ...] | None = None, photo_realism: float | None = None) -> Path:
     """Train the motion model; returns the path of ``model.pt``.
 
     Args:
         config_name: ``tiny``, ``default`` or ``large`` (or a :class:`TrainConfig`).
-        data_dir: a dataset folder (``dataset.json``, shards, ``norm_stats.json``).
+        data_dir: a dataset folder (``dataset.json``, shards, ``norm_stats.json``), or several as a list of folders
+            and ``(folder, weight)`` pairs: a mixture, each folder drawn in proportion to its weight, normalised by
+            statistics over the mixture (:func:`~.data.open_training_data`). Pixels a shard marks unknown
+            (``known`` = 0) are left out of every loss and of the statistics.
         out_dir: the run folder (checkpoints, metrics log, model).
         steps: total optimisation steps over all stages, split in the configuration's proportions; ``None`` takes
             the configuration's stage lengths. A resumed run may change it: the current stage then runs to its new
@@ -732,9 +756,13 @@ def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: 
             ``init_from``); a new model needs ``vae`` and ``diffusion``, a continued one keeps its VAE. E.g.
             ``("energy",)`` with ``init_from`` adds a motion-energy network to a model trained without one. A
             resumed run keeps its own choice.
+        photo_realism: a new run's strength of the training-time camera (:mod:`.augment`: noise, JPEG, blur,
+            defocus, chromatic aberration, downscaling on the images of stages 2 to 4); ``None`` keeps the
+            configuration's (0, off, for the named ones). Stored in the run's configuration, so a resume keeps it.
     """
     run, trainer = _start(_MotionTrainer, "motion", MOTION_STAGES, config_name, data_dir, out_dir, steps, resume,
-                          overwrite, seed, device, progress, cancel, init_from, batch_multiplier, stages)
+                          overwrite, seed, device, progress, cancel, init_from, batch_multiplier, stages,
+                          photo_realism)
     if run.stage_index >= len(MOTION_STAGES) and not run.model_path.exists():
         trainer.write_model()
     # a finished run never reads its latent cache again (it is large: ~0.45 MB per sample at 256x160)
@@ -771,9 +799,11 @@ class _RegressionStage(_Stage):
 
     def step(self, i: int) -> dict[str, float]:
         t, cfg = self.t, self.t.config
-        images, target = regression_batch(self.stream, i, cfg.regression_batch)
+        images, target, known = regression_batch(self.stream, i, cfg.regression_batch, with_known=True,
+                                                 realism=cfg.photo_realism)
         imgs = _image_batch(torch.from_numpy(images), t.device)
-        loss = regression_loss(t.model.net, imgs, torch.from_numpy(target).to(t.device))
+        mask = None if known.min() == 1.0 else torch.from_numpy(known).to(t.device)
+        loss = regression_loss(t.model.net, imgs, torch.from_numpy(target).to(t.device), known=mask)
         return {"loss": loss.item(), "lr": self.apply(loss, i, cfg)}
 
     def end(self) -> None:
@@ -783,14 +813,15 @@ class _RegressionStage(_Stage):
 def train_regression(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
                      steps: int | None = None, resume: bool = True, seed: int = 0, device: str = "auto",
                      progress: ProgressFn | None = None, cancel: CancelFn | None = None,
-                     overwrite: bool = False, batch_multiplier: int = 1) -> Path:
+                     overwrite: bool = False, batch_multiplier: int = 1, photo_realism: float | None = None) -> Path:
     """Train the direct-regression baseline (same arguments as :func:`train`); returns the path of ``regression.pt``.
 
     Files: ``regression_checkpoint.pt``, ``regression_metrics.jsonl``, ``regression.pt`` (so it may share a run
     folder with the motion model).
     """
     run, trainer = _start(_RegressionTrainer, "regression", ("regression",), config_name, data_dir, out_dir, steps,
-                          resume, overwrite, seed, device, progress, cancel, batch_multiplier=batch_multiplier)
+                          resume, overwrite, seed, device, progress, cancel, batch_multiplier=batch_multiplier,
+                          photo_realism=photo_realism)
     if run.stage_index >= 1 and not run.model_path.exists():
         trainer.model.save(run.model_path)
     return run.model_path

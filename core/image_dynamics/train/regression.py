@@ -41,9 +41,15 @@ class RegressionUNet(PyramidDecoder):
         return out.view(out.shape[0], self.num_bands, 4, out.shape[2], out.shape[3])
 
 
-def regression_loss(net: RegressionUNet, images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean L1 between predicted and true normalised channels ``[B, K, 4, H, W]``."""
-    return (net(images) - target).abs().mean()
+def regression_loss(net: RegressionUNet, images: torch.Tensor, target: torch.Tensor,
+                    known: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean L1 between predicted and true normalised channels ``[B, K, 4, H, W]``; with ``known`` float
+    ``[B, H, W]`` (1 where the motion is known) over known pixels only."""
+    error = (net(images) - target).abs()
+    if known is None:
+        return error.mean()
+    w = known[:, None, None].to(error.dtype).expand_as(error)
+    return (error * w).sum() / w.sum().clamp_min(1.0)
 
 
 class RegressionModel(CheckpointedModel):

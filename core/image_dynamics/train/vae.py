@@ -124,31 +124,45 @@ class SpectralVAE(nn.Module):
         return self.decode(z), mean, logvar
 
 
-def smooth_l1(error: torch.Tensor, beta: float) -> torch.Tensor:
+def smooth_l1(error: torch.Tensor, beta: float, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Mean of ``|e| - beta / 2`` (``e^2 / (2 beta)`` below ``beta``): L1 whose gradient fades for tiny errors.
 
     Plain L1 pushes every output by the same amount towards its target's sign. Motion data are mostly exact zeros
     (static pixels), so a decoder whose outputs are near zero receives a +-1 push from every static pixel, noise that
     drowns the few moving ones, and L1 holds it at "no motion". Below ``beta`` the push shrinks with the error.
-    ``beta = 0`` is plain L1.
+    ``beta = 0`` is plain L1. ``weight`` (broadcastable to ``error``, e.g. 1 where the motion is known, 0 where it is
+    not) makes it a weighted mean; an all-zero weight gives 0.
     """
     if beta <= 0:
-        return error.abs().mean()
-    return F.smooth_l1_loss(error, torch.zeros_like(error), beta=beta)
+        per = error.abs()
+    else:
+        per = F.smooth_l1_loss(error, torch.zeros_like(error), beta=beta, reduction="none")
+    if weight is None:
+        return per.mean()
+    w = weight.expand_as(per)
+    return (per * w).sum() / w.sum().clamp_min(1.0)
 
 
-def gradient_l1(pred: torch.Tensor, target: torch.Tensor, scales: int, beta: float = 0.0) -> torch.Tensor:
+def gradient_l1(pred: torch.Tensor, target: torch.Tensor, scales: int, beta: float = 0.0,
+                known: torch.Tensor | None = None) -> torch.Tensor:
     """Mean over ``scales`` (full, /2, /4, ...) of the (smooth) L1 difference of horizontal and vertical finite
-    differences."""
+    differences. ``known`` ``[N, 1, H, W]`` (1 known, 0 not): only differences between two known pixels count (at
+    coarser scales, between cells that are entirely known)."""
     total = pred.new_zeros(())
     for s in range(scales):
         if s:
             pred, target = F.avg_pool2d(pred, 2), F.avg_pool2d(target, 2)
+            if known is not None:
+                known = (F.avg_pool2d(known, 2) >= 1.0 - 1e-6).to(known.dtype)
         if pred.shape[-1] < 2 or pred.shape[-2] < 2:
             break
         dx = (pred[..., :, 1:] - pred[..., :, :-1]) - (target[..., :, 1:] - target[..., :, :-1])
         dy = (pred[..., 1:, :] - pred[..., :-1, :]) - (target[..., 1:, :] - target[..., :-1, :])
-        total = total + smooth_l1(dx, beta) + smooth_l1(dy, beta)
+        if known is None:
+            total = total + smooth_l1(dx, beta) + smooth_l1(dy, beta)
+        else:
+            total = total + smooth_l1(dx, beta, known[..., :, 1:] * known[..., :, :-1]) \
+                + smooth_l1(dy, beta, known[..., 1:, :] * known[..., :-1, :])
     return total / scales
 
 
@@ -158,12 +172,13 @@ def kl_divergence(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return kl.flatten(1).sum(dim=1).mean()
 
 
-def vae_loss(vae: SpectralVAE, x: torch.Tensor, config: TrainConfig,
-             generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-    """GID's VAE objective on band slices ``x`` ``[N, 4, H, W]``; returns (loss, metrics)."""
+def vae_loss(vae: SpectralVAE, x: torch.Tensor, config: TrainConfig, generator: torch.Generator | None = None,
+             known: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    """GID's VAE objective on band slices ``x`` ``[N, 4, H, W]``; returns (loss, metrics). ``known`` float
+    ``[N, 1, H, W]`` (1 where the motion is known): unknown pixels are left out of both reconstruction terms."""
     recon, mean, logvar = vae(x, generator)
-    l1 = smooth_l1(recon - x, config.vae_l1_beta)
-    grad = gradient_l1(recon, x, config.vae_grad_scales, config.vae_l1_beta)
+    l1 = smooth_l1(recon - x, config.vae_l1_beta, known)
+    grad = gradient_l1(recon, x, config.vae_grad_scales, config.vae_l1_beta, known)
     kl = kl_divergence(mean, logvar)
     loss = l1 + config.vae_grad_weight * grad + config.vae_kl_weight * kl
     return loss, {"loss": loss.item(), "l1": l1.item(), "grad_l1": grad.item(), "kl": kl.item()}

@@ -1,24 +1,24 @@
-"""Predict and Bake as jobs: plain requests read from the scene (main thread), engine work (worker thread), and the
-delivery that records results on the image (main thread).
+"""Main-thread side of Predict, Bake and Save Motion: read the scene into plain requests, make the jobs, and deliver
+their results back onto the scene.
 
-Everything a worker needs is copied out of Blender first (pixels, settings, absolute paths), so the worker never
-touches ``bpy``; the delivery looks the image up again by name, because an undo meanwhile may have replaced it.
+Everything a worker needs is copied out of Blender here (pixels, settings, absolute paths), so the worker code
+(:mod:`.work`, :mod:`.motion`) never touches ``bpy``; a delivery looks the image up again by name, because an undo
+meanwhile may have replaced it. Only the main thread may call these functions.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import bpy
 import numpy as np
 
-from . import blender_image, engine, jobs, motion, preferences
+from . import blender_image, engine, flow, forces, jobs, motion, preferences, work
 from .engine import UserError
 from .motion import MotionRequest
 from .properties import BAND_GAIN_HZ, relative_path, resolve_path
+from .work import AnimatedEdits, BakeOutcome, BakeRequest, SavedMotion
 
 
 def settings_of(scene: bpy.types.Scene):
@@ -59,8 +59,9 @@ def motion_request(context: bpy.types.Context, image: bpy.types.Image) -> Motion
     settings = settings_of(context.scene)
     image = blender_image.check_still(image)
     motion_file = ""
+    package_path, package_sha256 = "", ""
     if settings.motion_source == "MODEL":
-        engine.model_module(preferences.model_folder(context) or None)
+        package_path, package_sha256 = engine.model_package(preferences.model_folder(context))
     elif settings.motion_source == "FILE":
         if not settings.motion_file:
             raise UserError("Motion source is Motion File but no file is chosen. Pick a .npz in Image Dynamics > "
@@ -77,34 +78,8 @@ def motion_request(context: bpy.types.Context, image: bpy.types.Image) -> Motion
                          source=settings.motion_source, seed=int(settings.seed), steps=int(settings.steps),
                          guidance=float(settings.guidance),
                          procedural=procedural_params(settings), motion_file=motion_file,
-                         model_dir=preferences.model_folder(context), cache_dir=preferences.cache_folder(context))
-
-
-@dataclass(frozen=True, eq=False)
-class BakeRequest:
-    """One bake as plain data (see :func:`bake_request`)."""
-
-    motion: MotionRequest
-    image_name: str
-    bit_depth: int
-    folder: Path
-    folder_setting: str
-    stem: str
-    formats: tuple[str, ...]
-    displacement: tuple[str, ...]
-    overwrite: bool
-    settings: Any  # image_dynamics.settings.RenderSettings
-    mask: np.ndarray | None
-    start_frame: int
-    fps: float
-    blend_path: str = ""
-    animation: AnimatedEdits | None = None  # per-frame strength and band gains; None: not animated
-
-    def output_spec(self):
-        from image_dynamics.bake import OutputSpec
-
-        return OutputSpec(folder=self.folder, stem=self.stem, formats=self.formats, displacement=self.displacement,
-                          overwrite=self.overwrite)
+                         package_path=package_path, package_sha256=package_sha256,
+                         provider=preferences.provider(context), cache_dir=preferences.cache_folder(context))
 
 
 def loop_length(scene: bpy.types.Scene) -> int:
@@ -200,20 +175,6 @@ def find_fcurve(id_data: bpy.types.ID, data_path: str, index: int = 0) -> bpy.ty
     return None if curve is None or curve.mute else curve
 
 
-@dataclass(frozen=True)
-class AnimatedEdits:
-    """Strength and damping curve of every baked frame, sampled from the scene's F-curves.
-
-    Attributes:
-        strengths: amplitude factor of baked frame ``i`` (scene frame ``frame_start + i``); ``None``: not animated.
-        band_gains: damping curve ``((hz, gain), ...)`` of baked frame ``i``, at :data:`BAND_GAIN_HZ`; ``None``: no
-            band is animated (a band without an F-curve keeps its current gain on every frame).
-    """
-
-    strengths: tuple[float, ...] | None
-    band_gains: tuple[tuple[tuple[float, float], ...], ...] | None
-
-
 def animated_edits(scene: bpy.types.Scene, frames: int) -> AnimatedEdits | None:
     """Sample animated strength and band gains at scene frames ``frame_start + i``, ``i < frames``; ``None`` when
     neither is animated (then the bake reads the current values, exactly as an un-animated bake).
@@ -273,7 +234,7 @@ def bake_request(context: bpy.types.Context, image: bpy.types.Image | None) -> B
     mask = None
     if settings.mask is not None:
         try:
-            mask = blender_image.mask_values(blender_image.check_still(settings.mask))
+            mask = blender_image.mask_values(blender_image.check_still(settings.mask))  # the engine's rule
         except UserError as exc:
             raise UserError(f"Mask: {exc}") from None
     check_writable(folder)
@@ -281,7 +242,9 @@ def bake_request(context: bpy.types.Context, image: bpy.types.Image | None) -> B
                           bit_depth=32 if image.is_float else 8, folder=folder, folder_setting=folder_setting,
                           stem=stem, formats=formats, displacement=kinds, overwrite=bool(settings.overwrite),
                           settings=request_settings, mask=mask, start_frame=scene.frame_start, fps=scene_fps(scene),
-                          blend_path=bpy.data.filepath, animation=animation)
+                          blend_path=bpy.data.filepath, animation=animation,
+                          flow=flow.flow_request(scene, image, kinds),
+                          forces=forces.request(scene, image, frames, scene_fps(scene)))
     if not request.overwrite:
         names = planned_names(request.output_spec(), np.arange(frames))
         existing = [name for name in names if (folder / name).exists()]
@@ -293,36 +256,7 @@ def bake_request(context: bpy.types.Context, image: bpy.types.Image | None) -> B
 
 
 # ----------------------------------------------------------------------------------------------------------------------
-# Work (worker thread) and delivery (main thread)
-
-
-@dataclass(frozen=True, eq=False)
-class BakeOutcome:
-    request: BakeRequest
-    motion: motion.MotionResult
-    files: list[Path]
-    frame_count: int
-    seconds: float
-    patterns: list[str]
-    loop_frames: int | None
-
-
-def run_bake(request: BakeRequest, progress) -> BakeOutcome:
-    """Motion (cached or computed), plan and bake: the engine's all-or-nothing bake into the request's folder."""
-    from image_dynamics.bake import bake
-    from image_dynamics.io import LoadedImage
-    from image_dynamics.settings import animated_gains, plan, with_frame_gains
-
-    motion_result = motion.compute(request.motion, progress)
-    image = LoadedImage(request.motion.pixels, request.motion.colorspace, request.bit_depth,
-                        request.motion.pixels.shape[2] == 4, Path(request.image_name))
-    render_plan = plan(motion_result.volume, request.settings, mask=request.mask)
-    if request.animation is not None:
-        gains = animated_gains(render_plan.motion, request.animation.strengths, request.animation.band_gains)
-        render_plan = with_frame_gains(render_plan, gains)
-    result = bake(image, render_plan, request.output_spec(), progress, splat_beta=request.settings.splat_beta)
-    return BakeOutcome(request, motion_result, result.files, result.frame_count, result.seconds, result.patterns,
-                       render_plan.loop_frames)
+# Jobs and delivery (main thread; the work itself is in .work)
 
 
 def _record_motion(image: bpy.types.Image, result: motion.MotionResult) -> None:
@@ -380,18 +314,13 @@ def predict_job(context: bpy.types.Context, image: bpy.types.Image | None) -> jo
 def bake_job(context: bpy.types.Context, image: bpy.types.Image | None) -> jobs.Job:
     """A job baking ``image`` with the scene's settings (motion computed first when it is not cached)."""
     request = bake_request(context, image)
-    return jobs.Job(f"Baking {request.image_name}", lambda progress: run_bake(request, progress), deliver_bake)
+    return jobs.Job(f"Baking {request.image_name}", lambda progress: work.run_bake(request, progress),
+                    deliver_bake)
 
 
-def save_motion(context: bpy.types.Context, image: bpy.types.Image, path: str = "") -> str:
-    """Save the image's motion (cached, else computed now) as a ``.npz`` and make it the scene's motion source.
-
-    ``path`` defaults to ``<Output folder>/<image stem>/<image stem>_motion.npz``, beside the .blend. Returns the
-    path as stored (``//``-relative when the .blend is saved).
-    """
-    from image_dynamics.errors import ImageDynamicsError
-    from image_dynamics.jobs import Progress
-
+def motion_file_target(context: bpy.types.Context, image: bpy.types.Image, path: str = "") -> tuple[str, Path]:
+    """``(path as given, absolute path)`` of a Save Motion: ``path``, or by default
+    ``<Output folder>/<image stem>/<image stem>_motion.npz`` beside the .blend; :class:`UserError` when unwritable."""
     settings = settings_of(context.scene)
     if not path:
         stem = blender_image.image_stem(image)
@@ -399,14 +328,34 @@ def save_motion(context: bpy.types.Context, image: bpy.types.Image, path: str = 
     elif path.startswith("//") and not bpy.data.filepath:
         raise UserError(f"'{path}' is relative to the .blend, which is not saved yet. Save the .blend first.")
     target = Path(resolve_path(path))
+    if target.suffix.lower() != ".npz":
+        raise UserError(f"{target}: motion files are .npz; give the file name the .npz extension.")
     check_writable(target.parent)
-    try:
-        result = motion.compute(motion_request(context, image), Progress())
-        written = motion.save(result.volume, target)
-    except ImageDynamicsError as exc:
-        raise UserError(f"Could not save the motion: {exc}") from None
-    _record_motion(image, result)
-    stored = relative_path(str(written))
-    image.image_dynamics.motion_file = stored
-    settings.motion_source, settings.motion_file = "FILE", stored
-    return stored
+    return path, target
+
+
+def deliver_saved_motion(saved: SavedMotion, scene_name: str) -> str:
+    """Record the saved motion on the image and make it scene ``scene_name``'s motion source (Motion File)."""
+    result = saved.result
+    image = bpy.data.images.get(result.image_name)
+    stored = relative_path(str(saved.path))
+    if image is not None:
+        _record_motion(image, result)
+        image.image_dynamics.motion_file = stored
+    scene = bpy.data.scenes.get(scene_name)
+    if scene is not None:
+        settings = settings_of(scene)
+        settings.motion_source, settings.motion_file = "FILE", stored
+    return f"Saved the motion of '{result.image_name}' to {stored}; Motion > Source is now Motion File"
+
+
+def save_motion_job(context: bpy.types.Context, image: bpy.types.Image | None, path: str = "") -> jobs.Job:
+    """A job saving the image's motion (cached, else computed in the worker) as a ``.npz``, then making it the
+    scene's motion source."""
+    image = blender_image.check_still(image)
+    _, target = motion_file_target(context, image, path)
+    request = motion_request(context, image)
+    scene_name = context.scene.name
+    return jobs.Job(f"Saving the motion of {request.image_name}",
+                    lambda progress: work.run_save_motion(request, target, progress),
+                    lambda saved: deliver_saved_motion(saved, scene_name))

@@ -1,0 +1,723 @@
+"""Scene layouts drawn from a seed: families of objects with geometry, materials, motion, light and camera.
+
+Pure numpy (no Blender): :func:`layout` returns a :class:`SceneSpec` that :mod:`.blender` turns into a Blender scene
+and :mod:`.truth` uses for the exact motion. The same seed gives the same spec, bit for bit.
+
+Families (``FAMILY_WEIGHTS``): ``meadow`` (grass, flowers, shrubs, trees, rocks, hills and mountains), ``lake`` (a lake
+with Gerstner waves and ripples, a near bank with reeds, grass and rocks, a far shore with a tree line and mountains),
+``coast`` (sea swell and wind waves, a beach or rock shore, cliffs, dune grass), ``village`` (houses, walls, paving,
+fences, a flag, laundry, trees and shrubs), ``garden`` (close-ups of flowers and leafy plants in front of a hedge,
+wall or trees, often with a shallow depth of field), ``interior`` (a room with a table, candles, curtains at a bright
+window, furniture, books and vases) and ``campfire`` (a fire of several flames on logs in a ring of stones at dusk,
+grass and trees around). Moving objects get part ids 1, 2, ...; static ones 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import geometry as geo
+from .camera import Camera, look_at
+from .motion import Motion, gerstner
+
+FAMILY_WEIGHTS = {"meadow": 0.22, "lake": 0.18, "coast": 0.13, "village": 0.15, "garden": 0.16, "interior": 0.09,
+                  "campfire": 0.07}
+FAMILIES = tuple(FAMILY_WEIGHTS)
+HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
+SOURCE = "blender-v4"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
+BASE_HZ = 0.2
+_EXPECTED_HIDDEN_GAINS = contextvars.ContextVar("render_expected_hidden_gains", default=False)
+
+
+@contextlib.contextmanager
+def expected_hidden_gains() -> Iterator[None]:
+    """Within this context :func:`layout` gives every amplitude factor the picture does not show its root mean square
+    instead of its random draw: how strongly the wind moves plants and how far each grass field, flower bed, shrub,
+    tree and flame sways or flickers. The scene, its geometry and frame 0 are unchanged (those motions are anchored:
+    frame 0 shows them at rest), so its motion energy is the best estimate from appearance alone, which bounds what a
+    model can score (the appearance ceiling; :func:`image_dynamics.data.render.worker.ceiling_truths`). Cloth and
+    water are not hidden: frame 0 shows their folds and waves."""
+    token = _EXPECTED_HIDDEN_GAINS.set(True)
+    try:
+        yield
+    finally:
+        _EXPECTED_HIDDEN_GAINS.reset(token)
+
+
+def _rms(low: float, high: float) -> float:
+    """Root mean square of a uniform draw from ``[low, high]``."""
+    return math.sqrt((low * low + low * high + high * high) / 3.0)
+
+
+def _hidden(rng: np.random.Generator, low: float, high: float) -> float:
+    """A uniform draw from ``[low, high]`` the picture does not show (its RMS under :func:`expected_hidden_gains`);
+    the draw is consumed either way, so the rest of the scene stays the same."""
+    drawn = float(rng.uniform(low, high))
+    return _rms(low, high) if _EXPECTED_HIDDEN_GAINS.get() else drawn
+
+
+@dataclass
+class SceneObject:
+    """One mesh: rest positions ``verts`` float64 ``[N, 3]`` (metres), triangles ``faces`` int32 ``[F, 3]``, a material
+    spec (``kind`` plus colours and scales), its part id (0: static) and motion (None: static)."""
+
+    name: str
+    verts: np.ndarray
+    faces: np.ndarray
+    material: dict
+    part: int = 0
+    motion: Motion | None = None
+    smooth: bool = True
+
+
+@dataclass
+class SceneSpec:
+    """Everything a render needs: objects, camera, world light (sky, HDRI, sun) and render settings."""
+
+    seed: int
+    family: str
+    camera: Camera
+    objects: list[SceneObject] = field(default_factory=list)
+    world: dict = field(default_factory=dict)
+    samples: int = 16
+
+    @property
+    def motions(self) -> dict[int, Motion]:
+        return {o.part: o.motion for o in self.objects if o.part > 0 and o.motion is not None}
+
+    def add(self, name: str, mesh: tuple[np.ndarray, np.ndarray], material: dict, motion: Motion | None = None,
+            smooth: bool = True) -> SceneObject:
+        part = 0 if motion is None else 1 + max((o.part for o in self.objects), default=0)
+        if motion is not None:
+            motion.camera_pos = self.camera.position.copy()
+            motion.pixel_angle = self.camera.pixel_angle
+        obj = SceneObject(name, np.asarray(mesh[0], np.float64), np.asarray(mesh[1], np.int32), material, part,
+                          motion, smooth)
+        if obj.verts.shape[0]:
+            self.objects.append(obj)
+        return obj
+
+
+def _harm(rng: np.random.Generator, lo: int, hi: int) -> float:
+    """A random harmonic of the 150-frame window, ``k * 0.2`` Hz with ``lo <= k <= hi``."""
+    return BASE_HZ * int(rng.integers(lo, hi + 1))
+
+
+def _colour(rng, base, spread=0.08):
+    c = np.asarray(base, np.float64) * np.exp(rng.normal(0, spread, 3))
+    return tuple(float(x) for x in np.clip(c, 0.0, 1.0))
+
+
+class _Builder:
+    """Shared state while laying out one scene: rng, camera, view wedge, wind."""
+
+    def __init__(self, seed: int, family: str, width: int, height: int) -> None:
+        self.rng = rng = np.random.default_rng([int(seed), 0x5EED])
+        self.family = family
+        close = family in ("garden", "interior")
+        self.cam_h = float(rng.uniform(0.25, 1.2) if close else rng.choice([rng.uniform(1.2, 2.0),
+                                                                          rng.uniform(2.0, 8.0)]))
+        self.lens = float(rng.uniform(40, 100) if close else rng.uniform(18, 60))
+        pitch = math.radians(rng.uniform(-18, 0) if close else rng.uniform(-14, 4))
+        roll = math.radians(rng.normal(0, 1.2))
+        pos = np.array([0.0, 0.0, self.cam_h])
+        target = pos + np.array([0.0, math.cos(pitch), math.sin(pitch)])
+        fstop, focus = 0.0, 10.0
+        if (family == "garden" and rng.random() < 0.5) or rng.random() < 0.15:
+            # shallow enough to show, deep enough that the plants in focus keep their known motion
+            fstop = float(rng.uniform(4.0, 11.0) if close else rng.uniform(1.8, 5.6))
+            focus = float(rng.uniform(0.8, 3.0) if close else rng.uniform(3.0, 15.0))
+        self.camera = Camera(look_at(pos, target, roll), self.lens, 36.0, int(width), int(height), fstop, focus)
+        self.half_fov = math.atan(18.0 / self.lens) * 1.15
+        self.pitch = pitch
+        self.wind_dir = float(rng.uniform(0, 2 * np.pi))
+        self.wind = float(rng.uniform(0.25, 1.0))
+        # plants show nothing of the wind's strength (cloth and water do, by their shape in frame 0)
+        self.plant_wind = _rms(0.25, 1.0) if _EXPECTED_HIDDEN_GAINS.get() else self.wind
+        self.gust_speed = float(rng.uniform(1.5, 4.0))
+        self.spec = SceneSpec(int(seed), family, self.camera, world=self._world())
+
+    def aim(self, target, height: float | None = None, lens: float | None = None) -> None:
+        """Point the camera at ``target`` (before any object is added), optionally from another height or lens."""
+        assert not self.spec.objects, "aim the camera before adding objects (their motion records its position)"
+        cam = self.camera
+        self.cam_h = float(height) if height is not None else self.cam_h
+        self.lens = float(lens) if lens is not None else self.lens
+        pos = np.array([0.0, 0.0, self.cam_h])
+        forward = np.asarray(target, np.float64) - pos
+        self.pitch = math.atan2(forward[2], math.hypot(forward[0], forward[1]))
+        self.camera = Camera(look_at(pos, target, math.radians(self.rng.normal(0, 1.0))), self.lens, 36.0, cam.width,
+                             cam.height, cam.fstop, cam.focus_m)
+        self.half_fov = math.atan(18.0 / self.lens) * 1.15
+        self.spec.camera = self.camera
+
+    # -- placement ---------------------------------------------------------------------------------------------
+    def scatter(self, n: int, r0: float, r1: float, spread: float = 1.0) -> np.ndarray:
+        """float64 ``[n, 2]`` positions in the view wedge, log-uniform in distance (even on screen) between ``r0`` and
+        ``r1`` metres (in either order)."""
+        r0, r1 = sorted((float(r0), float(r1)))
+        r = np.exp(self.rng.uniform(math.log(r0), math.log(max(r1, r0 * 1.001)), n))
+        a = self.rng.uniform(-self.half_fov * spread, self.half_fov * spread, n)
+        return np.stack([-r * np.sin(a), r * np.cos(a)], -1)
+
+    def min_visible_r(self) -> float:
+        """Nearest ground distance the camera sees at the bottom of the frame (metres)."""
+        vfov = math.atan(18.0 / self.lens * self.camera.height / self.camera.width)
+        down = -(self.pitch - vfov)
+        return self.cam_h / math.tan(down) if down > 0.01 else 1.0
+
+    # -- world ---------------------------------------------------------------------------------------------------
+    def _world(self) -> dict:
+        rng = self.rng
+        elevation = float(rng.choice([rng.uniform(2, 12), rng.uniform(12, 65)], p=[0.3, 0.7]))
+        return {"sun_elevation_deg": elevation, "sun_azimuth_deg": float(rng.uniform(0, 360)),
+                "sun_strength": float(rng.uniform(2.0, 5.0) * min(1.0, elevation / 15 + 0.3)),
+                "sun_size_deg": float(rng.uniform(0.5, 3.0)),
+                "air": float(rng.uniform(0.6, 1.8)), "aerosol": float(rng.uniform(0.2, 3.0)),
+                "ozone": float(rng.uniform(0.5, 2.0)), "sky_strength": float(rng.uniform(0.25, 0.5)),
+                "hdri": str(rng.choice(HDRIS)), "hdri_strength": float(rng.uniform(0.3, 1.2)),
+                "hdri_rotation_deg": float(rng.uniform(0, 360)), "hdri_mix": float(rng.uniform(0.3, 0.8)),
+                "exposure": float(rng.normal(0.0, 0.3)), "look": str(rng.choice(["None", "Medium High Contrast",
+                                                                                 "Base Contrast", "Punchy"]))}
+
+    # -- motion ---------------------------------------------------------------------------------------------------
+    def sway(self, base_z: float, length: float, tip_amp: float, power: float, flutter: float,
+             flutter_len: float, origin_xy=(0.0, 0.0)) -> Motion:
+        """Wind sway with a height profile (cantilever ``s^power`` from ``base_z`` over ``length``), a gust phase
+        travelling with the wind, a second slow term, leaf flutter with a short wavelength, and the stem's drop."""
+        rng = self.rng
+        m = Motion.empty()
+        cw, sw = math.cos(self.wind_dir), math.sin(self.wind_dir)
+        origin = (origin_xy[0], origin_xy[1], base_z)
+        f1 = _harm(rng, 1, 4)
+        k1 = 2 * np.pi * f1 / self.gust_speed
+        m.add(f1, (tip_amp * cw, tip_amp * sw, 0.0), (-k1 * cw, -k1 * sw, 0.0), rng.uniform(0, 6.3), origin,
+              (0, 0, 1), length, power, 1.6)
+        f2 = _harm(rng, 1, 6)
+        a2 = tip_amp * _hidden(rng, 0.2, 0.5)
+        d2 = self.wind_dir + rng.normal(0, 0.8)
+        k2 = 2 * np.pi * f2 / (self.gust_speed * rng.uniform(0.7, 1.5))
+        m.add(f2, (a2 * math.cos(d2 + 1.2), a2 * math.sin(d2 + 1.2), 0.0), (-k2 * math.cos(d2), -k2 * math.sin(d2), 0),
+              rng.uniform(0, 6.3), origin, (0, 0, 1), length, power, 1.6)
+        for _ in range(int(rng.integers(1, 3))):
+            f3 = _harm(rng, 6, 15) if rng.random() < 0.8 else float(rng.uniform(1.1, 4.5))
+            direction = rng.normal(size=3) * (1, 1, 0.5)
+            direction /= np.linalg.norm(direction)
+            kd = rng.normal(size=3)
+            kd = kd / np.linalg.norm(kd) * 2 * np.pi / (flutter_len * rng.uniform(0.7, 1.4))
+            m.add(f3, tuple(flutter * _hidden(rng, 0.5, 1.0) * direction), tuple(kd), rng.uniform(0, 6.3), origin,
+                  (0, 0, 1), length, 0.7, 1.6)
+        m.drop, m.drop_length = 0.5, length
+        m.anchored = True
+        return m
+
+    # -- objects --------------------------------------------------------------------------------------------------
+    def ground(self, kind: str, r0: float, r1: float, hills: float = 0.0, flat_r: float = 25.0) -> None:
+        rng = self.rng
+        waves = [(rng.normal(size=2) * 2 * np.pi / rng.uniform(40, 300), rng.uniform(0, 6.3)) for _ in range(4)]
+
+        def height(x, y):
+            r = np.hypot(x, y)
+            ramp = np.clip((r - flat_r) / (2 * flat_r), 0, 1)
+            return hills * ramp * sum(np.sin(k[0] * x + k[1] * y + p) for k, p in waves) / 2
+
+        mesh = geo.polar_grid((0.0, 0.0), 0.0, self.half_fov * 1.25, r0, r1, 160, 64, height)
+        self.spec.add("ground", mesh, self.material(kind))
+
+    def mountains(self, dist: float, height: float) -> None:
+        rng = self.rng
+        r = np.linspace(dist, dist * 1.6, 12)
+        a = np.linspace(-self.half_fov * 1.3, self.half_fov * 1.3, 96)
+        rr, aa = np.meshgrid(r, a, indexing="ij")
+        ridge = np.zeros_like(aa)
+        for octave in range(5):
+            ridge += rng.uniform(0.3, 1.0) / (1.6 ** octave) * np.sin(aa * rng.uniform(3, 9) * 2 ** octave
+                                                                      + rng.uniform(0, 6.3))
+        prof = np.sin(np.pi * (rr - dist) / (0.6 * dist)).clip(0, None)
+        z = height * (0.55 + 0.35 * ridge) * prof
+        x, y = -rr * np.sin(aa), rr * np.cos(aa)
+        mesh = (np.stack([x, y, z], -1).reshape(-1, 3), geo.grid_faces(12, 96))
+        self.spec.add("mountains", mesh, self.material("mountain"))
+
+    def grass(self, n: int, r0: float, r1: float, height: float, kind: str = "grass", width: float = 0.012,
+              spread: float = 1.1) -> None:
+        rng = self.rng
+        xy = self.scatter(n, r0, r1, spread)
+        roots = np.concatenate([xy, np.zeros((n, 1))], 1)
+        heights = height * rng.uniform(0.5, 1.3, n)
+        lean_dir = self.wind_dir + rng.normal(0, 0.9, n)
+        lean = (heights * rng.uniform(0.05, 0.45, n))[:, None] * np.stack([np.cos(lean_dir), np.sin(lean_dir)], 1)
+        # blades further away are drawn wider (tufts), so a field still covers its ground where a blade is sub-pixel
+        tuft = 1.0 + np.hypot(xy[:, 0], xy[:, 1]) * self.camera.pixel_angle / width
+        mesh = geo.blades(roots, heights, width * tuft * rng.uniform(0.6, 1.4, n), lean, rng.uniform(0, np.pi, n))
+        amp = self.plant_wind * height * _hidden(rng, 0.08, 0.3)
+        motion = self.sway(0.0, height, amp, float(rng.uniform(1.6, 2.3)), amp * _hidden(rng, 0.1, 0.35),
+                           float(rng.uniform(0.3, 1.0)))
+        self.spec.add(kind, mesh, self.material(kind), motion)
+
+    def flowers(self, n: int, r0: float, r1: float, height: float) -> None:
+        rng = self.rng
+        xy = self.scatter(n, r0, r1, 1.05)
+        roots = np.concatenate([xy, np.zeros((n, 1))], 1)
+        heights = height * rng.uniform(0.7, 1.3, n)
+        lean = rng.normal(0, 0.06, (n, 2)) * heights[:, None]
+        stems = geo.blades(roots, heights, np.full(n, 0.006), lean, rng.uniform(0, np.pi, n), segments=5)
+        tips = roots + np.concatenate([lean * 0.85, heights[:, None] * 0.87], 1)
+        petals_per = int(rng.integers(5, 9))
+        ang = np.linspace(0, 2 * np.pi, petals_per, endpoint=False)
+        size = height * rng.uniform(0.05, 0.12)
+        centres = (tips[:, None] + size * 0.7 * np.stack([np.cos(ang), np.sin(ang), 0 * ang], -1)[None]).reshape(-1, 3)
+        normals = np.tile(np.stack([0.4 * np.cos(ang), 0.4 * np.sin(ang), np.ones_like(ang)], -1), (n, 1))
+        heads = geo.leaves(centres, normals, np.full(centres.shape[0], size), rng, subdiv=1)
+        amp = self.plant_wind * height * _hidden(rng, 0.06, 0.2)
+        motion = self.sway(0.0, height, amp, float(rng.uniform(1.5, 2.2)), amp * _hidden(rng, 0.1, 0.3),
+                           float(rng.uniform(0.4, 1.2)))
+        self.spec.add("flower_stems", stems, self.material("grass"), motion)
+        petal = self.material("petal")
+        self.spec.add("flower_heads", heads, petal, self.spec.objects[-1].motion)
+        self.spec.objects[-1].part = self.spec.objects[-2].part  # same plants, same motion
+
+    def plant(self, pos_xy, height: float, spread: float, n_leaves: int, kind: str = "leaf",
+              crown_base: float = 0.0, trunk: float = 0.0, stiffness: float = 1.0) -> None:
+        """A shrub (trunk 0) or tree (trunk radius > 0): leaves in an ellipsoid crown over ``crown_base``."""
+        rng = self.rng
+        x, y = pos_xy
+        c = np.array([x, y, crown_base + (height - crown_base) / 2])
+        rad = np.array([spread, spread, (height - crown_base) / 2])
+        d = rng.normal(size=(n_leaves, 3))
+        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        centres = c + d * rad * rng.uniform(0.55, 1.0, (n_leaves, 1)) ** 0.5
+        normals = d + rng.normal(0, 0.6, (n_leaves, 3))
+        area = 4 * np.pi * float(np.mean(rad)) ** 2  # crown surface, m^2: about 2.5 leaf layers over it
+        leaf = float(np.clip(math.sqrt(2.5 * area / (1.6 * n_leaves)), 0.04, 0.45) * rng.uniform(0.8, 1.2))
+        meshes = [geo.leaves(centres, normals, leaf * rng.uniform(0.7, 1.3, n_leaves), rng)]
+        if trunk > 0:
+            meshes.append(geo.tube((x, y, -0.1), (x + rng.normal(0, 0.2), y + rng.normal(0, 0.2), height * 0.8),
+                                   trunk, trunk * 0.35, 8, 5))
+            for _ in range(int(rng.integers(3, 7))):
+                start = np.array([x, y, crown_base + rng.uniform(0, 0.5) * (height - crown_base)])
+                end = c + d[rng.integers(n_leaves)] * rad * 0.8
+                meshes.append(geo.tube(start, end, trunk * 0.35, trunk * 0.1, 6, 2))
+        amp = self.plant_wind * height * _hidden(rng, 0.005, 0.03) / stiffness
+        motion = self.sway(0.0, height, amp, 2.0 if trunk else 1.5, self.plant_wind * _hidden(rng, 0.01, 0.04),
+                           float(rng.uniform(0.5, 1.5)), origin_xy=(x, y))
+        leaves_obj = self.spec.add(f"{kind}_crown", meshes[0], self.material(kind), motion)
+        if trunk > 0:
+            wood = self.spec.add("trunk", geo.merge(*meshes[1:]), self.material("bark"), motion)
+            wood.part = leaves_obj.part
+
+    def rocks(self, n: int, r0: float, r1: float, size: float) -> None:
+        rng = self.rng
+        meshes = []
+        for x, y in self.scatter(n, r0, r1, 1.1):
+            s = size * rng.uniform(0.3, 1.5) * (1 + math.hypot(x, y) / 40)
+            meshes.append(geo.blob((x, y, 0.0), (s * rng.uniform(0.7, 1.4), s * rng.uniform(0.7, 1.4),
+                                                 s * rng.uniform(0.4, 0.9)), rng))
+        self.spec.add("rocks", geo.merge(*meshes), self.material("rock"))
+
+    def water(self, r0: float, r1: float, sea: bool) -> None:
+        rng = self.rng
+        n_a = int(self.camera.width / 1.2 * 1.25)
+        f_px = self.camera.focal_px
+        n_r = int(np.clip(f_px * self.cam_h / r0 / 1.2, 60, 600))
+        inv = np.linspace(1.0 / r0, 1.0 / r1, n_r)
+        rings = 1.0 / inv
+        a = np.linspace(-self.half_fov * 1.25, self.half_fov * 1.25, n_a)
+        rr, aa = np.meshgrid(rings, a, indexing="ij")
+        verts = np.stack([-rr * np.sin(aa), rr * np.cos(aa), np.zeros_like(rr)], -1).reshape(-1, 3)
+        mesh = (verts, geo.grid_faces(n_r, n_a))
+        m = Motion.empty()
+        wind_dir = self.wind_dir
+        if sea:
+            for _ in range(int(rng.integers(1, 3))):
+                f = _harm(rng, 1, 2)
+                k = (2 * np.pi * f) ** 2 / 9.81
+                gerstner(m, f, float(rng.uniform(0.02, 0.06) / k), math.pi / 2 + rng.normal(0, 0.4),
+                         rng.uniform(0, 6.3), 6.0)
+        n_waves = int(rng.integers(4, 9))
+        calm = float(rng.uniform(0.5, 1.0)) * (0.5 + 0.5 * self.wind)
+        for _ in range(n_waves):
+            f = _harm(rng, 2, 12) if rng.random() < 0.85 else float(rng.uniform(0.5, 2.5))
+            k = (2 * np.pi * f) ** 2 / 9.81
+            steep = rng.uniform(0.05, 0.16) * calm / math.sqrt(n_waves / 4)
+            gerstner(m, f, float(steep / k), wind_dir + rng.normal(0, 0.9), rng.uniform(0, 6.3), 6.0)
+        m.fade_height = self.cam_h
+        self.spec.add("sea" if sea else "lake", mesh, self.material("sea" if sea else "water"), m)
+
+    def flag(self, pos_xy, pole_h: float, size: float, laundry: bool = False) -> None:
+        rng = self.rng
+        x, y = pos_xy
+        if laundry:
+            length = size * rng.uniform(3, 6)
+            self.spec.add("posts", geo.merge(geo.tube((x, y, 0), (x, y, pole_h), 0.03, 0.03, 6, 1),
+                                             geo.tube((x + length, y, 0), (x + length, y, pole_h), 0.03, 0.03, 6, 1)),
+                          self.material("wood"))
+            self.spec.add("line", geo.tube((x, y, pole_h * 0.97), (x + length, y, pole_h * 0.97), 0.005, 0.005, 4, 1),
+                          self.material("metal"))
+            u = 0.2
+            while u < length - 0.3:
+                w, h = size * rng.uniform(0.4, 1.0), size * rng.uniform(0.5, 1.2)
+                top = pole_h * 0.97
+                mesh = geo.sheet((x + u, y, top), (1, 0, 0), (0, 0, -1), min(w, length - u - 0.1), h, 10, 12)
+                m = Motion.empty()
+                f = _harm(rng, 2, 8)
+                k = 2 * np.pi * f / rng.uniform(1.5, 4.0)
+                a = self.wind * h * rng.uniform(0.03, 0.1)
+                m.add(f, (0, a, 0), (0, 0, k), rng.uniform(0, 6.3), (0, 0, top), (0, 0, -1), h, 1.5, 1.0)
+                m.add(_harm(rng, 1, 3), (a * 0.3, a * 0.8, 0), (0, 0, 0), rng.uniform(0, 6.3), (0, 0, top),
+                      (0, 0, -1), h, 1.2, 1.0)
+                self.spec.add("laundry", mesh, self.material("cloth"), m)
+                u += w + rng.uniform(0.1, 0.4)
+            return
+        self.spec.add("pole", geo.tube((x, y, 0), (x, y, pole_h), 0.04, 0.03, 6, 1), self.material("metal"))
+        direction = self.wind_dir
+        ux, uy = math.cos(direction), math.sin(direction)
+        w, h = size * 1.5, size
+        mesh = geo.sheet((x, y, pole_h - h), (ux, uy, 0), (0, 0, 1), w, h, 16, 11)
+        m = Motion.empty()
+        for _ in range(2):
+            f = _harm(rng, 3, 12)
+            k = 2 * np.pi * f / rng.uniform(2.0, 5.0)
+            a = self.wind * w * rng.uniform(0.03, 0.08)
+            m.add(f, (-uy * a, ux * a, a * 0.2), (-k * ux, -k * uy, 0), rng.uniform(0, 6.3), (x, y, 0), (ux, uy, 0),
+                  w, 1.3, 1.0)
+        self.spec.add("flag", mesh, self.material("cloth"), m)
+
+    def flame(self, base, height: float, radius: float) -> None:
+        """A flame: waves running up it (sideways, growing with height) and a vertical flicker."""
+        rng = self.rng
+        m = Motion.empty()
+        origin = tuple(float(v) for v in base)
+        for _ in range(int(rng.integers(2, 4))):
+            f = _harm(rng, 4, 15) if rng.random() < 0.8 else float(rng.uniform(3.0, 5.0))
+            k = 2 * np.pi / (height * rng.uniform(0.8, 2.5))
+            d = rng.uniform(0, 2 * np.pi)
+            a = height * _hidden(rng, 0.04, 0.12)
+            m.add(f, (a * math.cos(d), a * math.sin(d), 0.0), (0.0, 0.0, -k), rng.uniform(0, 6.3), origin,
+                  (0, 0, 1), height, float(rng.uniform(1.2, 2.0)), 1.0)
+        m.add(_harm(rng, 3, 12), (0.0, 0.0, height * _hidden(rng, 0.04, 0.1)), (0, 0, 0), rng.uniform(0, 6.3), origin,
+              (0, 0, 1), height, 1.0, 1.0)
+        m.anchored = True
+        self.spec.add("flame", geo.flame(base, height, radius), self.material("flame"), m)
+
+    def curtain(self, x0: float, x1: float, y: float, top: float, drop: float) -> None:
+        """A curtain hanging from a rod: folds (frame 0 shows them) and a breeze wave running along it."""
+        rng = self.rng
+        mesh = geo.sheet((x0, y, top), (1, 0, 0), (0, 0, -1), x1 - x0, drop, 40, 24)
+        m = Motion.empty()
+        folds = 2 * np.pi / rng.uniform(0.1, 0.25)
+        m.add(BASE_HZ, (0.0, rng.uniform(0.02, 0.05), 0.0), (folds, 0, 0), rng.uniform(0, 6.3), (0, 0, top),
+              (0, 0, -1), drop, 0.3, 1.0)
+        for _ in range(2):
+            f = _harm(rng, 1, 5)
+            k = 2 * np.pi / rng.uniform(0.6, 2.0)
+            a = drop * self.wind * rng.uniform(0.02, 0.06)
+            m.add(f, (a * 0.3, a, 0.0), (k * rng.choice([-1, 1]), 0, 0), rng.uniform(0, 6.3), (0, 0, top),
+                  (0, 0, -1), drop, 1.5, 1.0)
+        self.spec.add("curtain", mesh, self.material("cloth"), m)
+
+    def house(self, pos_xy, yaw: float) -> None:
+        rng = self.rng
+        w, d, h = rng.uniform(5, 12), rng.uniform(5, 10), rng.uniform(3, 9)
+        x, y = pos_xy
+        self.spec.add("house", geo.box((x, y, -0.2), (w, d, h + 0.2), yaw), self.material("wall"), smooth=False)
+        self.spec.add("roof", geo.gable_roof((x, y, h), (w, d), rng.uniform(1.5, 3.5), yaw), self.material("roof"),
+                      smooth=False)
+        c, s = math.cos(yaw), math.sin(yaw)
+        wins = []
+        floors = max(1, int(h / 3))
+        for fl in range(floors):
+            for i in range(max(1, int(w / 2.5))):
+                lx = -w / 2 + (i + 0.5) * w / max(1, int(w / 2.5))
+                lz = 1.0 + fl * 3.0
+                cx, cy = x + c * lx - s * (-d / 2), y + s * lx + c * (-d / 2)
+                wins.append(geo.box((cx, cy, lz), (1.0, 0.08, 1.3), yaw))
+        self.spec.add("windows", geo.merge(*wins), self.material("glass"), smooth=False)
+
+    def fence(self, y0: float, x0: float, x1: float) -> None:
+        posts = [geo.box((x, y0, 0), (0.08, 0.08, 1.1), 0) for x in np.arange(x0, x1, 1.5)]
+        rails = [geo.box(((x0 + x1) / 2, y0, z), (x1 - x0, 0.04, 0.1), 0) for z in (0.4, 0.9)]
+        self.spec.add("fence", geo.merge(*posts, *rails), self.material("wood"), smooth=False)
+
+    def wall(self, y0: float, x0: float, x1: float, h: float) -> None:
+        self.spec.add("wall", geo.box(((x0 + x1) / 2, y0, -0.1), (x1 - x0, 0.4, h + 0.1), 0),
+                      self.material(str(self.rng.choice(["stone_wall", "brick", "wall"]))), smooth=False)
+
+    # -- materials ------------------------------------------------------------------------------------------------
+    def material(self, kind: str) -> dict:
+        rng = self.rng
+        palette = {
+            "grass": [(0.10, 0.22, 0.04), (0.22, 0.28, 0.06), (0.35, 0.30, 0.12), (0.08, 0.16, 0.05)],
+            "dry_grass": [(0.45, 0.36, 0.18), (0.55, 0.45, 0.25)],
+            "reed": [(0.30, 0.32, 0.12), (0.40, 0.36, 0.18)],
+            "leaf": [(0.06, 0.16, 0.03), (0.12, 0.22, 0.05), (0.25, 0.22, 0.05), (0.35, 0.15, 0.04)],
+            "petal": [(0.8, 0.7, 0.1), (0.85, 0.2, 0.15), (0.9, 0.9, 0.9), (0.5, 0.2, 0.6), (0.9, 0.5, 0.1)],
+            "bark": [(0.12, 0.09, 0.06), (0.25, 0.22, 0.2)],
+            "rock": [(0.3, 0.28, 0.26), (0.4, 0.36, 0.3), (0.2, 0.2, 0.2), (0.45, 0.4, 0.35)],
+            "meadow_ground": [(0.12, 0.18, 0.05), (0.2, 0.2, 0.08)],
+            "dirt": [(0.25, 0.18, 0.12), (0.35, 0.28, 0.2)],
+            "sand": [(0.6, 0.52, 0.38), (0.7, 0.62, 0.48)],
+            "paving": [(0.35, 0.33, 0.3), (0.45, 0.4, 0.35), (0.3, 0.25, 0.22)],
+            "mountain": [(0.25, 0.28, 0.3), (0.3, 0.3, 0.28), (0.2, 0.25, 0.2)],
+            "water": [(0.02, 0.05, 0.05), (0.03, 0.06, 0.04), (0.05, 0.05, 0.03)],
+            "sea": [(0.01, 0.05, 0.08), (0.02, 0.07, 0.07)],
+            "cloth": [(0.8, 0.1, 0.1), (0.1, 0.2, 0.7), (0.9, 0.9, 0.85), (0.9, 0.7, 0.1), (0.2, 0.6, 0.3)],
+            "wall": [(0.7, 0.65, 0.55), (0.8, 0.78, 0.7), (0.6, 0.45, 0.35), (0.75, 0.7, 0.5)],
+            "brick": [(0.45, 0.2, 0.12), (0.55, 0.3, 0.2)],
+            "stone_wall": [(0.4, 0.38, 0.34), (0.5, 0.45, 0.38)],
+            "roof": [(0.35, 0.12, 0.08), (0.2, 0.2, 0.22), (0.4, 0.25, 0.15)],
+            "wood": [(0.3, 0.2, 0.12), (0.5, 0.45, 0.4)],
+            "metal": [(0.5, 0.5, 0.5)],
+            "flame": [(1.0, 0.45, 0.08), (1.0, 0.6, 0.2), (1.0, 0.75, 0.35)],
+            "wax": [(0.9, 0.88, 0.8), (0.8, 0.2, 0.15), (0.95, 0.9, 0.6)],
+            "window": [(1.0, 0.97, 0.9), (0.85, 0.9, 1.0)],
+            "glass": [(0.02, 0.02, 0.03)],
+        }[kind]
+        base = palette[int(rng.integers(len(palette)))]
+        return {"kind": kind, "color": _colour(rng, base), "color2": _colour(rng, base, 0.25),
+                "scale": float(rng.uniform(0.5, 2.0)), "rough": float(rng.uniform(0.0, 1.0)),
+                "seed": float(rng.uniform(0, 100))}
+
+
+def layout(seed: int, width: int = 256, height: int = 160, family: str | None = None) -> SceneSpec:
+    """The scene of ``seed`` at ``width x height`` pixels (``family`` forces one of :data:`FAMILIES`)."""
+    pick = np.random.default_rng([int(seed), 0xFA]).choice(len(FAMILIES), p=list(FAMILY_WEIGHTS.values()))
+    family = family or FAMILIES[int(pick)]
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}")
+    b = _Builder(seed, family, width, height)
+    _FAMILY_BUILDERS[family](b)
+    return b.spec
+
+
+def _family_meadow(b: _Builder) -> None:
+    rng = b.rng
+    near = max(0.3, b.min_visible_r() * 0.8)
+    b.ground(str(rng.choice(["meadow_ground", "dirt", "dry_grass"])), 0.2, 3000, hills=float(rng.uniform(2, 25)))
+    b.mountains(float(rng.uniform(800, 3000)), float(rng.uniform(80, 600)))
+    b.grass(int(rng.integers(30000, 60000)), near, 40.0, float(rng.uniform(0.2, 0.7)),
+            str(rng.choice(["grass", "grass", "dry_grass"])), float(rng.uniform(0.008, 0.02)))
+    if rng.random() < 0.6:
+        b.flowers(int(rng.integers(40, 300)), near, 20.0, float(rng.uniform(0.25, 0.6)))
+    for _ in range(int(rng.integers(0, 5))):
+        p = b.scatter(1, 10, 80)[0]
+        b.plant(p, float(rng.uniform(4, 12)), float(rng.uniform(1.5, 4)), int(rng.integers(1200, 2500)), "leaf",
+                crown_base=float(rng.uniform(1.0, 3.0)), trunk=float(rng.uniform(0.12, 0.35)))
+    for _ in range(int(rng.integers(0, 4))):
+        p = b.scatter(1, 2, 20)[0]
+        b.plant(p, float(rng.uniform(0.5, 1.5)), float(rng.uniform(0.4, 1.0)), int(rng.integers(200, 600)))
+    if rng.random() < 0.6:
+        b.rocks(int(rng.integers(1, 8)), 2, 30, float(rng.uniform(0.2, 0.8)))
+    if rng.random() < 0.25:
+        b.fence(float(rng.uniform(5, 15)), -10, 10)
+
+
+def _family_lake(b: _Builder) -> None:
+    rng = b.rng
+    shore = float(rng.uniform(1.0, 6.0))
+    far = float(rng.uniform(80, 800))
+    b.ground(str(rng.choice(["meadow_ground", "dirt", "sand"])), 0.2, shore + 0.5)
+    b.water(shore, far, sea=False)
+    b.ground("meadow_ground", far, far * 8, hills=float(rng.uniform(5, 30)), flat_r=far)
+    b.mountains(far * float(rng.uniform(2, 6)), float(rng.uniform(0.05, 0.3)) * far * 3)
+    # far tree line: static at this distance (its sway is far below a pixel)
+    trees = []
+    for x, y in b.scatter(int(rng.integers(30, 90)), far * 1.02, far * 1.3, 1.2):
+        hgt = rng.uniform(0.01, 0.03) * far
+        trees.append(geo.blob((x, y, 0), (hgt * 0.3, hgt * 0.3, hgt * 0.6), rng, 0.3, 6, 8))
+    b.spec.add("tree_line", geo.merge(*trees), b.material("leaf"))
+    near = max(0.3, b.min_visible_r() * 0.8)
+    if near < shore:
+        b.grass(int(rng.integers(4000, 10000)), near, shore, float(rng.uniform(0.6, 1.6)), "reed", 0.01, 1.1)
+        if rng.random() < 0.6:
+            b.rocks(int(rng.integers(1, 6)), near, shore + 1, float(rng.uniform(0.2, 0.6)))
+    if rng.random() < 0.5:
+        p = (float(rng.choice([-1, 1]) * rng.uniform(3, 8)), float(rng.uniform(4, 12)))
+        b.plant(p, float(rng.uniform(5, 12)), float(rng.uniform(2, 4)), int(rng.integers(1200, 2500)), "leaf",
+                crown_base=float(rng.uniform(1, 3)), trunk=float(rng.uniform(0.15, 0.35)))
+
+
+def _family_coast(b: _Builder) -> None:
+    rng = b.rng
+    shore = float(rng.uniform(2.0, 12.0))
+    b.ground(str(rng.choice(["sand", "sand", "dirt"])), 0.2, shore + 0.5)
+    b.water(shore, 3000.0, sea=True)
+    side = float(rng.choice([-1, 1]))
+    cliffs = []
+    for _ in range(int(rng.integers(3, 9))):
+        d = rng.uniform(30, 300)
+        x = side * (d * math.tan(b.half_fov) * rng.uniform(0.5, 1.2))
+        s = rng.uniform(0.1, 0.3) * d
+        cliffs.append(geo.blob((x, d, -s * 0.2), (s, s * rng.uniform(0.5, 1.5), s * rng.uniform(0.4, 1.0)), rng,
+                               0.35, 12, 18))
+    b.spec.add("cliffs", geo.merge(*cliffs), b.material("rock"))
+    near = max(0.3, b.min_visible_r() * 0.8)
+    if near < shore:
+        if rng.random() < 0.6:
+            b.grass(int(rng.integers(4000, 12000)), near, shore, float(rng.uniform(0.3, 0.8)), "dry_grass", 0.008)
+        b.rocks(int(rng.integers(2, 10)), near, shore + 3, float(rng.uniform(0.2, 1.0)))
+    if rng.random() < 0.3:
+        b.flag((float(rng.uniform(-4, 4)), shore * 0.7), float(rng.uniform(3, 6)), float(rng.uniform(0.6, 1.5)))
+
+
+def _family_village(b: _Builder) -> None:
+    rng = b.rng
+    b.ground(str(rng.choice(["paving", "paving", "dirt"])), 0.2, 2000.0, hills=float(rng.uniform(0, 10)), flat_r=60)
+    if rng.random() < 0.5:
+        b.mountains(float(rng.uniform(800, 3000)), float(rng.uniform(80, 400)))
+    for side in (-1, 1):
+        y = float(rng.uniform(8, 14))
+        while y < 80:
+            x = side * float(rng.uniform(5, 9)) * (1 + y / 40)
+            b.house((x + side * 4, y), float(rng.normal(0, 0.05)))
+            y += float(rng.uniform(9, 16))
+    if rng.random() < 0.5:
+        b.house((float(rng.uniform(-6, 6)), float(rng.uniform(40, 90))), float(rng.normal(0, 0.1)))
+    if rng.random() < 0.5:
+        b.wall(float(rng.uniform(4, 10)), -8, float(rng.uniform(-2, 8)), float(rng.uniform(0.6, 2.0)))
+    if rng.random() < 0.4:
+        b.fence(float(rng.uniform(4, 10)), -3, 6)
+    if rng.random() < 0.6:
+        b.flag((float(rng.uniform(-3, 3)), float(rng.uniform(6, 18))), float(rng.uniform(4, 8)),
+               float(rng.uniform(0.7, 1.6)))
+    if rng.random() < 0.4:
+        b.flag((float(rng.uniform(-4, 0)), float(rng.uniform(4, 10))), 1.8, float(rng.uniform(0.5, 0.9)),
+               laundry=True)
+    for _ in range(int(rng.integers(0, 4))):
+        p = (float(rng.choice([-1, 1]) * rng.uniform(2.5, 5)), float(rng.uniform(5, 30)))
+        b.plant(p, float(rng.uniform(4, 10)), float(rng.uniform(1.5, 3)), int(rng.integers(600, 1400)), "leaf",
+                crown_base=float(rng.uniform(1.5, 3)), trunk=float(rng.uniform(0.1, 0.3)))
+    for _ in range(int(rng.integers(0, 4))):
+        p = (float(rng.choice([-1, 1]) * rng.uniform(1.5, 4)), float(rng.uniform(3, 15)))
+        b.plant(p, float(rng.uniform(0.5, 1.3)), float(rng.uniform(0.3, 0.8)), int(rng.integers(200, 500)))
+
+
+def _family_garden(b: _Builder) -> None:
+    rng = b.rng
+    b.ground(str(rng.choice(["meadow_ground", "dirt"])), 0.1, 400.0)
+    back = float(rng.uniform(3, 15))
+    choice = rng.integers(3)
+    if choice == 0:
+        b.wall(back, -30, 30, float(rng.uniform(1.5, 4)))
+    elif choice == 1:
+        hedge = [geo.blob((x, back, 0), (1.5, 0.8, rng.uniform(1.2, 2.2)), rng, 0.2) for x in np.arange(-20, 20, 2.2)]
+        b.spec.add("hedge", geo.merge(*hedge), b.material("leaf"))
+    else:
+        for _ in range(int(rng.integers(2, 5))):
+            p = (float(rng.uniform(-6, 6)), back + float(rng.uniform(0, 10)))
+            b.plant(p, float(rng.uniform(4, 9)), float(rng.uniform(1.5, 3)), int(rng.integers(600, 1400)), "leaf",
+                    crown_base=float(rng.uniform(1, 2)), trunk=float(rng.uniform(0.1, 0.3)))
+    focus = b.camera.focus_m if b.camera.fstop > 0 else float(rng.uniform(0.8, 3.0))  # where the plants stand
+    near = max(0.15, b.min_visible_r() * 0.8)
+    b.grass(int(rng.integers(10000, 30000)), near, back, float(rng.uniform(0.1, 0.4)),
+            str(rng.choice(["grass", "dry_grass"])), 0.006)
+    if rng.random() < 0.8:
+        b.flowers(int(rng.integers(10, 60)), max(near, focus * 0.6), focus * 1.6, float(rng.uniform(0.3, 0.8)))
+    for _ in range(int(rng.integers(1, 4))):
+        p = b.scatter(1, focus * 0.7, focus * 1.5, 0.8)[0]
+        b.plant(p, float(rng.uniform(0.3, 0.9)), float(rng.uniform(0.2, 0.5)), int(rng.integers(150, 400)))
+    if rng.random() < 0.4:
+        b.rocks(int(rng.integers(1, 4)), max(near, 1.5), back, 0.2)
+
+
+def _family_interior(b: _Builder) -> None:
+    rng = b.rng
+    depth = float(rng.uniform(2.5, 6.0))  # distance to the back wall
+    ty = float(rng.uniform(0.8, min(1.8, depth - 0.8)))
+    th = float(rng.uniform(0.7, 0.8))
+    b.aim((float(rng.uniform(-0.2, 0.2)), ty + float(rng.uniform(0.0, 0.8)), th + float(rng.uniform(0.05, 0.4))),
+          height=th + float(rng.uniform(0.1, 0.7)), lens=float(rng.uniform(30, 70)))
+    half = float(rng.uniform(2.5, 5.0))
+    wall = b.material(str(rng.choice(["wall", "wall", "brick", "wood"])))
+    b.spec.add("floor", geo.box((0, depth / 2, -0.1), (2 * half, depth + 2, 0.1)), b.material("wood"), smooth=False)
+    b.spec.add("back_wall", geo.box((0, depth, -0.1), (2 * half, 0.2, 4.5)), wall, smooth=False)
+    for side in (-1, 1):
+        b.spec.add("side_wall", geo.box((side * half, depth / 2, -0.1), (0.2, depth + 2, 4.5)), wall, smooth=False)
+    # a bright window in the back wall with curtains in front of it
+    wx = float(rng.uniform(-half * 0.5, half * 0.5))
+    ww, wz, wh = float(rng.uniform(0.8, 1.8)), float(rng.uniform(0.8, 1.2)), float(rng.uniform(1.0, 1.8))
+    b.spec.add("window", geo.box((wx, depth - 0.11, wz), (ww, 0.02, wh)), b.material("window"), smooth=False)
+    if rng.random() < 0.95:
+        top = wz + wh + 0.15
+        drop = top - float(rng.uniform(0.3, 0.9))
+        gap = float(rng.uniform(0.1, 0.5)) * ww
+        b.curtain(wx - ww / 2 - 0.3, wx - gap / 2, depth - 0.25, top, drop)
+        b.curtain(wx + gap / 2, wx + ww / 2 + 0.3, depth - 0.25, top, drop)
+    # a table with candles and things on it
+    tw, td = float(rng.uniform(0.8, 1.8)), float(rng.uniform(0.6, 1.0))
+    table = [geo.box((0, ty, th - 0.04), (tw, td, 0.04))]
+    for sx in (-1, 1):
+        for sy in (-1, 1):
+            table.append(geo.box((sx * (tw / 2 - 0.05), ty + sy * (td / 2 - 0.05), 0), (0.05, 0.05, th - 0.04)))
+    b.spec.add("table", geo.merge(*table), b.material("wood"), smooth=False)
+    for _ in range(int(rng.integers(2, 7))):
+        cx, cy = float(rng.uniform(-tw / 2.5, tw / 2.5)), ty + float(rng.uniform(-td / 3, td / 3))
+        ch, cr = float(rng.uniform(0.06, 0.3)), float(rng.uniform(0.015, 0.04))
+        b.spec.add("candle", geo.tube((cx, cy, th), (cx, cy, th + ch), cr, cr, 10, 1), b.material("wax"))
+        b.flame((cx, cy, th + ch + 0.004), float(rng.uniform(0.04, 0.09)), float(rng.uniform(0.01, 0.02)))
+    for _ in range(int(rng.integers(0, 3))):  # vases and books
+        x = float(rng.uniform(-tw / 2.5, tw / 2.5))
+        if rng.random() < 0.5:
+            b.spec.add("vase", geo.tube((x, ty + 0.1, th), (x, ty + 0.1, th + rng.uniform(0.15, 0.35)),
+                                        rng.uniform(0.04, 0.08), rng.uniform(0.02, 0.06), 12, 4, (0.01, 0.0)),
+                       b.material(str(rng.choice(["wax", "metal", "rock"]))))
+        else:
+            b.spec.add("book", geo.box((x, ty, th), (rng.uniform(0.15, 0.3), 0.22, rng.uniform(0.03, 0.08)),
+                                       rng.uniform(-0.5, 0.5)), b.material("cloth"), smooth=False)
+    if rng.random() < 0.6:  # a chair and a shelf
+        cx = float(rng.choice([-1, 1]) * rng.uniform(0.8, 1.5))
+        chair = [geo.box((cx, ty - 0.2, 0.42), (0.45, 0.45, 0.05)), geo.box((cx, ty - 0.42, 0.42), (0.45, 0.05, 0.5))]
+        chair += [geo.box((cx + sx * 0.2, ty - 0.2 + sy * 0.2, 0), (0.04, 0.04, 0.42)) for sx in (-1, 1)
+                  for sy in (-1, 1)]
+        b.spec.add("chair", geo.merge(*chair), b.material("wood"), smooth=False)
+    if rng.random() < 0.5:
+        sx = float(rng.choice([-1, 1]) * half * 0.7)
+        b.spec.add("shelf", geo.box((sx, depth - 0.3, 0), (1.0, 0.35, rng.uniform(1.2, 2.0))), b.material("wood"),
+                   smooth=False)
+    if rng.random() < 0.4:  # a house plant by the window
+        px = wx + float(rng.choice([-1, 1]) * (ww / 2 + 0.4))
+        b.spec.add("pot", geo.tube((px, depth - 0.6, 0), (px, depth - 0.6, 0.3), 0.15, 0.2, 10, 1), b.material("rock"))
+        b.plant((px, depth - 0.6), float(rng.uniform(0.8, 1.4)), float(rng.uniform(0.25, 0.45)),
+                int(rng.integers(120, 300)), crown_base=0.35, stiffness=2.0)
+
+
+def _family_campfire(b: _Builder) -> None:
+    rng = b.rng
+    fy = float(rng.uniform(2.0, 6.0))
+    fx = float(rng.uniform(-0.3, 0.3)) * fy
+    b.aim((fx, fy, float(rng.uniform(0.2, 1.5))), height=float(rng.uniform(0.6, 1.8)))
+    b.spec.world["sun_elevation_deg"] = float(rng.uniform(-2.0, 6.0))
+    b.spec.world["sun_strength"] = float(rng.uniform(0.2, 1.0))
+    b.spec.world["hdri"] = str(rng.choice(["night", "sunset", "sunrise", "forest"]))
+    b.spec.world["hdri_strength"] = float(rng.uniform(0.05, 0.3))
+    b.ground(str(rng.choice(["dirt", "meadow_ground", "sand"])), 0.2, 2000.0, hills=float(rng.uniform(2, 20)))
+    ring = float(rng.uniform(0.4, 0.8))
+    stones = [geo.blob((fx + ring * math.cos(a), fy + ring * math.sin(a), 0), (0.12, 0.12, 0.09), rng, 0.3, 6, 8)
+              for a in np.linspace(0, 2 * np.pi, int(rng.integers(8, 14)), endpoint=False)]
+    b.spec.add("stones", geo.merge(*stones), b.material("rock"))
+    logs = []
+    for a in rng.uniform(0, np.pi, int(rng.integers(3, 6))):
+        dx, dy = 0.45 * ring * math.cos(a), 0.45 * ring * math.sin(a)
+        logs.append(geo.tube((fx - dx, fy - dy, 0.05), (fx + dx, fy + dy, 0.12), 0.05, 0.04, 8, 1))
+    b.spec.add("logs", geo.merge(*logs), b.material("bark"))
+    for _ in range(int(rng.integers(3, 7))):
+        ox, oy = rng.normal(0, 0.15 * ring, 2)
+        b.flame((fx + ox, fy + oy, 0.08), float(rng.uniform(0.25, 0.8)), float(rng.uniform(0.06, 0.15)))
+    if rng.random() < 0.7:  # grass beyond the fire
+        b.grass(int(rng.integers(10000, 30000)), fy + ring + 0.5, 25.0, float(rng.uniform(0.15, 0.5)),
+                str(rng.choice(["grass", "dry_grass"])), 0.01)
+    for _ in range(int(rng.integers(1, 5))):
+        p = b.scatter(1, 8, 40)[0]
+        b.plant(p, float(rng.uniform(5, 12)), float(rng.uniform(1.5, 3.5)), int(rng.integers(1200, 2500)), "leaf",
+                crown_base=float(rng.uniform(1, 3)), trunk=float(rng.uniform(0.15, 0.35)))
+
+
+_FAMILY_BUILDERS = {"meadow": _family_meadow, "lake": _family_lake, "coast": _family_coast, "village": _family_village,
+                    "garden": _family_garden, "interior": _family_interior, "campfire": _family_campfire}
+assert tuple(_FAMILY_BUILDERS) == FAMILIES

@@ -1,0 +1,251 @@
+"""Blender-rendered training scenes (image_dynamics.data.render): the numpy side, shards with `known`, resuming."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from image_dynamics import spectral
+from image_dynamics.data import shards
+from image_dynamics.data.render import truth as truth_mod
+from image_dynamics.data.render.camera import Camera, look_at
+from image_dynamics.data.render.motion import Motion, gerstner
+from image_dynamics.data.render.scene import FAMILIES, layout
+
+
+def _camera(w=64, h=40, fstop=0.0, focus=10.0):
+    return Camera(look_at((0, -3, 1), (0, 0, 1)), 35.0, 36.0, w, h, fstop, focus)
+
+
+def test_importing_the_package_and_runtime_never_imports_bpy():
+    code = textwrap.dedent("""
+        import sys
+        import image_dynamics, image_dynamics.spectral, image_dynamics.render, image_dynamics.model
+        import image_dynamics.data.synth, image_dynamics.data.shards
+        import image_dynamics.data.render, image_dynamics.data.render.dataset, image_dynamics.data.render.scene
+        import image_dynamics.data.render.truth, image_dynamics.data.render.__main__
+        assert 'bpy' not in sys.modules, 'bpy was imported'
+        print('clean')
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "clean" in out.stdout
+
+
+def test_projection_puts_the_target_at_the_centre_and_y_down():
+    cam = _camera()
+    centre = cam.project(np.array([[0.0, 0.0, 1.0]]))[0]
+    np.testing.assert_allclose(centre, [32.0, 20.0], atol=1e-9)
+    right_up = cam.project(np.array([[0.3, 0.0, 1.2]]))[0]
+    assert right_up[0] > 32 and right_up[1] < 20  # +x world is right, +z world is up (smaller row)
+    np.testing.assert_allclose(right_up[0] - 32, 0.3 / 3 * cam.focal_px, rtol=1e-9)
+
+
+def test_gerstner_wave_moves_water_on_circles_and_forwards_at_crests():
+    m = gerstner(Motion.empty(), 0.6, 0.05, 0.0, 0.0)
+    t = np.arange(0, 150, dtype=float)
+    d = m.displace(np.array([[0.0, 0.0, 0.0]]), t)[:, 0]
+    np.testing.assert_allclose(np.hypot(d[:, 0], d[:, 2]), 0.05, rtol=1e-9)  # circle of radius a
+    crest = np.argmax(d[:, 2])
+    assert d[(crest + 1) % 150, 0] > d[crest, 0]  # at the crest the water moves along +x, the wave's direction
+    assert np.all(np.abs(d[:, 1]) < 1e-12)
+
+
+def _passes(h, w):
+    z3 = np.zeros((h, w, 3), np.float32)
+    return {"mov": np.zeros((h, w), np.float32), "rest": z3.copy(), "rest_sq": z3.copy(), "rest_x": z3.copy(),
+            "part": np.zeros((h, w), np.float32), "part_sq": np.zeros((h, w), np.float32)}
+
+
+def _put(passes, y, x, samples):
+    """Fill pixel (y, x) with the means over ``samples``: list of (P or None for static/sky, part id)."""
+    n = len(samples)
+    for p, pid in samples:
+        if p is None:
+            continue
+        p = np.asarray(p, np.float64)
+        passes["mov"][y, x] += 1 / n
+        passes["rest"][y, x] += p / n
+        passes["rest_sq"][y, x] += p * p / n
+        passes["rest_x"][y, x] += np.array([p[0] * p[1], p[1] * p[2], p[2] * p[0]]) / n
+        passes["part"][y, x] += pid / n
+        passes["part_sq"][y, x] += pid * pid / n
+
+
+def test_truth_marks_mixtures_unknown_keeps_static_known_and_unknown_never_looks_static():
+    cam = _camera()
+    sway = Motion.empty().add(0.4, (0.1, 0.0, 0.05), origin=(0, 0, 0), axis=(0, 0, 1), length=1.0, power=2.0)
+    other = Motion.empty().add(1.0, (0.0, 0.0, 0.1))
+    passes = _passes(40, 64)
+    a, b = (0.0, 0.0, 1.0), (0.0, 0.0, 1.004)
+    _put(passes, 0, 0, [(None, 0)] * 4)  # sky or static only
+    _put(passes, 0, 1, [(a, 1), (b, 1), (a, 1), (b, 1)])  # one moving surface, tiny footprint
+    _put(passes, 0, 2, [(a, 1), (None, 0), (a, 1), (a, 1)])  # silhouette against the static background
+    _put(passes, 0, 3, [(a, 1), (a, 2), (a, 1), (a, 1)])  # two moving parts
+    _put(passes, 0, 4, [(a, 1), (a, 1), ((0.0, 0.0, 0.05), 1), ((0.0, 0.0, 0.05), 1)])  # tip over a blade's root
+    tr = truth_mod.compute_truth(passes, {1: sway, 2: other}, cam)
+    assert tr.known[0, 0] == 1 and np.all(tr.coeffs[:, :, 0, 0] == 0)
+    assert tr.known[0, 1] == 1 and np.abs(tr.coeffs[:, :, 0, 1]).max() > 0.1
+    assert [int(tr.reason[0, x]) for x in (2, 3, 4)] == [truth_mod.MIXED_COVER, truth_mod.MIXED_PARTS,
+                                                         truth_mod.SPREAD]
+    assert np.all(tr.known[0, 2:5] == 0)
+    energy = (np.abs(tr.coeffs[1:]) ** 2).sum(axis=(0, 1))
+    assert np.all(energy[tr.moving & (tr.known == 0)] > 1e-4)  # unknown pixels are never stored as static
+    # known pixel: its coefficients are the DFT of the projected trajectory of its mean rest position
+    p = np.array([[0.0, 0.0, 1.002]])
+    xy = cam.project(p[None] + sway.displace(p, np.arange(150.0)))[:, 0]
+    sv = spectral.from_trajectories((xy - xy[0]).reshape(150, 2, 1, 1).astype(np.float32))
+    np.testing.assert_allclose(tr.coeffs[:, :, 0, 1], sv.coeffs[:, :, 0, 0], atol=2e-5)
+
+
+def test_defocus_blur_over_half_a_pixel_makes_moving_pixels_unknown_but_not_static_ones():
+    cam = _camera(fstop=2.0, focus=1.0)
+    sway = Motion.empty().add(0.4, (0.1, 0.0, 0.0))
+    passes = _passes(40, 64)
+    _put(passes, 0, 0, [((0.0, 0.0, 1.0), 1)] * 4)  # 3 m away, focused at 1 m: blurred
+    _put(passes, 0, 1, [(None, 0)] * 4)
+    tr = truth_mod.compute_truth(passes, {1: sway}, cam)
+    assert cam.blur_px(np.array([0.0, 0.0, 1.0])) > 0.5
+    assert tr.reason[0, 0] == truth_mod.DEFOCUS and tr.known[0, 1] == 1
+
+
+def test_layout_is_a_pure_function_of_the_seed_and_families_have_motion():
+    a, b = layout(11, 96, 60), layout(11, 96, 60)
+    assert a.family == b.family and len(a.objects) == len(b.objects)
+    for oa, ob in zip(a.objects, b.objects):
+        assert np.array_equal(oa.verts, ob.verts) and oa.material == ob.material and oa.part == ob.part
+    pts = np.random.default_rng(0).normal(size=(5, 3))
+    for pid, m in a.motions.items():
+        assert np.array_equal(m.displace(pts, [3.0, 40.0]), b.motions[pid].displace(pts, [3.0, 40.0]))
+    for family in FAMILIES:
+        spec = layout(5, 96, 60, family)
+        assert spec.motions, family  # every family has something that moves
+        assert any(o.part == 0 for o in spec.objects), family  # and something static
+
+
+def test_shards_store_known_and_read_datasets_without_it_as_all_known(tmp_path):
+    freqs = spectral.harmonic_freqs(16, 150, 30.0)
+    img = np.zeros((32, 48, 3), np.uint8)
+    coeffs = np.zeros((16, 2, 32, 48), np.complex64)
+    known = np.ones((32, 48), np.uint8)
+    known[3:5, 7:9] = 0
+    w = shards.ShardWriter(tmp_path / "a", 48, 32, freqs, 30.0, 150, "t", shard_size=2)
+    w.add(img, coeffs, 1, "x", known)
+    w.add(img, coeffs, 2, "x")  # no mask: all known
+    w.add(img, coeffs, 3, "x")
+    info = w.close()
+    data = shards.load_all(info)
+    assert data["known"].shape == (3, 32, 48) and data["known"].dtype == np.uint8
+    assert data["known"][0].sum() == 48 * 32 - 4 and data["known"][1:].min() == 1
+    first, second = list(shards.iter_shards(info))
+    assert "known" in first and "known" not in second  # a shard without masks stores none
+    assert shards.known_mask(second).min() == 1
+
+
+_FAKE_RUN = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    from image_dynamics.data.render import dataset
+
+    def fake_job(job):  # stands in for the bpy worker: the resume logic is what is tested here
+        seed, w, h, threads, samples = job
+        time.sleep(float(sys.argv[3]))
+        rng = np.random.default_rng(seed % (2 ** 32))
+        known = (rng.random((h, w)) > 0.2).astype(np.uint8)
+        channels = rng.normal(size=(16, 4, h, w)).astype(np.float16)
+        return seed, "meadow", rng.integers(0, 255, (h, w, 3), dtype=np.uint8), channels, known
+
+    dataset._render_job = fake_job
+    dataset.generate_render_dataset(sys.argv[1], int(sys.argv[2]), seed=5, width=40, height=32, shard_size=2,
+                                    workers=0)
+""")
+
+
+def test_a_killed_render_run_resumes_losing_at_most_one_shard(tmp_path):
+    from image_dynamics.data.synth import sample_seed
+
+    script = tmp_path / "run.py"
+    script.write_text(_FAKE_RUN)
+    out = tmp_path / "ds"
+    proc = subprocess.Popen([sys.executable, str(script), str(out), "9", "0.15"])
+    index = out / shards.INDEX_NAME
+    deadline = time.time() + 30
+    while time.time() < deadline and not (index.exists() and json.loads(index.read_text())["count"] >= 4):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed = shards.read_info(out)
+    assert 4 <= killed.count < 9 and not (out / "norm_stats.json").exists()
+    subprocess.run([sys.executable, str(script), str(out), "9", "0"], check=True, timeout=60)
+    info = shards.read_info(out)
+    data = shards.load_all(info)
+    assert info.count == 9 and len(info.shards) == 5
+    assert list(data["sample_ids"]) == [sample_seed(5, i) for i in range(9)]  # in order, none twice, none missing
+    assert data["known"].shape == (9, 32, 40) and (out / "norm_stats.json").exists()
+
+
+def test_data_render_cli_refuses_bad_input_with_one_line(tmp_path, capsys):
+    from image_dynamics.cli import main
+    from image_dynamics.data.synth import generate_dataset
+
+    assert main(["data", "render", "-o", str(tmp_path / "r"), "--count", "0"]) == 2
+    assert "--count must be at least 1" in capsys.readouterr().err
+    assert main(["data", "render", "-o", str(tmp_path / "r"), "--count", "2", "--size", "64by40"]) == 2
+    assert "WIDTHxHEIGHT" in capsys.readouterr().err
+    generate_dataset(tmp_path / "synth", 1, width=48, height=32)  # a 2-D synthetic dataset is not continued
+    assert main(["data", "render", "-o", str(tmp_path / "synth"), "--count", "2", "--size", "48x32"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume" in err and "synthetic-v1" in err and "Traceback" not in err
+
+
+def test_an_error_in_a_scene_keeps_the_samples_before_it_and_a_rerun_continues(tmp_path, monkeypatch):
+    from image_dynamics.data.render import dataset
+    from image_dynamics.data.synth import sample_seed
+
+    failing = {sample_seed(4, 5)}
+
+    def job(j):
+        seed, w, h, _threads, _samples = j
+        if seed in failing:
+            raise RuntimeError("scene failed")
+        return seed, "lake", np.zeros((h, w, 3), np.uint8), np.zeros((16, 4, h, w), np.float16), \
+            np.ones((h, w), np.uint8)
+
+    monkeypatch.setattr(dataset, "_render_job", job)
+    with pytest.raises(RuntimeError, match="scene failed"):
+        dataset.generate_render_dataset(tmp_path, 8, seed=4, width=40, height=32, shard_size=4, workers=0)
+    assert shards.read_info(tmp_path).count == 5  # a full shard and a short one
+    failing.clear()
+    info = dataset.generate_render_dataset(tmp_path, 8, seed=4, width=40, height=32, shard_size=4, workers=0)
+    assert list(shards.load_all(info)["sample_ids"]) == [sample_seed(4, i) for i in range(8)]
+
+
+def test_expected_hidden_gains_keep_the_picture_and_change_only_what_it_does_not_show():
+    from image_dynamics.data.render.scene import expected_hidden_gains
+
+    for family in ("meadow", "village", "campfire", "coast"):
+        drawn = layout(21, 96, 60, family)
+        with expected_hidden_gains():
+            expected = layout(21, 96, 60, family)
+        assert [o.name for o in drawn.objects] == [o.name for o in expected.objects]
+        changed = set()
+        for a, b in zip(drawn.objects, expected.objects):
+            assert np.array_equal(a.verts, b.verts) and a.material == b.material
+            if a.motion is None:
+                continue
+            # frame 0 (the mesh Blender renders) is the same: the picture does not change
+            np.testing.assert_allclose(a.motion.positions(a.verts, 0.0), b.motion.positions(b.verts, 0.0), atol=1e-12)
+            if not np.array_equal(a.motion.amps, b.motion.amps):
+                changed.add(a.name)
+        hidden = {o.name for o in drawn.objects if o.motion is not None and o.motion.anchored}
+        assert changed == hidden, family  # exactly the anchored (plant, flame) motions take their RMS
+        assert hidden or family == "coast", family  # these scenes of seed 21 hold plants or flames
+        assert not any(o.motion.anchored for o in drawn.objects if o.name in ("lake", "sea", "flag", "laundry"))
