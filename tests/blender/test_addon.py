@@ -27,6 +27,8 @@ from image_dynamics.frames import FrameRenderer  # noqa: E402
 from image_dynamics.procedural import ProceduralParams, procedural_motion  # noqa: E402
 from image_dynamics.settings import RenderSettings, plan  # noqa: E402
 
+from .conftest import raise_error  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 ADDON = "blender_addon"
@@ -60,19 +62,6 @@ def asymmetric_pixels(seed: int = 1) -> np.ndarray:
                     0.15 + 0.3 * y / HEIGHT], axis=-1)
     img[:4, :6] = (1.0, 0.0, 0.0)
     return np.clip(img, 0, 1).astype(np.float32)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def addon():
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    module = addon_utils.enable(ADDON, default_set=True, handle_error=_raise)
-    assert module is not None
-    yield module
-    addon_utils.disable(ADDON, default_set=True)
-
-
-def _raise(exc):
-    raise exc
 
 
 @pytest.fixture
@@ -154,7 +143,7 @@ def test_register_unregister_twice_leaves_nothing_behind():
         assert not any(_registered().values()), _registered()
         assert jobs.active() is None
         assert ADDON not in bpy.context.preferences.addons
-        addon_utils.enable(ADDON, default_set=True, handle_error=_raise)
+        addon_utils.enable(ADDON, default_set=True, handle_error=raise_error)
         assert all(_registered().values()), _registered()
     after = {name: len(getattr(bpy.app.handlers, name)) for name in handlers}
     assert after == handlers

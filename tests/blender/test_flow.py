@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
-import addon_utils  # noqa: E402  (ships with bpy)
 from mathutils import Euler, Matrix, Vector  # noqa: E402
 
 from image_dynamics import controls, io  # noqa: E402
@@ -36,19 +35,6 @@ pytestmark = [pytest.mark.blender, pytest.mark.xdist_group("blender")]
 WIDTH, HEIGHT = 32, 20  # the default plane is 3.2 x 2 units: 10 pixels per unit
 FRAMES, FPS = 6, 24
 ANNOTATIONS = ROOT / "tests" / "data" / "flow_annotations.blend"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def addon():
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    module = addon_utils.enable(ADDON, default_set=True, handle_error=_raise)
-    assert module is not None
-    yield module
-    addon_utils.disable(ADDON, default_set=True)
-
-
-def _raise(exc):
-    raise exc
 
 
 def textured(seed: int = 2) -> np.ndarray:

@@ -24,6 +24,8 @@ from image_dynamics.preview import preview_image  # noqa: E402
 from image_dynamics.procedural import ProceduralParams, procedural_motion  # noqa: E402
 from image_dynamics.settings import RenderSettings, plan  # noqa: E402
 
+from .conftest import raise_error  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 ADDON = "blender_addon"
@@ -44,19 +46,6 @@ def textured(seed: int = 5) -> np.ndarray:
                     0.2 + 0.5 * y / HEIGHT], axis=-1) + rng.normal(0, 0.1, (HEIGHT, WIDTH, 3))
     img[:4, :6] = (1.0, 0.0, 0.0)  # marker at the top left: a flipped preview would fail
     return np.clip(img, 0, 1).astype(np.float32)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def addon():
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    module = addon_utils.enable(ADDON, default_set=True, handle_error=_raise)
-    assert module is not None
-    yield module
-    addon_utils.disable(ADDON, default_set=True)
-
-
-def _raise(exc):
-    raise exc
 
 
 @pytest.fixture
@@ -199,4 +188,4 @@ def test_disabling_the_addon_stops_the_preview(scene):
         assert session.player.join(10) and not session.player.running
         assert not bpy.app.timers.is_registered(preview.tick)
     finally:
-        assert addon_utils.enable(ADDON, default_set=True, handle_error=_raise) is not None
+        assert addon_utils.enable(ADDON, default_set=True, handle_error=raise_error) is not None

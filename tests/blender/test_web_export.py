@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
-import addon_utils  # noqa: E402  (ships with bpy)
 
 from image_dynamics import io  # noqa: E402
 from image_dynamics.procedural import ProceduralParams, procedural_motion  # noqa: E402
@@ -31,19 +30,6 @@ from blender_addon import blender_image, motion  # noqa: E402
 pytestmark = [pytest.mark.blender, pytest.mark.xdist_group("blender")]
 
 WIDTH, HEIGHT, START, END, FPS = 32, 20, 1, 12, 24
-
-
-@pytest.fixture(scope="module", autouse=True)
-def addon():
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    module = addon_utils.enable(ADDON, default_set=True, handle_error=_raise)
-    assert module is not None
-    yield module
-    addon_utils.disable(ADDON, default_set=True)
-
-
-def _raise(exc):
-    raise exc
 
 
 @pytest.fixture
