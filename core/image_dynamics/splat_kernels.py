@@ -204,28 +204,34 @@ def pull_serial(values, covered):
     return coarse, coarse_covered, holes
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _coarse_sample(coarse, y, x, target):
+    """``target[c]`` = the bilinear sample of the half-resolution level ``coarse`` at fine pixel ``(y, x)`` (pixel
+    centres aligned: fine ``y`` sits at coarse ``y / 2 - 0.25``, clamped to the edges), for every channel c."""
+    ch, cw = coarse.shape[0], coarse.shape[1]
+    one = np.float32(1.0)
+    v = min(max(y * 0.5 - 0.25, 0.0), ch - 1.0)
+    v0 = int(v)
+    v1 = min(v0 + 1, ch - 1)
+    fv = np.float32(v - v0)
+    u = min(max(x * 0.5 - 0.25, 0.0), cw - 1.0)
+    u0 = int(u)
+    u1 = min(u0 + 1, cw - 1)
+    fu = np.float32(u - u0)
+    for c in range(target.shape[0]):
+        top = coarse[v0, u0, c] * (one - fu) + coarse[v0, u1, c] * fu
+        bottom = coarse[v1, u0, c] * (one - fu) + coarse[v1, u1, c] * fu
+        target[c] = top * (one - fv) + bottom * fv
+
+
 @njit(cache=True, nogil=True)
 def _push_rows(values, covered, coarse, row_start, row_end):
     """Rows ``row_start:row_end`` of :func:`push`."""
-    width, channels = values.shape[1], values.shape[2]
-    ch, cw = coarse.shape[0], coarse.shape[1]
-    one = np.float32(1.0)
+    width = values.shape[1]
     for y in range(row_start, row_end):
-        v = min(max(y * 0.5 - 0.25, 0.0), ch - 1.0)
-        v0 = int(v)
-        v1 = min(v0 + 1, ch - 1)
-        fv = np.float32(v - v0)
         for x in range(width):
-            if covered[y, x]:
-                continue
-            u = min(max(x * 0.5 - 0.25, 0.0), cw - 1.0)
-            u0 = int(u)
-            u1 = min(u0 + 1, cw - 1)
-            fu = np.float32(u - u0)
-            for c in range(channels):
-                top = coarse[v0, u0, c] * (one - fu) + coarse[v0, u1, c] * fu
-                bottom = coarse[v1, u0, c] * (one - fu) + coarse[v1, u1, c] * fu
-                values[y, x, c] = top * (one - fv) + bottom * fv
+            if not covered[y, x]:
+                _coarse_sample(coarse, y, x, values[y, x])
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -472,27 +478,14 @@ def push_holes(out, covered, coarse, rgba, pair_holes):
     """Fill only the holes of ``out`` (``covered`` False) from the filled level ``coarse``: :func:`push`'s arithmetic
     on the premultiplied values, then un-premultiplied when ``rgba``. Visits only the row pairs ``2j, 2j + 1`` whose
     ``pair_holes[j]`` is non-zero (from :func:`normalise_pull_packed`), serially: holes are few."""
-    height, width, channels = out.shape
-    ch, cw = coarse.shape[0], coarse.shape[1]
-    one = np.float32(1.0)
+    height, width = out.shape[0], out.shape[1]
     for y in range(height):
         if pair_holes[y >> 1] == 0:
             continue
-        v = min(max(y * 0.5 - 0.25, 0.0), ch - 1.0)
-        v0 = int(v)
-        v1 = min(v0 + 1, ch - 1)
-        fv = np.float32(v - v0)
         for x in range(width):
             if covered[y, x]:
                 continue
-            u = min(max(x * 0.5 - 0.25, 0.0), cw - 1.0)
-            u0 = int(u)
-            u1 = min(u0 + 1, cw - 1)
-            fu = np.float32(u - u0)
-            for c in range(channels):
-                top = coarse[v0, u0, c] * (one - fu) + coarse[v0, u1, c] * fu
-                bottom = coarse[v1, u0, c] * (one - fu) + coarse[v1, u1, c] * fu
-                out[y, x, c] = top * (one - fv) + bottom * fv
+            _coarse_sample(coarse, y, x, out[y, x])
             if rgba:
                 a = out[y, x, 3]
                 for c in range(3):
