@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,3 +30,14 @@ def addon():
     assert module is not None
     yield module
     addon_utils.disable(ADDON, default_set=True)
+
+
+def asymmetric_pixels(seed: int = 1, width: int = 32, height: int = 20) -> np.ndarray:
+    """float32 [height, width, 3] sRGB: textured green (procedural motion finds it mobile), red marker at the top
+    left (a flipped or shifted picture fails the tests that look for it)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    img = np.stack([0.2 + 0.3 * x / width, 0.5 + 0.2 * np.sin(x / 2.0) + 0.1 * rng.standard_normal((height, width)),
+                    0.15 + 0.3 * y / height], axis=-1)
+    img[:4, :6] = (1.0, 0.0, 0.0)
+    return np.clip(img, 0, 1).astype(np.float32)

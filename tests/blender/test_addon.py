@@ -27,7 +27,7 @@ from image_dynamics.frames import FrameRenderer  # noqa: E402
 from image_dynamics.procedural import ProceduralParams, procedural_motion  # noqa: E402
 from image_dynamics.settings import RenderSettings, plan  # noqa: E402
 
-from .conftest import raise_error  # noqa: E402
+from .conftest import asymmetric_pixels, raise_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -52,16 +52,6 @@ pytestmark = [pytest.mark.blender, pytest.mark.xdist_group("blender")]
 WIDTH, HEIGHT = 32, 20
 START, END, FPS = 3, 8, 24  # 6 frames from scene frame 3
 FRAMES = END - START + 1
-
-
-def asymmetric_pixels(seed: int = 1) -> np.ndarray:
-    """float32 [20, 32, 3] sRGB: textured green (procedural motion finds it mobile), red marker at the top left."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
-    img = np.stack([0.2 + 0.3 * x / WIDTH, 0.5 + 0.2 * np.sin(x / 2.0) + 0.1 * rng.standard_normal((HEIGHT, WIDTH)),
-                    0.15 + 0.3 * y / HEIGHT], axis=-1)
-    img[:4, :6] = (1.0, 0.0, 0.0)
-    return np.clip(img, 0, 1).astype(np.float32)
 
 
 @pytest.fixture

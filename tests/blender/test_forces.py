@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
-import addon_utils  # noqa: E402  (ships with bpy)
 
 from image_dynamics import io, modal  # noqa: E402
 from image_dynamics.frames import FrameRenderer  # noqa: E402
@@ -27,38 +26,13 @@ ADDON = "blender_addon"
 
 from blender_addon import blender_image, forces, motion  # noqa: E402
 
+from .conftest import asymmetric_pixels  # noqa: E402
+
 pytestmark = [pytest.mark.blender, pytest.mark.xdist_group("blender")]
 
 WIDTH, HEIGHT = 32, 20
 START, END, FPS = 1, 30, 24
 FRAMES = END - START + 1
-
-
-def asymmetric_pixels(seed: int = 1) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
-    img = np.stack([0.2 + 0.3 * x / WIDTH, 0.5 + 0.2 * np.sin(x / 2.0) + 0.1 * rng.standard_normal((HEIGHT, WIDTH)),
-                    0.15 + 0.3 * y / HEIGHT], axis=-1)
-    img[:4, :6] = (1.0, 0.0, 0.0)
-    return np.clip(img, 0, 1).astype(np.float32)
-
-
-def _raise(exc):
-    raise exc
-
-
-@pytest.fixture(scope="module", autouse=True)
-def addon():
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    module = addon_utils.enable(ADDON, default_set=True, handle_error=_raise)
-    assert module is not None
-    registered_here = not hasattr(bpy.types.Scene, "image_dynamics_forces")
-    if registered_here:  # until the add-on's register() calls forces.register() itself
-        forces.register()
-    yield module
-    if registered_here:
-        forces.unregister()
-    addon_utils.disable(ADDON, default_set=True)
 
 
 @pytest.fixture
