@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from .errors import CancelledError
@@ -76,3 +76,36 @@ class Progress:
     def _emit(self) -> None:
         if self.callback is not None:
             self.callback(self.done, self.total, self.stage)
+
+
+def ordered_map(fn: Callable, items: list, workers: int, cancel: object = None, in_process: bool = False) -> Iterator:
+    """Yield ``fn(item)`` for each of ``items``, in order, and stop (cancelling what is queued) as soon as ``cancel``
+    says so (see :func:`is_cancelled`).
+
+    ``in_process``: call ``fn`` here, one item after another. Otherwise ``workers`` spawned processes (a fresh
+    interpreter each: nothing of this process's state, such as numba threads or an imported bpy, is forked) with at
+    most ``2 * workers`` items in flight, so results stream while memory stays bounded. ``fn`` and the items must
+    pickle.
+    """
+    if in_process:
+        for item in items:
+            if is_cancelled(cancel):
+                return
+            yield fn(item)
+        return
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    workers = max(1, int(workers))
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        pending: list[cf.Future] = []
+        next_item = 0
+        while next_item < len(items) or pending:
+            while next_item < len(items) and len(pending) < 2 * workers and not is_cancelled(cancel):
+                pending.append(pool.submit(fn, items[next_item]))
+                next_item += 1
+            if is_cancelled(cancel):
+                for future in pending:
+                    future.cancel()
+                return
+            yield pending.pop(0).result()

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import spectral
 from ..errors import CancelledError, InputError
-from ..jobs import is_cancelled
+from ..jobs import ordered_map
 from . import shards
 from .normalise import NormAccumulator, save_norm_stats
 from .scenes import families
@@ -222,28 +222,8 @@ def generate_dataset(out_dir: str | os.PathLike, count: int, seed: int = 0, widt
 
 
 def _rendered(jobs: list[tuple[int, int, int]], workers: int, cancel: Any):
-    """Yield rendered samples in order, stopping cleanly when ``cancel`` says so."""
-    if workers <= 1:
-        for job in jobs:
-            if is_cancelled(cancel):
-                return
-            yield _render_for_dataset(job)
-        return
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        pending: list[cf.Future] = []
-        next_job = 0
-        while next_job < len(jobs) or pending:
-            while next_job < len(jobs) and len(pending) < 2 * workers and not is_cancelled(cancel):
-                pending.append(pool.submit(_render_for_dataset, jobs[next_job]))
-                next_job += 1
-            if is_cancelled(cancel):
-                for future in pending:
-                    future.cancel()
-                return
-            yield pending.pop(0).result()
+    """Yield rendered samples in order (in this process for one worker), stopping cleanly when ``cancel`` says so."""
+    return ordered_map(_render_for_dataset, jobs, workers, cancel, in_process=workers <= 1)
 
 
 def benchmark(count: int = 8, width: int = 256, height: int = 160, seed: int = 0) -> dict[str, float]:

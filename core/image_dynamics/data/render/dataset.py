@@ -18,7 +18,7 @@ from typing import Any
 
 from ... import spectral
 from ...errors import CancelledError, InputError
-from ...jobs import is_cancelled
+from ...jobs import ordered_map
 from .. import shards
 from ..normalise import compute_norm_stats, save_norm_stats
 from ..synth import sample_seed
@@ -97,25 +97,6 @@ def generate_render_dataset(out_dir: str | os.PathLike, count: int, seed: int = 
 
 
 def _rendered(jobs: list[tuple], workers: int, cancel: Any):
-    """Yield rendered samples in order from ``workers`` spawned processes (bpy is imported there only)."""
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
-    if workers <= 0:
-        for job in jobs:
-            if is_cancelled(cancel):
-                return
-            yield _render_job(job)
-        return
-    with cf.ProcessPoolExecutor(max_workers=max(1, int(workers)), mp_context=mp.get_context("spawn")) as pool:
-        pending: list[cf.Future] = []
-        next_job = 0
-        while next_job < len(jobs) or pending:
-            while next_job < len(jobs) and len(pending) < 2 * workers and not is_cancelled(cancel):
-                pending.append(pool.submit(_render_job, jobs[next_job]))
-                next_job += 1
-            if is_cancelled(cancel):
-                for future in pending:
-                    future.cancel()
-                return
-            yield pending.pop(0).result()
+    """Yield rendered samples in order from ``workers`` spawned processes (bpy is imported there only; ``workers`` 0
+    renders here, for tests)."""
+    return ordered_map(_render_job, jobs, workers, cancel, in_process=workers <= 0)
