@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from image_dynamics.data.normalise import NormStats, normalise
-from image_dynamics.model.processing import MAX_ENERGY_GAIN, energy_from_log, match_band_energy
+from image_dynamics.model.processing import MAX_ENERGY_GAIN, coherent_fill, energy_from_log, match_band_energy
 
 K, H, W = 5, 6, 7
 
@@ -39,6 +39,40 @@ def test_the_gain_is_capped_and_a_still_pixel_stays_still():
     assert np.all(out[..., 0, 0] == 0.0)
     np.testing.assert_allclose(out[..., 1:, 1:], pixels[..., 1:, 1:] * MAX_ENERGY_GAIN, rtol=1e-6)
     np.testing.assert_array_equal(match_band_energy(pixels, np.zeros_like(target)), 0.0)  # the network says "still"
+
+
+def test_coherent_fill_has_unit_energy_everywhere_moves_neighbours_alike_and_follows_its_seed():
+    fill = coherent_fill((1, 3, 4, 48, 64), 4.0, seed=0)
+    np.testing.assert_allclose(np.square(fill).sum(axis=2), 1.0, rtol=1e-5)  # every pixel and band: energy 1
+    np.testing.assert_array_equal(fill, coherent_fill((1, 3, 4, 48, 64), 4.0, seed=0))
+    assert np.abs(fill - coherent_fill((1, 3, 4, 48, 64), 4.0, seed=1)).mean() > 0.3
+
+    def neighbour_correlation(field: np.ndarray, step: int) -> float:
+        a, b = field[..., :, :-step].ravel(), field[..., :, step:].ravel()
+        return float(np.corrcoef(a, b)[0, 1])
+
+    assert neighbour_correlation(fill, 1) > 0.9  # a patch sways together ...
+    assert neighbour_correlation(fill, 24) < 0.3  # ... and patches far apart do not
+    assert neighbour_correlation(coherent_fill((1, 3, 4, 48, 64), 1.0, seed=0), 4) < \
+        neighbour_correlation(fill, 4)  # the coherence length is what it says
+
+
+def test_the_fill_supplies_exactly_the_energy_a_sample_cannot_carry_in_the_networks_band_shares():
+    pixels = _sample()
+    pixels[..., 0, 0] = 0.0  # a pixel the sample does not move
+    bands = np.random.default_rng(2).uniform(0.5, 2.0, (1, K, H, W)).astype(np.float32)
+    target = bands * 1e3  # far above what the capped gain can reach anywhere
+    fill = coherent_fill(pixels.shape, 2.0, seed=0)
+    out = match_band_energy(pixels, target, fill=fill)
+    total = np.square(out[:, 1:]).sum(axis=(1, 2))
+    assert np.all(total[:, 1:, 1:] > np.square(pixels[:, 1:] * MAX_ENERGY_GAIN).sum(axis=(1, 2))[:, 1:, 1:])
+    # the still pixel moves now, by the network's own band energies
+    still = np.square(out[0, 1:, :, 0, 0]).sum(axis=1)
+    np.testing.assert_allclose(still, target[0, 1:, 0, 0], rtol=1e-4)
+    # where the gain is not capped the fill adds nothing: the sample's own spectrum, only rescaled
+    reachable = np.square(pixels).sum(axis=2)
+    np.testing.assert_array_equal(match_band_energy(pixels, reachable, fill=fill), match_band_energy(pixels, reachable))
+    np.testing.assert_array_equal(match_band_energy(pixels, np.zeros_like(target), fill=fill), 0.0)
 
 
 def test_energy_from_log_inverts_the_networks_log_and_never_goes_negative():

@@ -25,9 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-resume", action="store_true", help="start over even if the run folder has a checkpoint")
     p.add_argument("--regression", action="store_true", help="train the direct-regression baseline instead")
     p.add_argument("--overwrite", action="store_true", help="with --no-resume: replace the run folder's files")
-    p.add_argument("--init-from", type=Path, metavar="MODEL_PT",
-                   help="continue a trained motion model (model.pt or its run folder) in a new run: keep its VAE, "
-                        "train the later stages on from its weights")
+    p.add_argument("--init-from", type=Path, metavar="MODEL",
+                   help="continue a trained motion model (model.pt, its run folder, or an exported model package "
+                        "folder, whose weights are rebuilt from its graphs; a package has no VAE encoder, so only "
+                        "--stages energy) in a new run: keep its VAE, train the later stages on from its weights")
     p.add_argument("--stages", metavar="LIST",
                    help="comma-separated stages a new run trains, of vae, diffusion, freq_attention, energy (default: "
                         "all; with --init-from all but vae). E.g. --init-from MODEL --stages energy adds a "
@@ -143,8 +144,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     keys = ("energy_corr", "moving_auc", "band_log_power_err", "psnr_db")
     print(f"{'predictor':40s} " + " ".join(f"{k:>22s}" for k in keys))
     for name, result in report["results"].items():
-        cells = [f"{result['mean'].get(k, float('nan')):9.3f} +- {result['std'].get(k, 0.0):6.3f}    " for k in keys]
-        print(f"{name[-40:]:40s} " + " ".join(f"{c:>22s}" for c in cells))
+        print(f"{name[-40:]:40s} " + " ".join(f"{ev.format_metric(result, k):>22s}" for k in keys))
     if args.output:
         from ..atomic import atomic_output
 

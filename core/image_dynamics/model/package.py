@@ -12,7 +12,8 @@
 - ``graphs``: for ``image_encoder``, ``denoiser`` and ``vae_decoder`` (and, optional, ``energy_net``) their
   ``inputs`` / ``outputs`` names and files (``fp32``, optional ``fp16``); ``opset``;
 - ``energy`` ``{floor}`` when the package has an ``energy_net``: the floor (squared pixels) inside its
-  ``log(E + floor)`` output;
+  ``log(E + floor)`` output; optional ``fill_coherence_px``: the energy a sample cannot carry is filled in with
+  motion coherent over that many grid pixels (:func:`~.processing.coherent_fill`);
 - ``files``: every file with its ``sha256`` and ``bytes``; ``licence``; ``data_note`` (what data trained it);
 - optional facts: ``training``, ``software``, ``export`` (simplifier, parity measured at export).
 
@@ -106,6 +107,9 @@ class ModelPackage:
     licence: str = ""
     data_note: str = ""
     energy_floor: float | None = None  #: set when the package has an ``energy_net`` graph
+    #: coherence (grid pixels) of the motion filled in where a sample is too weak for the energy network's energy
+    #: (:func:`~.processing.coherent_fill`); None: no fill (packages before release 5)
+    energy_fill_px: float | None = None
 
     @property
     def has_energy_net(self) -> bool:
@@ -335,7 +339,7 @@ def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
     for key in ("licence", "data_note", "name"):
         if not isinstance(doc[key], str):
             raise fail(f"'{key}' must be text, got {doc[key]!r}")
-    energy_floor = None
+    energy_floor = energy_fill_px = None
     if "energy_net" in graphs:
         energy = doc.get("energy")
         if not isinstance(energy, dict) or "floor" not in energy:
@@ -343,9 +347,14 @@ def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
         energy_floor = number(energy["floor"], "energy.floor")
         if not energy_floor > 0:
             raise fail(f"'energy.floor' must be positive, got {energy_floor}")
+        if "fill_coherence_px" in energy:
+            energy_fill_px = number(energy["fill_coherence_px"], "energy.fill_coherence_px")
+            if not 0.5 <= energy_fill_px <= max(width, height):
+                raise fail(f"'energy.fill_coherence_px' must be between 0.5 and {max(width, height)} grid pixels, "
+                           f"got {energy_fill_px}")
     return ModelPackage(folder, doc, sha, doc["name"], k, freqs_hz, fps, window, width, height, coeff_grid,
                         latent_shape, stats, sampler, graphs, opset, files, doc["licence"], doc["data_note"],
-                        energy_floor)
+                        energy_floor, energy_fill_px)
 
 
 def _parse_sampler(entry: Any, fail, integer, number) -> SamplerDefaults:

@@ -30,9 +30,10 @@ import numpy as np
 
 from .. import spectral
 from ..errors import CancelledError, ImageDynamicsError, InputError
+from ..limits import check_seed
 from . import cache as motion_cache
 from .package import ModelPackage, ModelPackageError, resolve_model
-from .processing import channels_to_output, energy_from_log, fit_to_model_grid, prepare_on_grid
+from .processing import channels_to_output, coherent_fill, energy_from_log, fit_to_model_grid, prepare_on_grid
 from .providers import ProviderChoice, choose_providers, fallback_to_cpu, session_options
 from .sampler import check_sampler_settings, sample_latents
 
@@ -186,6 +187,7 @@ class MotionPredictor:
             grid, coefficients in pixels of that grid; ``meta`` records model, package sha256, seed, steps, eta,
             guidance, provider, precision, source size, model grid and padding.
         """
+        seed = check_seed(seed, "seed")  # the one rule of every entry point (CLI --seed, add-on, Python)
         image = _check_pixels(pixels)
         if colorspace not in ("srgb", "linear"):
             raise InputError(f"colorspace must be 'srgb' or 'linear', got {colorspace!r}")
@@ -267,7 +269,11 @@ class MotionPredictor:
         if energy:
             (log_energy,) = runners["energy_net"].run({"image": batch})
             band_energy = energy_from_log(log_energy, pkg.energy_floor)
-        coeffs = channels_to_output(channels, pkg.stats, pkg.coeff_grid, pkg.width, pkg.height, band_energy)[0]
+        fill = None
+        if band_energy is not None and pkg.energy_fill_px is not None:
+            fill = coherent_fill(channels.shape, pkg.energy_fill_px, seed)
+        coeffs = channels_to_output(channels, pkg.stats, pkg.coeff_grid, pkg.width, pkg.height, band_energy,
+                                    fill)[0]
         rows, cols = fit.crop
         meta = {"source": "model", "model": pkg.name, "package_sha256": pkg.sha256, "seed": seed, "steps": steps,
                 "eta": eta, "guidance": guidance, "energy_net": energy, "provider": self.provider,

@@ -3,7 +3,8 @@
 - :func:`prepare_images`: pixels -> the model's float32 input ``[B, 3, h, w]``;
 - :func:`fit_to_model_grid`: how an image of any aspect ratio is placed on the model grid (resized to the largest
   grid of its own aspect that fits, then mirror-padded to the full grid) and which part of the output is the image;
-- :func:`match_band_energy`: a sampled motion rescaled, pixel by pixel, to the motion-energy network's energy;
+- :func:`match_band_energy`: a sampled motion rescaled, pixel by pixel, to the motion-energy network's energy, and
+  (packages that ask for it) the energy a sample cannot carry filled in with coherent motion (:func:`coherent_fill`);
 - :func:`channels_to_output`: normalised model output -> complex64 coefficients in pixels of an output grid.
 """
 
@@ -38,8 +39,8 @@ def prepare_images(images: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(arr.transpose(0, 3, 1, 2))
 
 
-#: Largest factor by which :func:`match_band_energy` raises a pixel's sampled amplitude: it rescales the motion a
-#: sample has, it does not invent motion where the sample has (almost) none.
+#: Largest factor by which :func:`match_band_energy` raises a pixel's sampled amplitude: more would blow a sample's
+#: faint residue up into visible noise; the energy above it comes from :func:`coherent_fill` when the package asks.
 MAX_ENERGY_GAIN = 4.0
 
 
@@ -48,36 +49,70 @@ def energy_from_log(log_energy: np.ndarray, floor: float) -> np.ndarray:
     return np.maximum(np.exp(np.asarray(log_energy, dtype=np.float32)) - np.float32(floor), np.float32(0.0))
 
 
-def match_band_energy(pixels: np.ndarray, band_energy: np.ndarray, max_gain: float = MAX_ENERGY_GAIN) -> np.ndarray:
+def coherent_fill(shape: tuple[int, int, int, int, int], coherence_px: float, seed: int) -> np.ndarray:
+    """Unit-energy coherent motion: float32 ``[B, K, 4, h, w]`` coefficient channels (x/y real/imaginary) whose four
+    channels have, at every pixel and band, a sum of squares of exactly 1.
+
+    Each channel is white Gaussian noise blurred with a Gaussian of ``coherence_px`` grid pixels (sigma), so
+    neighbours closer than that move alike (a patch sways together instead of tearing); dividing by the per-pixel norm
+    leaves random directions, ellipses and phases. Deterministic in ``seed`` (a stream separate from the sampler's)."""
+    b, k, c, h, w = shape
+    rng = np.random.default_rng([int(seed), 0x46494C4C])  # "FILL": not the stream of the diffusion noise
+    noise = rng.standard_normal((b * k * c, h, w), dtype=np.float32)
+    ksize = int(2 * round(3 * coherence_px) + 1)
+    field = np.stack([cv2.GaussianBlur(n, (ksize, ksize), coherence_px, borderType=cv2.BORDER_REFLECT) for n in noise])
+    field = field.reshape(b, k, c, h, w)
+    norm_px = np.sqrt(np.square(field).sum(axis=2, keepdims=True))
+    floor = np.float32(0.1) * np.sqrt(np.mean(np.square(norm_px)))  # keep rare near-zero norms from exploding
+    return (field / np.maximum(norm_px, floor)).astype(np.float32)
+
+
+def match_band_energy(pixels: np.ndarray, band_energy: np.ndarray, max_gain: float = MAX_ENERGY_GAIN,
+                      fill: np.ndarray | None = None) -> np.ndarray:
     """Sampled coefficient channels rescaled so each pixel moves as much as the motion-energy network says.
 
     Args:
         pixels: float32 ``[B, K, 4, h, w]`` coefficient channels (x/y real/imaginary) in pixels of the data's grid.
         band_energy: float ``[B, K, h, w]`` the network's band energies ``E_k`` (squared pixels, same grid).
+        fill: optional float32 ``[B, K, 4, h, w]`` unit-energy coherent motion (:func:`coherent_fill`) for the energy
+            the sample cannot carry.
 
     Returns:
-        float32 ``[B, K, 4, h, w]``: every band of a pixel times one gain ``sqrt(E_net / E_sample)`` (both summed
+        float32 ``[B, K, 4, h, w]``: every band of a pixel times one gain ``g = sqrt(E_net / E_sample)`` (both summed
         over the bands with f > 0), at most ``max_gain``. One gain per pixel keeps the sample's spectrum: its mix
         of frequencies, its phases, its directions and its frame-0 anchoring; only the amount of motion changes.
+        With ``fill``, the energy left over, ``D = E_net - g^2 E_sample`` (zero wherever the gain is not capped), is
+        added as ``fill``'s motion with band ``k`` carrying ``D * E_k / E_net``: where the diffusion sample has (almost)
+        no motion but the energy network says the pixel moves, it moves by the network's spectrum with coherent random
+        directions and phases instead of staying still.
     """
     pixels = np.asarray(pixels, dtype=np.float32)
-    target = np.asarray(band_energy, dtype=np.float32)[:, 1:].sum(axis=1)
+    bands = np.asarray(band_energy, dtype=np.float32)
+    target = bands[:, 1:].sum(axis=1)
     sampled = np.square(pixels[:, 1:]).sum(axis=(1, 2))
     gain = np.minimum(np.sqrt(target / np.maximum(sampled, 1e-12)), np.float32(max_gain))
-    return (pixels * gain[:, None, None]).astype(np.float32)
+    out = pixels * gain[:, None, None]
+    if fill is not None:
+        # only capped pixels fall short (elsewhere g^2 E_sample = E_net up to rounding, which must not add noise)
+        deficit = np.where(gain < np.float32(max_gain), 0.0, np.maximum(target - np.square(gain) * sampled, 0.0))
+        share = bands[:, 1:] * (deficit / np.maximum(target, 1e-12))[:, None]  # [B, K-1, h, w]
+        out[:, 1:] += np.asarray(fill, dtype=np.float32)[:, 1:] * np.sqrt(share)[:, :, None]
+    return out.astype(np.float32)
 
 
 def channels_to_output(channels: np.ndarray, stats: Any, coeff_grid: tuple[int, int], out_width: int,
-                       out_height: int, band_energy: np.ndarray | None = None) -> np.ndarray:
+                       out_height: int, band_energy: np.ndarray | None = None, fill: np.ndarray | None = None
+                       ) -> np.ndarray:
     """Normalised channels ``[B, K, 4, h, w]`` -> complex64 coefficients ``[B, K, 2, out_height, out_width]`` in pixels.
 
     Denormalising gives pixels of ``coeff_grid`` (the training data's grid); with ``band_energy`` ``[B, K, h, w]``
     (the motion-energy network's output on the same grid) they are rescaled to it (:func:`match_band_energy`); maps
-    are then resized to the output grid and x / y values scaled by the width / height ratios.
+    are then resized to the output grid and x / y values scaled by the width / height ratios. ``fill`` (with
+    ``band_energy``): :func:`match_band_energy`'s coherent motion for the energy a sample cannot carry.
     """
     pixels = np.asarray(norm.denormalise(np.asarray(channels, dtype=np.float32), stats), dtype=np.float32)
     if band_energy is not None:
-        pixels = match_band_energy(pixels, band_energy)
+        pixels = match_band_energy(pixels, band_energy, fill=fill)
     b, k, c, h, w = pixels.shape
     if (w, h) != (out_width, out_height):
         interp = cv2.INTER_AREA if out_width < w else cv2.INTER_LINEAR

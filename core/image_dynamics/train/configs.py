@@ -115,6 +115,9 @@ class TrainConfig:
     energy_batch: int = 8                #: images per step
     energy_lr: float = 1e-3
     energy_level_weight: float = 0.25    #: weight of the mean-band-power term of the loss
+    #: exported packages fill the energy a sample cannot carry with motion coherent over this many grid pixels
+    #: (:func:`image_dynamics.model.processing.coherent_fill`); 0: no fill (release 4 was exported without)
+    energy_fill_px: float = 4.0
 
     # --- regression baseline ------------------------------------------------------------------------------------------
     regression_channels: tuple[int, ...] = (48, 96, 192, 320, 384)  #: decoder widths at /2, /4, ... (mirrors encoder)
@@ -194,6 +197,9 @@ class TrainConfig:
                              f"{self.photo_realism}")
         if not self.energy_floor > 0:
             raise InputError(f"config '{self.name}': energy_floor must be positive, got {self.energy_floor}")
+        if not (self.energy_fill_px == 0 or 0.5 <= self.energy_fill_px <= max(self.width, self.height)):
+            raise InputError(f"config '{self.name}': energy_fill_px must be 0 (no fill) or between 0.5 and "
+                             f"{max(self.width, self.height)} grid pixels, got {self.energy_fill_px}")
         if any(lvl < 0 or lvl >= self.unet_levels for lvl in self.freq_attention_levels):
             raise InputError(f"config '{self.name}': freq_attention_levels {self.freq_attention_levels} outside "
                              f"0..{self.unet_levels - 1}")

@@ -214,7 +214,9 @@ def _check_resume(payload: dict[str, Any], path: Path, config_name: str, kind: s
         raise InputError(f"{path}: this run was trained with config '{payload['config_name']}', not "
                          f"'{config_name}'. Resume it with --config {payload['config_name']}, or start the "
                          f"'{config_name}' run in another --out folder.")
-    same = _with_statistics(data, payload["stats_json"], path)
+    # a run that continues a trained model normalises its data by that model's statistics (see _read_init_model)
+    adopt = _with_model_statistics if payload.get("init_from") else _with_statistics
+    same = adopt(data, payload["stats_json"], path)
     if same is None:
         raise InputError(f"{path}: the run was trained with other normalisation statistics than {data.info.folder} "
                          "has now (different data?). Resume with the original data, or start a new run in another "
@@ -229,6 +231,21 @@ def _with_statistics(data: TrainData, stats_json: str, where: Path) -> TrainData
         return data
     stats = norm.norm_stats_from_json(stats_json, str(where))
     if not norm.same_normalisation(stats, data.stats):
+        return None
+    return dataclasses.replace(data, stats=stats, stats_json=stats_json)
+
+
+def _with_model_statistics(data: TrainData, stats_json: str, where: Path) -> TrainData | None:
+    """``data`` normalised by a trained model's statistics ``stats_json``, whatever its own scales: a model's latent
+    space is defined by the statistics it was trained with, so a continuation on new data (a mixture with the
+    Blender-rendered scenes, say) keeps them. None when the two cannot describe the same coefficients (other bands,
+    frequencies or percentile)."""
+    same = _with_statistics(data, stats_json, where)
+    if same is not None:
+        return same
+    stats = norm.norm_stats_from_json(stats_json, str(where))
+    if (stats.percentile != data.stats.percentile or stats.scales.shape != data.stats.scales.shape
+            or not np.allclose(stats.freqs_hz, data.stats.freqs_hz, rtol=0, atol=1e-6)):
         return None
     return dataclasses.replace(data, stats=stats, stats_json=stats_json)
 
@@ -429,6 +446,7 @@ class _MotionTrainer(_Trainer):
     def load_state(self, payload: dict[str, Any]) -> None:
         # as saved: a run resumed in stage 4 keeps the attention stage 3 switched on (no later stage switches it)
         self.model.adopt_structure(payload["facts"])
+        self.model.vae_encoder_trained = bool(payload["facts"].get("vae_encoder_trained", True))
         self.model.load_state_dict(payload["model"])
         self.ema.load_state_dict(payload["ema"])
 
@@ -437,6 +455,7 @@ class _MotionTrainer(_Trainer):
         motion-energy network when it has one."""
         # as trained: a run that skips stage 3 (--stages energy) must not drop the model's frequency attention
         self.model.adopt_structure(model_payload)
+        self.model.vae_encoder_trained = bool(model_payload.get("vae_encoder_trained", True))
         self.model.load_state_dict(model_payload["state_dict"])
         self.ema = _EMA(self._ema_named(), self.config.ema_decay, warmed=True)
         self.init_from = str(path)
@@ -645,21 +664,25 @@ class _EnergyStage(_Stage):
 
 def _read_init_model(init_from: str | os.PathLike, config: TrainConfig, data: TrainData
                      ) -> tuple[dict[str, Any], Path, TrainConfig, TrainData]:
-    """The trained motion model a new run starts from (``model.pt`` or a run folder holding one), checked against
+    """The trained motion model a new run starts from (``model.pt``, a run folder holding one, or an exported model
+    package, rebuilt by :mod:`.recover`), checked against
     the run's configuration name and data; returns its payload, path, stored configuration and the data normalised
     by the model's own statistics."""
     path = Path(init_from)
-    if path.is_dir():
-        path = path / "model.pt"
-    payload = load_payload(path, "motion_model")
+    if path.is_dir() and not (path / "model.pt").exists() and (path / "model.json").exists():
+        from .recover import package_payload  # an exported package: its torch model rebuilt from the graphs
+        payload = package_payload(path)
+    else:
+        path = path / "model.pt" if path.is_dir() else path
+        payload = load_payload(path, "motion_model")
     if payload["config_name"] != config.name:
         raise InputError(f"{path}: this model was trained with config '{payload['config_name']}', not "
                          f"'{config.name}'. Continue it with --config {payload['config_name']}.")
-    same = _with_statistics(data, payload["stats_json"], path)
+    same = _with_model_statistics(data, payload["stats_json"], path)
     if same is None:
-        raise InputError(f"{path}: this model was trained with other normalisation statistics than "
-                         f"{data.info.folder} has. Continue it on the data it was trained on (the same "
-                         "norm_stats.json), or train a new model on this data.")
+        raise InputError(f"{path}: this model was trained on coefficients of other bands than {data.info.folder} "
+                         "holds (frequencies or normalisation percentile differ). Continue it on data with its "
+                         "bands, or train a new model on this data.")
     return payload, path, config_from_facts(payload), same
 
 
@@ -699,6 +722,11 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
         if payload is None and init_from is not None:
             init, init_path, config, data = _read_init_model(init_from, config, data)  # the model's own settings
         skipped = _skipped_stages(stages, run_stages, init is not None) if payload is None else ()
+        if init is not None and not init.get("vae_encoder_trained", True) and \
+                {"diffusion", "freq_attention"} - set(skipped):
+            raise InputError(f"{init_path}: this model was rebuilt from an exported package, which holds no VAE "
+                             "encoder, so it cannot encode new latents for the diffusion stages; continue it with "
+                             "--stages energy.")
     except InputError:
         if new_folder and Path(out_dir).is_dir() and not any(Path(out_dir).iterdir()):
             Path(out_dir).rmdir()  # a refused run leaves no empty folder behind

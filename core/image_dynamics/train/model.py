@@ -27,7 +27,8 @@ from torch import nn
 
 from ..atomic import atomic_output
 from ..errors import InputError
-from ..model.processing import channels_to_output, energy_from_log, load_stats_json, prepare_images  # noqa: F401
+from ..model.processing import (  # noqa: F401
+    channels_to_output, coherent_fill, energy_from_log, load_stats_json, prepare_images)
 from ..spectral import DEFAULT_FPS, DEFAULT_WINDOW_FRAMES, harmonic_freqs
 from .configs import TrainConfig, get_config
 from .diffusion import NoiseSchedule, ddim_sample
@@ -139,6 +140,8 @@ class MotionModel(CheckpointedModel):
         self.register_buffer("latent_mean", torch.zeros(config.num_bands, config.latent_channels))
         self.register_buffer("latent_std", torch.ones(config.num_bands, config.latent_channels))
         self.energy: MotionEnergyNet | None = None  # stage 4 adds it (models trained before it have none)
+        #: False for a model rebuilt from an exported package (:mod:`.recover`): the VAE encoder is not in packages
+        self.vae_encoder_trained = True
 
     def adopt_structure(self, facts: dict[str, Any]) -> None:
         """Switch the optional parts as a checkpoint's ``facts`` record them: frequency attention on or off, and a
@@ -243,18 +246,22 @@ class MotionModel(CheckpointedModel):
         finally:
             self.train(was_training)
         stats = load_stats_json(self.stats_json)
-        return channels_to_output(normalised.float().cpu().numpy(), stats, self.coeff_grid, out_w, out_h,
-                                  band_energy=energy)
+        channels = normalised.float().cpu().numpy()
+        fill = None
+        if energy is not None and cfg.energy_fill_px > 0:  # as an exported package does (model/predict.py)
+            fill = np.concatenate([coherent_fill((1, *channels.shape[1:]), cfg.energy_fill_px, s) for s in seeds])
+        return channels_to_output(channels, stats, self.coeff_grid, out_w, out_h, band_energy=energy, fill=fill)
 
     # --- files --------------------------------------------------------------------------------------------------------
     def facts(self) -> dict[str, Any]:
         return {**super().facts(), "frequency_attention": self.unet.frequency_attention_enabled,
-                "energy_net": self.energy is not None}
+                "energy_net": self.energy is not None, "vae_encoder_trained": self.vae_encoder_trained}
 
     @classmethod
     def from_facts(cls, facts: dict[str, Any]) -> MotionModel:
         model = super().from_facts(facts)
         model.adopt_structure(facts)
+        model.vae_encoder_trained = bool(facts.get("vae_encoder_trained", True))
         return model
 
 
