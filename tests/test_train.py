@@ -722,3 +722,53 @@ def test_a_warmed_ema_averages_at_its_decay_from_the_first_update():
     warmed.update({"w": weight})
     torch.testing.assert_close(fresh.shadow["w"], torch.full((3,), 0.9))  # warm-up: decay 1/10 at first
     torch.testing.assert_close(warmed.shadow["w"], torch.full((3,), 0.005))  # a trained model's average moves slowly
+
+
+def test_learning_rates_scale_together_and_absurd_scales_are_refused():
+    from image_dynamics.train.configs import scale_learning_rates
+
+    cfg = get_config("default")
+    scaled = scale_learning_rates(cfg, 0.3)
+    rates = [f.name for f in dataclasses.fields(cfg) if f.name.endswith("_lr")]
+    assert len(rates) >= 5 and all(getattr(scaled, r) == pytest.approx(getattr(cfg, r) * 0.3) for r in rates)
+    for bad in (0, -1, float("nan"), 11, "2"):
+        with pytest.raises(InputError, match="learning-rate scale"):
+            scale_learning_rates(cfg, bad)
+
+
+def test_a_step_with_a_non_finite_loss_is_left_out_and_the_weights_stay_finite():
+    from image_dynamics.train.loop import _Stage
+
+    weight = torch.nn.Parameter(torch.ones(3))
+    stage = _Stage(trainer=None, steps=10)
+    stage.make_optimizer([weight], lr=0.1, weight_decay=0.0)
+    cfg = get_config("tiny")
+    stage.apply((weight * float("nan")).sum(), 5, cfg)
+    assert stage.skipped == 1 and torch.equal(weight.detach(), torch.ones(3))
+    stage.apply(weight.square().sum(), 6, cfg)  # a finite step still trains
+    assert stage.skipped == 1 and torch.all(weight.detach() < 1.0)
+
+
+def test_the_energy_correlation_of_a_still_scene_has_a_finite_gradient():
+    from image_dynamics.train.energy_net import energy_loss
+
+    pred = torch.full((1, 4, 6, 8), -9.0, requires_grad=True)  # a constant map: every pixel the same
+    target = torch.full((1, 4, 6, 8), float(np.log(1e-4)))  # a scene that does not move
+    loss, _ = energy_loss(pred, target, 1e-4, level_weight=0.25)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.all(torch.isfinite(pred.grad))
+
+
+def test_cli_lr_scale_is_stored_in_the_run_and_a_bad_one_is_refused_before_writing_anything(dataset: Path,
+                                                                                            tmp_path: Path, capsys):
+    from image_dynamics.cli import main
+
+    code = main(["train", "--config", "tiny", "--data", str(dataset), "--out", str(tmp_path / "bad"),
+                 "--lr-scale", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "learning-rate scale must be a number above 0" in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()
+    assert main(["train", "--config", "tiny", "--data", str(dataset), "--out", str(tmp_path / "run"), "--steps", "4",
+                 "--lr-scale", "0.5"]) == 0
+    stored = MotionModel.load(tmp_path / "run" / "model.pt").config
+    assert stored.energy_lr == pytest.approx(get_config("tiny").energy_lr * 0.5)

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-multiplier", type=int, default=1, metavar="N",
                    help="a new run's batches times N, learning rates unchanged (GPUs: about the same time per step "
                         "for N times the samples; default 1)")
+    p.add_argument("--lr-scale", type=float, metavar="F",
+                   help="a new run's learning rates times F (0 < F <= 10; a continuation on new data may want less "
+                        "than its stored ones; default 1)")
     p.add_argument("--photo-realism", type=float, metavar="S",
                    help="a new run's training-time camera strength: sensor noise, JPEG, blur and defocus, chromatic "
                         "aberration, downscaling on the training images (0 off, 1 as designed; default: the "
@@ -85,6 +88,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     specs = [parse_data_spec(d) for d in args.data]
     data = specs[0][0] if len(specs) == 1 and specs[0][1] == 1.0 else specs
     extra["photo_realism"] = args.photo_realism
+    if args.lr_scale is not None:
+        if args.regression:
+            raise InputError("--lr-scale is for the motion model's runs; drop it with --regression.")
+        extra["lr_scale"] = args.lr_scale
     try:
         result = fn(args.config, data, args.out, steps=args.steps, resume=not args.no_resume, seed=args.seed,
                     device=args.device, progress=on_progress, cancel=lambda: token.cancelled,

@@ -285,3 +285,12 @@ def get_config(name: str | TrainConfig) -> TrainConfig:
     if name not in _CONFIGS:
         raise InputError(f"unknown model configuration '{name}'. Choose one of: {', '.join(_CONFIGS)}.")
     return _CONFIGS[name].validate()
+
+
+def scale_learning_rates(config: TrainConfig, factor: float) -> TrainConfig:
+    """``config`` with the learning rate of every stage times ``factor`` (> 0, at most 10)."""
+    if not (isinstance(factor, (int, float)) and 0 < factor <= 10):
+        raise InputError(f"the learning-rate scale must be a number above 0 and at most 10, got {factor!r}")
+    rates = {f.name: getattr(config, f.name) * float(factor) for f in dataclasses.fields(config)
+             if f.name.endswith("_lr")}
+    return dataclasses.replace(config, **rates).validate()

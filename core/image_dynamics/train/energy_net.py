@@ -65,7 +65,8 @@ def _pearson_per_image(pred: torch.Tensor, true: torch.Tensor, weight: torch.Ten
     n = w.sum(dim=1, keepdim=True).clamp_min(1.0)
     p = (p - (p * w).sum(dim=1, keepdim=True) / n) * w
     t = (t - (t * w).sum(dim=1, keepdim=True) / n) * w
-    return (p * t).sum(dim=1) / (p.square().sum(dim=1).sqrt() * t.square().sum(dim=1).sqrt() + 1e-12)
+    # the epsilon inside the roots: a constant map (a still scene) would otherwise give sqrt(0), whose gradient is inf
+    return (p * t).sum(dim=1) / ((p.square().sum(dim=1) + 1e-12).sqrt() * (t.square().sum(dim=1) + 1e-12).sqrt())
 
 
 def energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, floor: float, level_weight: float,

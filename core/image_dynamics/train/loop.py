@@ -53,7 +53,7 @@ from ..atomic import atomic_output
 from ..data import normalise as norm
 from ..errors import CancelledError, InputError, OutputError
 from .augment import photo_realism, realism_rng
-from .configs import TrainConfig, get_config, scale_batches
+from .configs import TrainConfig, get_config, scale_batches, scale_learning_rates
 from .data import ShardStream, TrainData, build_latent_cache, open_training_data, regression_batch, step_rng, vae_batch
 from .diffusion import diffusion_loss
 from .energy_net import energy_loss, log_band_energy_targets
@@ -292,6 +292,7 @@ class _Stage:
         self.steps = steps
         self.optimizer: torch.optim.Optimizer | None = None
         self.base_lr = 0.0
+        self.skipped = 0  #: steps left out for a non-finite loss or gradient (see :meth:`apply`)
 
     def begin(self, fresh: bool) -> None:
         """Set up (caches, switches); ``fresh`` when the stage starts at its step 0 (not resumed mid-way)."""
@@ -314,7 +315,13 @@ class _Stage:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
-        torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+        norm = torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+        if not torch.isfinite(norm):
+            # a non-finite loss or gradient (one batch's degenerate case) would turn every weight into NaN for good:
+            # the step is left out and counted instead
+            self.optimizer.zero_grad(set_to_none=True)
+            self.skipped += 1
+            return lr
         self.optimizer.step()
         return lr
 
@@ -387,6 +394,8 @@ class _Trainer:
                 self.run.elapsed_s += seconds
                 record = {"step": self.run.step, "stage": stage.name, "stage_step": self.run.stage_step,
                           **{k: round(v, 6) for k, v in metrics.items()}, "seconds": round(seconds, 4)}
+                if stage.skipped:
+                    record["skipped_nonfinite"] = stage.skipped  # steps of this stage left out so far (this session)
                 self.run.log(record)
                 if self.progress is not None:
                     self.progress(TrainProgress(stage.name, self.run.stage_step, stage.steps,
@@ -707,7 +716,8 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
            data_dir: str | os.PathLike, out_dir: str | os.PathLike, steps: int | None, resume: bool, overwrite: bool,
            seed: int, device: str, progress: ProgressFn | None, cancel: CancelFn | None,
            init_from: str | os.PathLike | None = None, batch_multiplier: int = 1,
-           run_stages: tuple[str, ...] | None = None, photo_realism: float | None = None) -> tuple[_Run, _Trainer]:
+           run_stages: tuple[str, ...] | None = None, photo_realism: float | None = None,
+           lr_scale: float | None = None) -> tuple[_Run, _Trainer]:
     """Open (or resume) a run, build its trainer and run the stages still to do; returns (run, trainer).
 
     ``init_from`` (motion runs) and ``batch_multiplier`` apply to a new run only: a resumed run already holds the
@@ -715,6 +725,8 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
     """
     dev = resolve_device(device)
     scale_batches(get_config(config_name), batch_multiplier)  # refuse a bad multiplier before writing anything
+    if lr_scale is not None:
+        scale_learning_rates(get_config(config_name), lr_scale)  # and a bad learning-rate scale
     new_folder = not Path(out_dir).exists()
     try:
         run, config, data, payload = _prepare_run(kind, config_name, data_dir, out_dir, resume, overwrite)
@@ -737,6 +749,8 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
         config = scale_batches(config, batch_multiplier)
         if photo_realism is not None:
             config = dataclasses.replace(config, photo_realism=float(photo_realism)).validate()
+        if lr_scale is not None:
+            config = scale_learning_rates(config, lr_scale)
     _seed_everything(seed)
     plan = _plan(config, stages, steps, payload, skipped=skipped)
     trainer = trainer_class(run, config, data, seed, dev, progress, cancel, plan)
@@ -754,7 +768,8 @@ def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: 
           steps: int | None = None, resume: bool = True, seed: int = 0, device: str = "auto",
           progress: ProgressFn | None = None, cancel: CancelFn | None = None, overwrite: bool = False,
           init_from: str | os.PathLike | None = None, batch_multiplier: int = 1,
-          stages: tuple[str, ...] | None = None, photo_realism: float | None = None) -> Path:
+          stages: tuple[str, ...] | None = None, photo_realism: float | None = None,
+          lr_scale: float | None = None) -> Path:
     """Train the motion model; returns the path of ``model.pt``.
 
     Args:
@@ -787,10 +802,12 @@ def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: 
         photo_realism: a new run's strength of the training-time camera (:mod:`.augment`: noise, JPEG, blur,
             defocus, chromatic aberration, downscaling on the images of stages 2 to 4); ``None`` keeps the
             configuration's (0, off, for the named ones). Stored in the run's configuration, so a resume keeps it.
+        lr_scale: a new run's learning rates of every stage times this (a continuation on new data may want less
+            than the stored ones); stored in the run's configuration.
     """
     run, trainer = _start(_MotionTrainer, "motion", MOTION_STAGES, config_name, data_dir, out_dir, steps, resume,
                           overwrite, seed, device, progress, cancel, init_from, batch_multiplier, stages,
-                          photo_realism)
+                          photo_realism, lr_scale)
     if run.stage_index >= len(MOTION_STAGES) and not run.model_path.exists():
         trainer.write_model()
     # a finished run never reads its latent cache again (it is large: ~0.45 MB per sample at 256x160)

@@ -27,8 +27,8 @@ from torch import nn
 
 from ..atomic import atomic_output
 from ..errors import InputError
-from ..model.processing import (  # noqa: F401
-    channels_to_output, coherent_fill, energy_from_log, load_stats_json, prepare_images)
+from ..model import processing
+from ..model.processing import channels_to_output, energy_from_log, load_stats_json, prepare_images  # noqa: F401
 from ..spectral import DEFAULT_FPS, DEFAULT_WINDOW_FRAMES, harmonic_freqs
 from .configs import TrainConfig, get_config
 from .diffusion import NoiseSchedule, ddim_sample
@@ -249,7 +249,8 @@ class MotionModel(CheckpointedModel):
         channels = normalised.float().cpu().numpy()
         fill = None
         if energy is not None and cfg.energy_fill_px > 0:  # as an exported package does (model/predict.py)
-            fill = np.concatenate([coherent_fill((1, *channels.shape[1:]), cfg.energy_fill_px, s) for s in seeds])
+            one = (1, *channels.shape[1:])
+            fill = np.concatenate([processing.coherent_fill(one, cfg.energy_fill_px, s) for s in seeds])
         return channels_to_output(channels, stats, self.coeff_grid, out_w, out_h, band_energy=energy, fill=fill)
 
     # --- files --------------------------------------------------------------------------------------------------------
