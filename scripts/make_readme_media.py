@@ -1,9 +1,10 @@
-"""Render the README's pictures of the bundled sample: input, looping GIF, and a strip of frames + motion energy.
+"""Render the README's pictures of an image (default: the bundled sample): input, looping GIF, and a strip of frames
++ motion energy.
 
-Usage: .venv/bin/python scripts/make_readme_media.py [--source model|procedural] (default: the shipped model, as the
-demo; seed 0)
-Writes docs/images/forest_input.png, forest.gif (every second frame of the 150-frame loop, 15 fps, seamless) and
-forest_strip.png.
+Usage: .venv/bin/python scripts/make_readme_media.py [--source model|procedural] [--image PATH --name NAME]
+(default: the shipped model, as the demo; seed 0; the bundled forest photo as ``forest``)
+Writes docs/images/<name>_input.png, <name>.gif (every second frame of the 150-frame loop, 15 fps, seamless) and
+<name>_strip.png.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ def energy_picture(motion: spectral.SpectralVolume, width: int, height: int) -> 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", choices=("model", "procedural"), default="model")
+    ap.add_argument("--image", type=Path, default=SAMPLE, help="picture to animate (default: the bundled sample)")
+    ap.add_argument("--name", default="forest", help="file name stem of the pictures written")
     args = ap.parse_args()
-    image = io.read_image(SAMPLE)
+    name = args.name
+    image = io.read_image(args.image)
     if args.source == "model":
         from image_dynamics.model.predict import predict_motion
 
@@ -47,10 +51,10 @@ def main() -> None:
     render_plan = plan(motion, RenderSettings())
     renderer = FrameRenderer(image.pixels, render_plan.motion)
     OUT.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(io.to_display_uint8(image.pixels, image.colorspace)).save(OUT / "forest_input.png")
+    Image.fromarray(io.to_display_uint8(image.pixels, image.colorspace)).save(OUT / f"{name}_input.png")
     picks = {0, 37, 75, 112}
     strip = []
-    gif_path = OUT / "forest.gif"
+    gif_path = OUT / f"{name}.gif"
     with io.GifWriter(gif_path, fps=15, max_side=320) as gif:
         for t, frame in zip(render_plan.times, renderer.frames(render_plan.times)):
             display = io.to_display_uint8(frame, image.colorspace)[..., :3]
@@ -62,8 +66,8 @@ def main() -> None:
     small = [cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2), interpolation=cv2.INTER_AREA) for f in strip]
     gap = np.full((small[0].shape[0], 4, 3), 255, np.uint8)
     row = np.concatenate([x for f in small for x in (f, gap)][:-1], axis=1)
-    Image.fromarray(row).save(OUT / "forest_strip.png", optimize=True)
-    print(f"wrote {OUT}/forest_input.png, forest.gif ({gif_path.stat().st_size / 1e6:.1f} MB), forest_strip.png")
+    Image.fromarray(row).save(OUT / f"{name}_strip.png", optimize=True)
+    print(f"wrote {OUT}/{name}_input.png, {name}.gif ({gif_path.stat().st_size / 1e6:.1f} MB), {name}_strip.png")
 
 
 if __name__ == "__main__":

@@ -49,3 +49,18 @@ def test_truth_beats_the_baselines_on_every_metric(tmp_path):
         assert baseline["energy_corr"] == 0 and baseline["moving_auc"] == 0.5
         assert truth["psnr_db"] > baseline["psnr_db"]
     assert mean["band_log_power_err"] < zero["band_log_power_err"]
+
+
+def test_a_metric_that_was_not_measured_says_so_instead_of_nan(tmp_path, capsys):
+    from image_dynamics.cli import main
+
+    info = generate_dataset(tmp_path / "test", 2, seed=3, width=40, height=32)
+    data = ev.load_test_set(info, psnr_samples=0)
+    result = ev.evaluate(ev.zero_motion(16), data)
+    assert "psnr_db" not in result["mean"]
+    assert ev.format_metric(result, "psnr_db") == "not measured"
+    assert ev.format_metric(result, "moving_auc") == "    0.500 +-  0.000"
+    assert main(["-q", "eval", "--data", str(tmp_path / "test"), "--psnr-samples", "0"]) == 0
+    header, row = capsys.readouterr().out.splitlines()[:2]
+    assert header.split()[-1] == "psnr_db"
+    assert row.startswith("zero motion") and row.endswith("not measured") and "nan" not in row

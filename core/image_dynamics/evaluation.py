@@ -189,6 +189,15 @@ def evaluate(predict: Predictor, data: TestSet, seeds: Sequence[int] = (0,), bat
             "std": {k: float(np.std([m[k] for m in per_seed])) for k in keys}}
 
 
+def format_metric(result: dict, key: str) -> str:
+    """``"mean +- std"`` of metric ``key`` of an :func:`evaluate` result for a report table, or ``"not measured"``
+    where the metric was not computed (``psnr_db`` without ``--psnr-samples``): never a NaN that looks like a result."""
+    mean = result["mean"].get(key)
+    if mean is None or not np.isfinite(mean):
+        return "not measured"
+    return f"{mean:9.3f} +- {result['std'].get(key, 0.0):6.3f}"
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # Baselines
 
