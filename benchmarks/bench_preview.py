@@ -4,6 +4,8 @@ latency in a real ``bpy`` session playing a 1920x1080 image.
 
 Run: ``.venv/bin/python benchmarks/bench_preview.py [--frames 30 --rounds 3 --seconds 8]``
 
+Also: the engine's cost of an edit (re-plan, the edit's splat weight, the frame, Blender's pixel layout) on one thread.
+
 Targets (issue 16): a preview frame (IDFT at grid resolution, upsampling, splat, hole fill) <= 20 ms on 2 cores; every
 main-thread tick <= 20 ms; an edit shows in <= 0.1 s; preview frames within 1/255 mean absolute difference of the
 bake's frames at the same size.
@@ -64,8 +66,48 @@ def quality(scratch: Path, frames: int = 8) -> None:
     print(f"  the still vs the same downscaled frames (how much they move): {statistics.mean(still_mad):.3f}/255")
 
 
+def edit_cost(scratch: Path, repeats: int = 15) -> None:
+    """The engine's side of an edit at 960x540, on this thread: re-plan (probe plan, the edit's splat weight, new
+    softmax weights), the frame, and the pixel layout Blender takes; median and best of ``repeats``."""
+    from dataclasses import replace
+
+    from bench_render import test_scene
+
+    from image_dynamics import spectral
+    from image_dynamics.preview import FastPlan, PreviewPlayer, bottom_up_rgba, mean_motion_magnitude
+    from image_dynamics.settings import RenderSettings
+
+    image_path, motion_path = test_scene(1920, 1080, scratch)
+    image, motion = np.load(image_path), spectral.load(motion_path)
+    settings = RenderSettings(fps=24, loop_frames=120, strength=1.0)
+    player = PreviewPlayer(image, motion, settings, clock=lambda: 0.0)
+    for index in range(3):
+        player.step(index / 24)  # prepares, warms the kernels up
+    volume, stacked = player._volume, player._stacked
+    stages: dict[str, list[float]] = {}
+
+    def timed(name, call, *args):
+        began = time.perf_counter()
+        result = call(*args)
+        stages.setdefault(name, []).append(time.perf_counter() - began)
+        return result
+
+    for repeat in range(repeats):
+        edited = replace(settings, strength=1.0 + 0.1 * (repeat % 2 + 1))
+        fast = timed("probe plan", FastPlan.make, volume, edited)
+        timed("splat weight of the edit (60 frames on the grid)", mean_motion_magnitude, fast, stacked,
+              volume.height, volume.width)
+        player.update(edited)
+        frame = timed("update + step: re-plan and the frame due (960x540)", player.step, 37 / 24)
+        timed("frame in Blender's layout (bottom_up_rgba)", bottom_up_rgba, frame.pixels)
+    print(f"edit at {player.size[0]}x{player.size[1]} on one thread (engine), {repeats} edits:")
+    for name, seconds in stages.items():
+        print(f"  {name:52s} median {1000 * statistics.median(seconds):6.2f} ms, best {1000 * min(seconds):6.2f} ms")
+
+
 def blender_session(seconds: float, edit_every: float = 0.5) -> None:
-    """Play a 1920x1080 image through the add-on (worker thread), tick every 10 ms like the timer, edit Strength."""
+    """Play a 1920x1080 image through the add-on (worker thread), tick when the timer would (the interval each tick
+    returns), edit Strength."""
     try:
         import bpy
     except ImportError:
@@ -96,8 +138,7 @@ def blender_session(seconds: float, edit_every: float = 0.5) -> None:
         play_ms = 1000 * (time.perf_counter() - began)
         start = time.monotonic()
         while not session.swaps and time.monotonic() - start < 120:
-            preview.tick()
-            time.sleep(0.01)
+            time.sleep(preview.tick() or preview.TICK_S)
         first_frame_s = time.monotonic() - start
         session.tick_seconds.clear()
         session.tick_cpu_seconds.clear()
@@ -109,12 +150,11 @@ def blender_session(seconds: float, edit_every: float = 0.5) -> None:
                 strength = 2.0 if strength == 1.0 else 1.0
                 scene.image_dynamics.strength = strength
                 last_edit = time.monotonic()
-            preview.tick()
-            time.sleep(0.01)
+            time.sleep(preview.tick() or preview.TICK_S)  # as Blender's timer: the interval the tick returns
         ticks = sorted(session.tick_seconds)
         tick_cpu = sorted(session.tick_cpu_seconds)
         swapped = len(session.swaps) - swaps_before
-        latency = session.edit_latency
+        latency, rendered = session.edit_latency, session.edit_rendered
         preview.stop()
         session.player.join(10)
     width, height = session.player.size
@@ -128,7 +168,9 @@ def blender_session(seconds: float, edit_every: float = 0.5) -> None:
           f"{1000 * statistics.median(tick_cpu):.2f} ms, longest {1000 * tick_cpu[-1]:.2f} ms")
     if latency:
         print(f"  edit to swapped frame: {len(latency)} edits, median {1000 * statistics.median(latency):.1f} ms, "
-              f"longest {1000 * max(latency):.1f} ms")
+              f"longest {1000 * max(latency):.1f} ms; of which edit to the frame published (re-plan, waiting for the "
+              f"frame in flight, rendering): median {1000 * statistics.median(rendered):.1f} ms, longest "
+              f"{1000 * max(rendered):.1f} ms")
 
 
 def main() -> None:
@@ -146,6 +188,7 @@ def main() -> None:
         report(f"960x540 preview frame, {args.rounds} x {args.frames} frames each; load average now "
                f"{load_average()}", results)
         quality(Path(scratch))
+        edit_cost(Path(scratch))
     blender_session(args.seconds)
     print(f"load average after {load_average()}")
 

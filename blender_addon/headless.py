@@ -1,8 +1,14 @@
 """The command-line handler: ``blender -b scene.blend -c image_dynamics bake --image NAME ...`` (render farms).
 
 :func:`main` takes the arguments after the command id and returns an exit status (0 done, 1 failed, 2 bad arguments,
-130 cancelled). It uses the .blend's own Image Dynamics settings and overrides only what is given, runs synchronously
-(there is no event loop in background mode), prints progress to stdout and errors to stderr.
+130 cancelled by Ctrl-C, 143 by SIGTERM, 129 by SIGHUP). It uses the .blend's own Image Dynamics settings and
+overrides only what is given, runs synchronously (there is no event loop in background mode), prints progress to
+stdout and errors to stderr.
+
+A farm splits one bake into chunks, ``bake --frames A:B`` in several processes into the same folder: each commits its
+own files all at once (the engine's journal, :mod:`image_dynamics.atomic`) and together they equal one bake byte for
+byte. SIGINT, SIGTERM and SIGHUP (a farm cancelling a task, ``timeout``, a closed terminal) stop the bake with the
+folder holding the old files or the complete new ones, never a mix.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from types import SimpleNamespace
@@ -52,10 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
                            help="displacement kinds (with --kind displacement or both)")
             p.add_argument("--strength", type=float, help="amplitude factor")
             p.add_argument("--loop-frames", type=int, metavar="L", help="loop length (default: scene frame range)")
+            p.add_argument("--frames", type=_frame_range, metavar="A:B",
+                           help="bake only frames A to B-1 of the sequence (0-based, B exclusive: files A+1 to B), "
+                                "a render farm's chunk; chunks into one folder equal one bake")
             p.add_argument("--overwrite", action="store_true", help="replace an existing bake")
             p.add_argument("--setup", metavar="material,compositor,displace",
                            help="node setups to create after baking")
     return parser
+
+
+def _frame_range(text: str) -> tuple[int, int]:
+    """``A:B`` -> ``(A, B)``; argparse reports a ValueError as a usage error (exit 2)."""
+    start, sep, stop = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(start), int(stop)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A:B (two whole numbers, B exclusive), got {text!r}") from None
 
 
 def _apply(args: argparse.Namespace, scene: bpy.types.Scene, image: bpy.types.Image) -> None:
@@ -67,6 +88,12 @@ def _apply(args: argparse.Namespace, scene: bpy.types.Scene, image: bpy.types.Im
     elif args.source:
         s.motion_source = args.source.upper()
     if args.seed is not None:
+        from image_dynamics.limits import check_seed
+
+        try:
+            check_seed(args.seed, "--seed")
+        except ValueError as exc:  # InputError: the engine's one rule for seeds
+            raise UserError(str(exc)) from None
         s.seed = args.seed
     if args.steps is not None:
         if args.steps < 0:
@@ -127,7 +154,11 @@ def _run(job: jobs.Job) -> jobs.Job:
 
 
 def main(argv: Sequence[str]) -> int:
-    """Run the command ``argv`` (the arguments after ``-c image_dynamics``); returns the exit status."""
+    """Run the command ``argv`` (the arguments after ``-c image_dynamics``); returns the exit status.
+
+    SIGINT, SIGTERM and SIGHUP cancel it (exit 128 + the signal's number); one arriving while the bake moves its
+    files into place waits until they are all in place or all rolled back.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv))
@@ -135,18 +166,44 @@ def main(argv: Sequence[str]) -> int:
         return int(exc.code or 0)
     try:
         engine.require()
+    except UserError as exc:
+        print(f"image_dynamics: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    from image_dynamics.atomic import Interrupted, cancel_on_signals
+
+    received: list[int] = []  # the job catches the cancel as a KeyboardInterrupt; this keeps which signal it was
+    try:
+        with cancel_on_signals(on_signal=received.append):
+            return _main(args)
+    except Interrupted as exc:
+        return _cancelled(exc.signum)
+    except KeyboardInterrupt:
+        return _cancelled(received[-1] if received else signal.SIGINT)
+
+
+def _cancelled(signum: int) -> int:
+    print(f"image_dynamics: cancelled ({signal.Signals(signum).name}); the output folder holds its old files or the "
+          "complete new bake, never a mix.", file=sys.stderr)
+    return 128 + int(signum)
+
+
+def _main(args: argparse.Namespace) -> int:
+    try:
         target = bpy.data.scenes.get(args.scene) if args.scene else bpy.context.scene
         if target is None:
             raise UserError(f"--scene {args.scene}: no such scene; scenes: {', '.join(bpy.data.scenes.keys())}.")
         context = SimpleNamespace(scene=target, space_data=None, preferences=bpy.context.preferences)
         image = _image(args.image)
         _apply(args, target, image)
-        make = scene.bake_job if args.command == "bake" else scene.predict_job
-        job = _run(make(context, image))
+        if args.command == "bake":
+            job = _run(scene.bake_job(context, image, args.frames))
+        else:
+            job = _run(scene.predict_job(context, image))
+        if job.state == jobs.CANCELLED:
+            raise KeyboardInterrupt  # a signal the job caught as a cancel: main says which one
         if job.state != jobs.DONE:
-            print(f"image_dynamics: {'cancelled' if job.state == jobs.CANCELLED else 'error'}: {job.message}",
-                  file=sys.stderr)
-            return EXIT_CANCELLED if job.state == jobs.CANCELLED else EXIT_FAILED
+            print(f"image_dynamics: error: {job.message}", file=sys.stderr)
+            return EXIT_FAILED
         print(f"image_dynamics: {job.message}")
         if args.save_motion:
             saved = _run(scene.save_motion_job(context, image))
@@ -170,9 +227,6 @@ def main(argv: Sequence[str]) -> int:
     except UserError as exc:
         print(f"image_dynamics: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("image_dynamics: cancelled; no partial output was left behind.", file=sys.stderr)
-        return EXIT_CANCELLED
     return EXIT_OK
 
 

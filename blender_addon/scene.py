@@ -9,6 +9,7 @@ meanwhile may have replaced it. Only the main thread may call these functions.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import bpy
@@ -53,8 +54,11 @@ def procedural_params(settings) -> dict[str, float]:
             "coherence_px": float(settings.coherence_px), "strength_px": float(settings.amplitude_px)}
 
 
-def motion_request(context: bpy.types.Context, image: bpy.types.Image) -> MotionRequest:
-    """Copy what the motion source needs out of Blender; :class:`UserError` for a missing model or file."""
+def motion_request(context: bpy.types.Context, image: bpy.types.Image, copy_pixels: bool = True) -> MotionRequest:
+    """Copy what the motion source needs out of Blender; :class:`UserError` for a missing model or file.
+
+    ``copy_pixels=False`` leaves ``pixels`` None, for a caller that copies the buffer itself
+    (:func:`.blender_image.read_buffer`) and converts it on a worker thread (the live preview)."""
     engine.require()
     settings = settings_of(context.scene)
     image = blender_image.check_still(image)
@@ -73,7 +77,10 @@ def motion_request(context: bpy.types.Context, image: bpy.types.Image) -> Motion
         if not os.path.isfile(motion_file):
             raise UserError(f"Motion file {motion_file} not found. Choose an existing .npz in Image Dynamics > "
                             "Motion > Motion File.")
-    pixels, colorspace = blender_image.image_pixels(image)
+    if copy_pixels:
+        pixels, colorspace = blender_image.image_pixels(image)
+    else:
+        pixels, colorspace = None, blender_image.colorspace_of(image)
     return MotionRequest(image_name=image.name, pixels=pixels, colorspace=colorspace,
                          source=settings.motion_source, seed=int(settings.seed), steps=int(settings.steps),
                          guidance=float(settings.guidance),
@@ -217,20 +224,50 @@ def outputs(settings) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return formats, kinds
 
 
-def bake_request(context: bpy.types.Context, image: bpy.types.Image | None) -> BakeRequest:
-    """Check everything a bake needs and copy it out of Blender; :class:`UserError` says what to fix."""
+def check_chunk(chunk: tuple[int, int] | None, frames: int) -> tuple[int, int]:
+    """The frames ``(start, stop)`` of a bake of ``frames`` frames: all, or a farm chunk ``--frames A:B`` (0-based,
+    stop exclusive, as ``image-dynamics render --frames``) inside them; :class:`UserError` otherwise."""
+    if chunk is None:
+        return 0, frames
+    start, stop = chunk
+    if not 0 <= start < stop <= frames:
+        raise UserError(f"--frames {start}:{stop} is not a part of this bake's {frames} frames; give A:B with "
+                        f"0 <= A < B <= {frames} (B exclusive; file A+1 is the first one written).")
+    return start, stop
+
+
+def _chunk_of(animation: AnimatedEdits | None, start: int, stop: int) -> AnimatedEdits | None:
+    """The per-frame animated edits of frames ``start .. stop - 1`` only (a farm chunk renders just those)."""
+    if animation is None:
+        return None
+    return AnimatedEdits(None if animation.strengths is None else animation.strengths[start:stop],
+                         None if animation.band_gains is None else animation.band_gains[start:stop])
+
+
+def bake_request(context: bpy.types.Context, image: bpy.types.Image | None,
+                 chunk: tuple[int, int] | None = None) -> BakeRequest:
+    """Check everything a bake needs and copy it out of Blender; :class:`UserError` says what to fix.
+
+    ``chunk``: bake only the frames ``(A, B)`` of the sequence (a render farm's share, ``--frames A:B``); each chunk
+    commits its own files, and the chunks of one sequence together equal one bake of it byte for byte.
+    """
     scene = context.scene
     settings = settings_of(scene)
     image = blender_image.check_still(image)
     stem = blender_image.image_stem(image)
     folder_setting, folder = output_folder(settings, stem)
     frames = loop_length(scene)
+    start, stop = check_chunk(chunk, frames)
     formats, kinds = outputs(settings)
     engine.require()
     from image_dynamics.bake import planned_names
 
     animation = animated_edits(scene, frames)
     request_settings = render_settings(scene, frames, animation)
+    if chunk is not None:
+        # the loop (and so every frame's motion) stays the whole sequence's; only which frames are written changes
+        animation = _chunk_of(animation, start, stop)
+        request_settings = replace(request_settings, frames=(start, stop))
     mask = None
     if settings.mask is not None:
         try:
@@ -244,9 +281,13 @@ def bake_request(context: bpy.types.Context, image: bpy.types.Image | None) -> B
                           settings=request_settings, mask=mask, start_frame=scene.frame_start, fps=scene_fps(scene),
                           blend_path=bpy.data.filepath, animation=animation,
                           flow=flow.flow_request(scene, image, kinds),
-                          forces=forces.request(scene, image, frames, scene_fps(scene)))
+                          forces=forces.request(scene, image, frames, scene_fps(scene)),
+                          sequence_frames=frames)
+    from image_dynamics.atomic import recover
+
+    recover(folder)  # a commit cut short by SIGKILL or a crash is undone before anything looks at the folder
     if not request.overwrite:
-        names = planned_names(request.output_spec(), np.arange(frames))
+        names = planned_names(request.output_spec(), np.arange(start, stop))
         existing = [name for name in names if (folder / name).exists()]
         if existing:
             raise UserError(f"{folder} already holds a bake of '{image.name}' ({len(existing)} file(s), e.g. "
@@ -285,7 +326,7 @@ def deliver_bake(outcome: BakeOutcome) -> str:
         state = image.image_dynamics
         state.bake_dir = where
         state.bake_stem = request.stem
-        state.bake_frames = outcome.frame_count
+        state.bake_frames = request.sequence_frames or outcome.frame_count  # a farm chunk: the whole sequence
         state.bake_start = request.start_frame
         state.bake_fps = request.fps
         state.bake_loops = outcome.loop_frames is not None
@@ -311,9 +352,11 @@ def predict_job(context: bpy.types.Context, image: bpy.types.Image | None) -> jo
                     deliver_motion)
 
 
-def bake_job(context: bpy.types.Context, image: bpy.types.Image | None) -> jobs.Job:
-    """A job baking ``image`` with the scene's settings (motion computed first when it is not cached)."""
-    request = bake_request(context, image)
+def bake_job(context: bpy.types.Context, image: bpy.types.Image | None,
+             chunk: tuple[int, int] | None = None) -> jobs.Job:
+    """A job baking ``image`` with the scene's settings (motion computed first when it is not cached); ``chunk``:
+    only frames ``(A, B)`` of the sequence (see :func:`bake_request`)."""
+    request = bake_request(context, image, chunk)
     return jobs.Job(f"Baking {request.image_name}", lambda progress: work.run_bake(request, progress),
                     deliver_bake)
 

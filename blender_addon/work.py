@@ -53,6 +53,7 @@ class BakeRequest:
     animation: AnimatedEdits | None = None  # per-frame strength and band gains; None: not animated
     flow: Any = None  # blender_addon.flow.FlowRequest (arrows, anchors, drift, flow mask); None: none
     forces: Any = None  # blender_addon.forces.ForcesRequest: bake the response to the scene's forces, not the loop
+    sequence_frames: int = 0  # frames of the whole sequence (a farm chunk bakes a part of it); 0: frame_count
 
     def output_spec(self):
         from image_dynamics.bake import OutputSpec
@@ -80,6 +81,7 @@ def run_bake(request: BakeRequest, progress) -> BakeOutcome:
     """
     from image_dynamics.bake import bake
     from image_dynamics.io import LoadedImage
+    from image_dynamics.limits import check_render_request
     from image_dynamics.settings import animated_gains, plan, with_frame_gains
 
     warmup.wait(progress)
@@ -100,6 +102,7 @@ def run_bake(request: BakeRequest, progress) -> BakeOutcome:
     if request.animation is not None:
         gains = animated_gains(render_plan.motion, request.animation.strengths, request.animation.band_gains)
         render_plan = with_frame_gains(render_plan, gains)
+    check_render_request(image, render_plan)  # the engine's limits (size, memory, NaN pixels), as the CLI checks them
     result = bake(image, render_plan, request.output_spec(), progress, splat_beta=request.settings.splat_beta,
                   flow_mask=flow_mask, flow_feather_px=flow_feather)
     return BakeOutcome(request, motion_result, result.files, result.frame_count, result.seconds, result.patterns,

@@ -189,3 +189,102 @@ def test_errors_are_clear(scene):
     flowing = motion.with_(flow=np.ones((2, motion.height, motion.width), dtype=np.float32))
     with pytest.raises(InputError, match="flow field"):
         PreviewPlayer(image, flowing, max_side=MAX_SIDE).step()
+
+
+def test_splat_weight_of_an_edit_equals_the_engines(scene):
+    from image_dynamics import spectral
+    from image_dynamics.frames import to_image_pixels, weight_times
+    from image_dynamics.preview import mean_motion_magnitude
+
+    _, motion = scene
+    for settings in (st.RenderSettings(strength=1.7, band_gains=((0.0, 1.0), (1.0, 0.2), (3.0, 0.0))),
+                     st.RenderSettings(fps=24, loop_frames=48), st.RenderSettings(decay_s=0.8)):
+        fast = FastPlan.make(motion, settings)
+        expected_motion = to_image_pixels(st.plan(motion, settings).motion, 60, 40)
+        expected = spectral.mean_motion_magnitude(expected_motion, weight_times(expected_motion))
+        stacked = spectral.stacked_coeffs(motion)
+        planes = stacked.reshape(stacked.shape[0], 2, -1)
+        planes[:, 0] *= np.float32(60 / motion.width)
+        planes[:, 1] *= np.float32(40 / motion.height)
+        got = mean_motion_magnitude(fast, stacked, motion.height, motion.width)
+        assert got.shape == expected.shape and got.dtype == np.float32 and expected.max() > 0.5
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * float(expected.max()))
+
+
+def test_bottom_up_rgba_is_blenders_layout():
+    from image_dynamics.preview import bottom_up_rgba
+
+    rgb = np.arange(2 * 3 * 3, dtype=np.float32).reshape(2, 3, 3) / 20
+    flat = bottom_up_rgba(rgb)
+    assert flat.dtype == np.float32 and flat.shape == (2 * 3 * 4,)
+    rows = flat.reshape(2, 3, 4)
+    np.testing.assert_array_equal(rows[::-1, :, :3], rgb)  # first row in memory is the image's bottom row
+    np.testing.assert_array_equal(rows[..., 3], 1.0)
+    rgba = np.concatenate([rgb, np.full((2, 3, 1), 0.5, np.float32)], axis=2)
+    np.testing.assert_array_equal(bottom_up_rgba(rgba).reshape(2, 3, 4)[::-1], rgba)
+    premultiplied = bottom_up_rgba(rgba, premultiply=True).reshape(2, 3, 4)[::-1]
+    np.testing.assert_allclose(premultiplied[..., :3], rgb * 0.5)
+    np.testing.assert_array_equal(premultiplied[..., 3], 0.5)
+    with pytest.raises(InputError, match="frame must be"):
+        bottom_up_rgba(rgb[..., :2])
+
+
+def test_worker_renders_ahead_and_take_waits_for_the_due_time(scene):
+    image, motion = scene
+    clock = {"now": 0.0}
+    player = PreviewPlayer(image, motion, st.RenderSettings(fps=10, loop_frames=20), max_side=MAX_SIDE,
+                           clock=lambda: clock["now"])
+    player.start()
+    try:
+        deadline = time.monotonic() + 20
+        while player.frames_rendered < 2 and time.monotonic() < deadline:  # frame 0 now, frame 1 ahead
+            time.sleep(0.002)
+        assert player.frames_rendered == 2, player.error
+        time.sleep(0.05)
+        assert player.frames_rendered == 2  # no further ahead than one frame while the clock stands still
+        assert player.next_due() == -np.inf  # published at once
+        first = player.take()
+        assert first.index == 0 and player.take() is None  # frame 1 is not due yet
+        assert player.next_due() == pytest.approx(0.1)
+        clock["now"] = 0.1
+        second = player.take()
+        assert second.index == 1 and second.due_at == pytest.approx(0.1)
+        while player.frames_rendered < 3 and time.monotonic() < deadline:  # frame 2 follows, ahead again
+            time.sleep(0.002)
+        assert player.next_due() == pytest.approx(0.2)
+        clock["now"] = 0.15
+        player.update(st.RenderSettings(fps=10, loop_frames=20, strength=2.0))
+        while time.monotonic() < deadline:  # the edit's frame is published at once, not at its due time
+            frame = player.take()
+            if frame is not None and frame.generation == 1:
+                break
+            time.sleep(0.002)
+        assert frame.generation == 1 and frame.index == 1
+    finally:
+        player.stop()
+        assert player.join(20)
+
+
+def test_image_given_as_a_function_is_converted_on_the_first_frame(scene):
+    image, motion = scene
+    calls = []
+
+    def pixels():
+        calls.append(1)
+        return image
+
+    player = PreviewPlayer(pixels, motion, st.RenderSettings(fps=24, loop_frames=48), max_side=MAX_SIDE,
+                           image_size=(WIDTH, HEIGHT), clock=lambda: 0.0)
+    assert player.size == (60, 40) and calls == []  # the size is known before the pixels
+    frame = player.step(now=7.5 / 24)
+    expected, _ = engine_frame(image, motion, st.RenderSettings(fps=24, loop_frames=48), 7)
+    np.testing.assert_allclose(frame.pixels, expected, atol=1e-4)
+    player.step(now=8.5 / 24)
+    assert calls == [1]
+    with pytest.raises(InputError, match="image_size"):
+        PreviewPlayer(pixels, motion)
+    with pytest.raises(InputError, match="not the image's"):
+        PreviewPlayer(image, motion, image_size=(WIDTH + 1, HEIGHT))
+    liar = PreviewPlayer(pixels, motion, image_size=(WIDTH + 1, HEIGHT), max_side=MAX_SIDE)  # aspect within 2 %
+    with pytest.raises(InputError, match="announced"):
+        liar.step()

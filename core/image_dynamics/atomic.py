@@ -80,18 +80,24 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum
 
 
-def _raise_interrupted(signum: int, frame: object) -> None:
-    raise Interrupted(signum)
-
-
 @contextlib.contextmanager
-def cancel_on_signals() -> Iterator[None]:
+def cancel_on_signals(on_signal: Callable[[int], object] | None = None) -> Iterator[None]:
     """While active, SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread (a
     ``KeyboardInterrupt``), so that ``with`` blocks clean up their staging folders as for Ctrl-C. Outside the main
-    thread it does nothing (only the main thread may set signal handlers)."""
+    thread it does nothing (only the main thread may set signal handlers).
+
+    ``on_signal(signum)`` is called first, for a caller whose code in between catches every ``KeyboardInterrupt`` as
+    a plain cancel (the add-on's jobs) but must still exit with ``128 + signum``.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+
+    def _raise_interrupted(signum: int, frame: object) -> None:
+        if on_signal is not None:
+            on_signal(signum)
+        raise Interrupted(signum)
+
     previous = {s: signal.signal(s, _raise_interrupted) for s in CANCEL_SIGNALS}
     try:
         yield

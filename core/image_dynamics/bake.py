@@ -29,7 +29,8 @@ VIDEO_FORMATS = {"mp4": "mp4", "gif": "gif"}
 DISPLACEMENT_KINDS = tuple(io.DISPLACEMENT_KINDS)
 #: Frames rendered ahead of the writers; bounds memory (a 1080p RGB float frame is 25 MB).
 MAX_IN_FLIGHT = 4
-#: ...and at most this many bytes of them, so a huge image has one frame in flight (limits.render_memory assumes it).
+#: ...and at most this many bytes of them: a frame larger than this (above about 21 megapixels RGB) is written before
+#: the next one is rendered, so a bake of many frames peaks as one frame does (limits.render_memory assumes it).
 MAX_IN_FLIGHT_BYTES = 256 * 2**20
 
 
@@ -137,7 +138,7 @@ def bake(image: io.LoadedImage, render_plan: RenderPlan, spec: OutputSpec, progr
         renderer = renderer_for_plan(image.pixels, render_plan, flow_mask, flow_feather_px, splat_beta,
                                      linear=image.colorspace == "linear", displacement=spec.displacement)
     meta = {"fps": render_plan.fps, "loop_frames": render_plan.loop_frames}
-    in_flight = max(1, min(MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES // max(1, image.pixels.nbytes)))
+    in_flight = min(MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES // max(1, image.pixels.nbytes))
 
     with StagedOutputs(folder, overwrite=spec.overwrite, inputs=spec.inputs) as staged, ThreadPoolExecutor(2) as pool:
         pending: collections.deque[Future] = collections.deque()
@@ -160,6 +161,8 @@ def bake(image: io.LoadedImage, render_plan: RenderPlan, spec: OutputSpec, progr
                     display = io.to_display_uint8(frame, image.colorspace)[..., :3]
                     for writer in videos.values():
                         writer.append(display)
+                # the writers hold what they still need; the next flow and frame are made without these
+                frame = flow = field_ = display = None
                 while len(pending) > in_flight * max(1, len(spec.formats) + len(spec.displacement)):
                     pending.popleft().result()
                 progress.advance()

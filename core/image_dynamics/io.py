@@ -386,15 +386,30 @@ def _quantise(values: np.ndarray, maximum: int, dtype: type) -> np.ndarray:
     return values.astype(dtype)
 
 
+#: Rows of float32 working copy per band when quantising (about 24 MB of a 8000-pixel-wide RGB frame): the whole
+#: frame's copy would be 0.77 GB at 8000x8000 on top of the frame itself.
+QUANTISE_BAND_VALUES = 6_000_000
+
+
+def _quantised(pixels: np.ndarray, colorspace: str, maximum: int, dtype: type) -> np.ndarray:
+    """:func:`_quantise` of :func:`_display_referred` a band of rows at a time (element-wise, so the same values)."""
+    pixels = _check_pixels(pixels, colorspace)
+    out = np.empty(pixels.shape, dtype=dtype)
+    rows = max(1, QUANTISE_BAND_VALUES // (pixels.shape[1] * pixels.shape[2]))
+    for start in range(0, pixels.shape[0], rows):
+        out[start:start + rows] = _quantise(_display_referred(pixels[start:start + rows], colorspace), maximum, dtype)
+    return out
+
+
 def to_display_uint8(pixels: np.ndarray, colorspace: str) -> np.ndarray:
     """float32 ``[H, W, C]`` -> uint8 ``[H, W, C]`` for display: linear RGB gets the sRGB curve (alpha does not),
     then values are clipped to 0..1 and rounded to the nearest of 256 levels."""
-    return _quantise(_display_referred(pixels, colorspace), 255, np.uint8)
+    return _quantised(pixels, colorspace, 255, np.uint8)
 
 
 def to_uint16(pixels: np.ndarray, colorspace: str) -> np.ndarray:
     """Like :func:`to_display_uint8` with 65536 levels: uint16 ``[H, W, C]`` for 16-bit PNG / TIFF."""
-    return _quantise(_display_referred(pixels, colorspace), 65535, np.uint16)
+    return _quantised(pixels, colorspace, 65535, np.uint16)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -38,11 +38,23 @@ MAX_SEED = 2**32 - 1
 #: Image sides and area.
 MAX_IMAGE_SIDE = 65_535
 MAX_IMAGE_PIXELS = 400_000_000
-#: Bytes per image pixel at the peak of rendering (the warper's image copy, softmax weights and splat sums, the
-#: importance map, one flow, one frame), measured with tracemalloc: 60 B/px for one 8000x8000 RGB frame (3.8 GB),
-#: 72 B/px when the importance spread makes the splat sums float64; frames beyond the first stay within it because
-#: bake keeps at most 256 MB of finished frames in flight. The decoded input image itself is not included.
-RENDER_BYTES_PER_PIXEL = 80
+#: Bytes per image pixel at the peak of rendering one RGB frame of an image of at most WINDOWED_RENDER_MIN_PIXELS,
+#: whose splat sums cover the whole frame (the upsampler's cached weights, the softmax weights, the sums, the
+#: importance map, one flow, one frame and its PNG encoding), measured with tracemalloc (benchmarks/bench_memory.py)
+#: at 3000x3000: 93.8 B/px when the importance spread makes the sums float64 (73.8 float32); with a margin.
+RENDER_BYTES_PER_PIXEL = 112
+#: Larger images are splatted a window of rows at a time (render.Warper, render.KEEP_BUFFERS_MAX_PIXELS) and keep no
+#: upsampling weights: one 8000x8000 RGB frame rendered and written as PNG peaks at 2.63 GB (41.0 B/px, float64 sums;
+#: 37.0 float32), a bake of several frames no higher (bake writes a frame this large before rendering the next); this
+#: is that with a margin.
+WINDOWED_RENDER_BYTES_PER_PIXEL = 52
+#: Images with more pixels than this render in windows (the same number as render.KEEP_BUFFERS_MAX_PIXELS).
+WINDOWED_RENDER_MIN_PIXELS = 9_000_000
+#: Extra bytes per pixel of an RGBA image (its premultiplied copy, a 4-channel frame and sums): 3000x3000 RGBA
+#: measured 123.8 B/px; in windows, where the premultiplied copy is made per window, 8000x8000 RGBA 47.9 B/px.
+ALPHA_BYTES_PER_PIXEL = 36
+WINDOWED_ALPHA_BYTES_PER_PIXEL = 8
+#: Neither includes the decoded input image itself, which is in memory before the check.
 #: Share of the available memory one request may plan to use.
 MEMORY_SHARE = 0.9
 
@@ -137,9 +149,14 @@ class MemoryEstimate:
 
 
 def render_memory(width: int, height: int, channels: int = 3) -> MemoryEstimate:
-    """Peak memory of rendering one frame of a ``width`` x ``height`` image (frames stream, so not times N)."""
-    per_pixel = RENDER_BYTES_PER_PIXEL + 8 * max(0, channels - 3)
-    return MemoryEstimate(int(width) * int(height) * per_pixel, f"rendering {width}x{height} frames")
+    """Peak memory of rendering a ``width`` x ``height`` image with ``channels`` (3 or 4), bytes: one frame's peak,
+    since frames stream (a bake of N frames needs no more). The input image itself is not included."""
+    pixels = int(width) * int(height)
+    if pixels > WINDOWED_RENDER_MIN_PIXELS:
+        per_pixel = WINDOWED_RENDER_BYTES_PER_PIXEL + WINDOWED_ALPHA_BYTES_PER_PIXEL * (channels == 4)
+    else:
+        per_pixel = RENDER_BYTES_PER_PIXEL + ALPHA_BYTES_PER_PIXEL * (channels == 4)
+    return MemoryEstimate(pixels * per_pixel, f"rendering {width}x{height} frames")
 
 
 def check_memory(estimate: MemoryEstimate, available: int | None = None) -> None:

@@ -1,42 +1,50 @@
 """Live preview: a player that renders a loop's frames at a preview size on a worker thread and re-plans on every edit.
 
 The motion (spectral volume) is computed once and cached by the caller; an edit (strength, band gains, cuts, decay,
-loop length, fps, mask) never re-runs the motion source. It costs one small re-plan and a new frame renderer at the
-preview size, tens of milliseconds, because the edits are linear in the coefficients:
+loop length, fps, mask) never re-runs the motion source, and costs a few milliseconds besides the frame, because the
+edits are linear in the coefficients:
 
 - the timing and amplitude edits of :func:`image_dynamics.settings.plan` map the K input bands to the plan's bands by
   a real matrix ``A [K', K]`` (per-band gains, cuts and strength on the diagonal, bands merged onto loop harmonics).
   ``A`` is read off by running ``plan`` itself on a *probe* volume of K pixels whose pixel k holds 1 in band k, so the
   preview follows every rule of the engine's planner without re-implementing one;
-- the mask is a per-pixel factor, applied once per mask to the cached volume;
-- the plan's coefficients are then ``A`` applied to the masked volume: one ``[2K', 2K] x [2K, 2hw]`` product.
+- the mask is a per-pixel factor, applied once per mask to the cached volume, whose coefficients are then kept stacked
+  (``[2K, 2hw]``, real parts then imaginary parts) and scaled from grid pixels to preview pixels;
+- the edited coefficients are never formed: frame ``t``'s displacement on the grid is ``(b_t M) @ stacked`` where
+  ``b_t [2K']`` is the plan's inverse-DFT weights and ``M = [[A, 0], [0, A]]``, a ``[2K]`` vector per frame;
+- the edit's splat weight (GID's mean motion magnitude over 60 frames of the loop) is computed from the same vectors
+  by one compiled pass (:func:`image_dynamics.preview_kernels.mean_magnitude`) and upsampled; only the warper's
+  softmax weights are made anew.
 
-The result equals ``plan(volume, settings, mask).motion`` up to float32 rounding (the engine multiplies band by band
-in another order), and the frames are rendered by the engine's own :class:`~image_dynamics.frames.FrameRenderer` at
-the preview size, so a preview frame is the engine's frame of the image resized to the preview size (tested to
-within 1e-4 per pixel). The upsampler, which depends on the image only, is built once per player.
+The result equals the engine's frames of the image resized to the preview size (``plan`` then
+:class:`~image_dynamics.frames.FrameRenderer`) up to float32 rounding (tested to within 1e-4 per pixel). The upsampler,
+which depends on the image only, is built once per player.
 
-Threads: :meth:`PreviewPlayer.start` runs a daemon worker that renders the frame due at the player's clock, publishes
-it, and sleeps until the next frame is due or an edit arrives. A host's UI thread only calls :meth:`~PreviewPlayer.
-update` (records the edit, O(1)), :meth:`~PreviewPlayer.take` (the newest finished frame, O(1)) and
-:meth:`~PreviewPlayer.stop`; none of them waits for rendering. Without a worker (tests, ``blender --background``)
-:meth:`~PreviewPlayer.step` renders one frame on the calling thread: the same frame path. numba's parallel kernels run
-under :data:`image_dynamics.render.PARALLEL_LOCK`, so a preview and a bake on other threads take turns frame by frame.
+Threads: :meth:`PreviewPlayer.start` runs a daemon worker. After an edit it renders the frame due now at once and
+publishes it; otherwise it renders the *next* frame ahead of time and queues it with its due time, so a frame is ready
+when it is due (:meth:`~PreviewPlayer.take` hands out the newest frame whose time has come). A host's UI thread only
+calls :meth:`~PreviewPlayer.update` (records the edit, O(1)), :meth:`~PreviewPlayer.take` and
+:meth:`~PreviewPlayer.next_due` (O(1)) and :meth:`~PreviewPlayer.stop`; none of them waits for rendering. Without a
+worker (tests, ``blender --background``) :meth:`~PreviewPlayer.step` renders one frame on the calling thread: the same
+frame path. numba's parallel kernels run under :data:`image_dynamics.render.PARALLEL_LOCK`, so a preview and a bake on
+other threads take turns frame by frame.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import edits, spectral
+from . import edits, preview_kernels, render, spectral
 from .errors import ImageDynamicsError, InputError
-from .frames import FrameRenderer, check_aspect
+from .frames import check_aspect, weight_times
 from .settings import RenderPlan, RenderSettings, plan, validate_settings
 from .spectral import SpectralVolume
 from .upsample import EdgeAwareUpsampler, grid_shape_for, resize_area
@@ -45,6 +53,8 @@ from .upsample import EdgeAwareUpsampler, grid_shape_for, resize_area
 DEFAULT_MAX_SIDE = 960
 #: Marks "keep the current mask" in :meth:`PreviewPlayer.update`.
 _UNCHANGED = object()
+#: Frames the worker renders ahead of their time (besides the one due now).
+AHEAD = 1
 
 
 def preview_size(width: int, height: int, max_side: int = DEFAULT_MAX_SIDE) -> tuple[int, int]:
@@ -75,6 +85,26 @@ def preview_image(image: np.ndarray, max_side: int = DEFAULT_MAX_SIDE) -> np.nda
     return small
 
 
+def bottom_up_rgba(frame: np.ndarray, premultiply: bool = False) -> np.ndarray:
+    """An engine frame (float32 ``[h, w, 3 or 4]``, rows top-down, straight alpha) as the flat float32 RGBA
+    sequence with rows bottom-up that Blender's ``Image.pixels.foreach_set`` (and an OpenGL texture) takes: alpha 1
+    for RGB; colour times alpha when ``premultiply`` (Blender's float buffers). About 0.5 ms at 960x540."""
+    arr = np.ascontiguousarray(frame, dtype=np.float32)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise InputError(f"frame must be [H, W, 3 or 4] (rows, columns, channels), got shape {arr.shape}.")
+    out = np.empty((arr.shape[0], arr.shape[1], 4), dtype=np.float32)
+    with render.PARALLEL_LOCK:
+        preview_kernels.pack_rgba_bottom_up(arr, out, bool(premultiply))
+    return out.reshape(-1)
+
+
+def _checked_image(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or not np.issubdtype(image.dtype, np.floating):
+        raise InputError(f"preview image must be float [H, W, 3 or 4], got {image.dtype} {image.shape}.")
+    return image
+
+
 def _probe(volume: SpectralVolume) -> SpectralVolume:
     """A K-pixel volume with the input's bands, fps and meta: pixel k holds 1 (x component) in band k, 0 elsewhere."""
     bands = volume.num_bands
@@ -103,6 +133,21 @@ class FastPlan:
         matrix = probe_plan.motion.coeffs[:, 0, 0, :]
         return cls(probe_plan, np.ascontiguousarray(matrix.real, dtype=np.float32))
 
+    @property
+    def mix(self) -> np.ndarray:
+        """float64 ``[2K', 2K]`` ``[[A, 0], [0, A]]``: the plan's stacked coefficients from the input's."""
+        bands_out, bands = self.band_matrix.shape
+        mix = np.zeros((2 * bands_out, 2 * bands), dtype=np.float64)
+        mix[:bands_out, :bands] = self.band_matrix
+        mix[bands_out:, bands:] = self.band_matrix
+        return mix
+
+    def time_weights(self, times: np.ndarray) -> np.ndarray:
+        """float32 ``[N, 2K]``: frame ``n``'s displacement is ``time_weights[n] @ stacked`` (the input's stacked
+        coefficients, :func:`~image_dynamics.spectral.stacked_coeffs`), anchored, decayed and edited as planned."""
+        basis = spectral.displacement_basis(self.render_plan.motion, times)
+        return (basis @ self.mix).astype(np.float32)
+
     def motion(self, stacked: np.ndarray, height: int, width: int) -> SpectralVolume:
         """The plan's edited volume from the stacked (masked) input coefficients ``[2K, 2 h w]``
         (:func:`~image_dynamics.spectral.stacked_coeffs`)."""
@@ -113,6 +158,24 @@ class FastPlan:
         coeffs.real, coeffs.imag = real, imag
         shape = (self.band_matrix.shape[0], 2, height, width)
         return self.render_plan.motion.with_(coeffs=coeffs.reshape(shape))
+
+
+def mean_motion_magnitude(fast: FastPlan, stacked: np.ndarray, height: int, width: int) -> np.ndarray:
+    """GID's splat weight of the planned motion on its grid, float32 ``[h, w]`` (the pixels of ``stacked``).
+
+    Equals :func:`image_dynamics.spectral.mean_motion_magnitude` of the plan's motion over
+    :func:`~image_dynamics.frames.weight_times` up to float32 rounding, without forming the edited motion.
+
+    Args:
+        fast: the plan.
+        stacked: float32 ``[2K, 2 h w]`` input coefficients (already in the pixels the weight is wanted in).
+        height, width: the grid.
+    """
+    weights = np.ascontiguousarray(fast.time_weights(weight_times(fast.render_plan.motion)))
+    out = np.empty(height * width, dtype=np.float32)
+    with render.PARALLEL_LOCK:
+        preview_kernels.mean_magnitude(weights, stacked.reshape(stacked.shape[0], 2, height * width), out)
+    return out.reshape(height, width)
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +189,7 @@ class PreviewFrame:
         edited_at: clock time (s) of the newest edit it reflects (the player's start for generation 0).
         rendered_at: clock time (s) when it was published.
         render_seconds: time spent making it (re-planning after an edit included).
+        due_at: clock time (s) from which :meth:`PreviewPlayer.take` hands it out (``-inf``: at once).
     """
 
     index: int
@@ -134,13 +198,16 @@ class PreviewFrame:
     edited_at: float
     rendered_at: float
     render_seconds: float
+    due_at: float = -math.inf
 
 
 class PreviewPlayer:
     """Plays an image's edited motion at a preview size; edits re-plan without re-running the motion source.
 
     Args:
-        image: float32 ``[H, W, C]`` (C = 3 or 4, straight alpha), the full-resolution image as stored.
+        image: float32 ``[H, W, C]`` (C = 3 or 4, straight alpha), the full-resolution image as stored, or a callable
+            returning it, called on the first frame (a host's pixel conversion then runs on the worker thread);
+            a callable needs ``image_size``.
         motion: its (unedited) spectral volume, or a callable returning it, called on the first frame (on the worker
             thread once started): a host can hand over a motion that is still to be loaded from its cache.
         settings: the edits and timing; ``frames`` limits the played range (``None``: one loop, or until a decaying
@@ -149,22 +216,31 @@ class PreviewPlayer:
         linear: the image is scene-linear (EXR).
         max_side: longest side of the preview in pixels.
         convert: optional function of an engine frame (float32 ``[h, w, C]``) run on the rendering thread, e.g. the
-            host's pixel layout; its result is what :meth:`take` hands out.
+            host's pixel layout (:func:`bottom_up_rgba`); its result is what :meth:`take` hands out.
         clock: monotonic time in seconds (tests pass a fake clock).
+        image_size: ``(width, height)`` of the image in pixels; required when ``image`` is a callable (the player's
+            size is known before its pixels), checked against the array otherwise.
     """
 
-    def __init__(self, image: np.ndarray, motion: SpectralVolume | Callable[[], SpectralVolume],
-                 settings: RenderSettings | None = None, *, mask: np.ndarray | None = None, linear: bool = False,
-                 max_side: int = DEFAULT_MAX_SIDE, convert: Callable[[np.ndarray], np.ndarray] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        image = np.asarray(image)
-        if image.ndim != 3 or image.shape[2] not in (3, 4) or not np.issubdtype(image.dtype, np.floating):
-            raise InputError(f"preview image must be float [H, W, 3 or 4], got {image.dtype} {image.shape}.")
+    def __init__(self, image: np.ndarray | Callable[[], np.ndarray],
+                 motion: SpectralVolume | Callable[[], SpectralVolume], settings: RenderSettings | None = None, *,
+                 mask: np.ndarray | None = None, linear: bool = False, max_side: int = DEFAULT_MAX_SIDE,
+                 convert: Callable[[np.ndarray], np.ndarray] | None = None,
+                 clock: Callable[[], float] = time.monotonic, image_size: tuple[int, int] | None = None) -> None:
+        if callable(image):
+            if image_size is None or len(image_size) != 2 or min(int(v) for v in image_size) < 1:
+                raise InputError(f"a preview image given as a function needs image_size=(width, height), got "
+                                 f"{image_size!r}.")
+            self.full_size = (int(image_size[0]), int(image_size[1]))
+        else:
+            image = _checked_image(image)
+            self.full_size = (int(image.shape[1]), int(image.shape[0]))
+            if image_size is not None and tuple(image_size) != self.full_size:
+                raise InputError(f"image_size {tuple(image_size)} is not the image's {self.full_size}.")
         if not isinstance(max_side, (int, np.integer)) or max_side < 2:
             raise InputError(f"preview size (longest side) must be a whole number of pixels >= 2, got {max_side!r}.")
         settings = settings or RenderSettings()
         validate_settings(settings)
-        self.full_size = (int(image.shape[1]), int(image.shape[0]))
         self.size = preview_size(*self.full_size, int(max_side))
         self.linear = bool(linear)
         self.convert = convert
@@ -183,13 +259,13 @@ class PreviewPlayer:
         self._image: np.ndarray | None = None
         self._volume: SpectralVolume | None = None
         self._upsampler: EdgeAwareUpsampler | None = None
-        self._stacked: np.ndarray | None = None  # masked input coefficients, [2K, 2hw]
+        self._stacked: np.ndarray | None = None  # masked input coefficients in preview pixels, [2K, 2hw]
         self._plan: FastPlan | None = None
-        self._renderer: FrameRenderer | None = None
+        self._warper: render.Warper | None = None
         self._generation = 0
         self._edited_at = clock()
         self._started_at = clock()
-        self._latest: PreviewFrame | None = None
+        self._ready: deque[PreviewFrame] = deque()  # published frames not taken, in due order
         self.last_index = -1
         self.error: str | None = None
         self.frames_rendered = 0
@@ -213,11 +289,20 @@ class PreviewPlayer:
             self._edits += 1
         self._wake.set()
 
-    def take(self) -> PreviewFrame | None:
-        """The newest finished frame not taken before, or ``None``."""
+    def take(self, now: float | None = None) -> PreviewFrame | None:
+        """The newest published frame whose time has come (at clock time ``now``) and that was not taken before, or
+        ``None``; older ones are dropped. A host calling this is done with the frame it took before."""
+        now = self.clock() if now is None else now
+        frame = None
         with self._lock:
-            frame, self._latest = self._latest, None
+            while self._ready and self._ready[0].due_at <= now:
+                frame = self._ready.popleft()
         return frame
+
+    def next_due(self) -> float | None:
+        """Clock time at which the next published frame is due (a host may wait until then), or ``None``."""
+        with self._lock:
+            return self._ready[0].due_at if self._ready else None
 
     @property
     def edits(self) -> int:
@@ -258,11 +343,6 @@ class PreviewPlayer:
         return self._plan.render_plan if self._plan is not None else None
 
     @property
-    def renderer(self) -> FrameRenderer | None:
-        """The frame renderer of the current edit (preview-size image, edited motion)."""
-        return self._renderer
-
-    @property
     def preview_pixels(self) -> np.ndarray | None:
         """The preview-size image (float32 ``[h, w, C]``), once prepared."""
         return self._image
@@ -272,13 +352,17 @@ class PreviewPlayer:
         self._apply_pending()
         return len(self._plan.render_plan.times)
 
+    def _tick(self, now: float) -> int:
+        """Frame periods since the start (or a decay's restart) at clock time ``now``, not wrapped."""
+        return int(max(0.0, now - self._started_at) * self._plan.render_plan.fps)
+
+    def _due_time(self, tick: int) -> float:
+        return self._started_at + tick / self._plan.render_plan.fps
+
     def due_index(self, now: float | None = None) -> int:
         """The plan index due at clock time ``now``: the player's fps from its start (or a decay's restart)."""
         self._apply_pending()
-        render_plan = self._plan.render_plan
-        now = self.clock() if now is None else now
-        elapsed = max(0.0, now - self._started_at)
-        return int(elapsed * render_plan.fps) % len(render_plan.times)
+        return self._tick(self.clock() if now is None else now) % len(self._plan.render_plan.times)
 
     def render_index(self, index: int) -> np.ndarray:
         """The engine frame at plan index ``index`` with the current edits: float32 ``[h, w, C]`` (no ``convert``)."""
@@ -286,21 +370,28 @@ class PreviewPlayer:
         times = self._plan.render_plan.times
         if not 0 <= index < len(times):
             raise InputError(f"preview frame index {index} is outside the plan's {len(times)} frames.")
-        grid = self._renderer.grid_displacements(times[index:index + 1])[0]
-        return self._renderer.frame_from_grid(grid)
+        weights = self._plan.time_weights(times[index:index + 1])[0]
+        grid = (weights @ self._stacked).reshape(2, self._volume.height, self._volume.width)
+        return self._warper.warp_grid(grid, self._upsampler)
 
     def step(self, now: float | None = None) -> PreviewFrame:
-        """Apply the newest edit, render the frame due at ``now`` and publish it for :meth:`take`; returns it."""
+        """Apply the newest edit, render the frame due at ``now`` and publish it for :meth:`take` at once; returns
+        it."""
         began = time.perf_counter()
         self._apply_pending()
         index = self.due_index(now)
+        return self._publish(index, began, -math.inf, replace_queue=True)
+
+    def _publish(self, index: int, began: float, due_at: float, replace_queue: bool) -> PreviewFrame:
         pixels = self.render_index(index)
         if self.convert is not None:
             pixels = self.convert(pixels)
         frame = PreviewFrame(index, pixels, self._generation, self._edited_at, self.clock(),
-                             time.perf_counter() - began)
+                             time.perf_counter() - began, due_at)
         with self._lock:
-            self._latest = frame
+            if replace_queue:
+                self._ready.clear()
+            self._ready.append(frame)
         self.last_index = index
         self.frames_rendered += 1
         return frame
@@ -315,8 +406,15 @@ class PreviewPlayer:
         if volume.flow is not None:
             raise InputError("this motion holds a flow field (travelling motion), which the live preview does not play "
                              "yet; bake the loop to see it, or preview a motion without flow.")
-        self._image = preview_image(self._source_image, max(self.size))
+        image = self._source_image
+        if callable(image):
+            image = _checked_image(image())
+            if (image.shape[1], image.shape[0]) != self.full_size:
+                raise InputError(f"the preview's image is {image.shape[1]}x{image.shape[0]} pixels, not the "
+                                 f"{self.full_size[0]}x{self.full_size[1]} it was announced as.")
+        self._image = preview_image(image, max(self.size))
         self._source_image = None  # the full-resolution pixels are no longer needed
+        check_aspect(volume, *self.size)
         self._upsampler = EdgeAwareUpsampler(self._image[..., :3], (volume.height, volume.width),
                                              linear_guide=self.linear)
         self._volume = volume
@@ -324,26 +422,32 @@ class PreviewPlayer:
         self._set_settings(self._settings, restart=False)
 
     def _set_mask(self, mask: np.ndarray | None) -> None:
+        """The masked coefficients, stacked and scaled from grid pixels to preview pixels (x by w'/w, y by h'/h)."""
         masked = self._volume if mask is None else edits.apply_mask(self._volume, mask, self._settings.mask_feather_px)
         self._mask = mask
-        self._stacked = spectral.stacked_coeffs(masked)
+        stacked = spectral.stacked_coeffs(masked)
+        planes = stacked.reshape(stacked.shape[0], 2, -1)
+        planes[:, 0] *= np.float32(self.size[0] / self._volume.width)
+        planes[:, 1] *= np.float32(self.size[1] / self._volume.height)
+        self._stacked = stacked
 
     def _set_settings(self, settings: RenderSettings, restart: bool) -> None:
         fast = FastPlan.make(self._volume, settings)
-        motion = fast.motion(self._stacked, self._volume.height, self._volume.width)
-        self._renderer = FrameRenderer(self._image, motion, splat_beta=settings.splat_beta, linear=self.linear,
-                                       upsampler=self._upsampler)
+        weight_grid = mean_motion_magnitude(fast, self._stacked, self._volume.height, self._volume.width)
+        importance = self._upsampler.apply(weight_grid[None])[0]
+        self._warper = render.Warper(self._image, importance, beta=settings.splat_beta)
         self._plan = fast
         self._settings = settings
         if restart:
             self._started_at = self.clock()
 
-    def _apply_pending(self) -> None:
+    def _apply_pending(self) -> bool:
+        """Prepare on the first call, then apply the newest edit if any; True if one was applied."""
         self._prepare()
         with self._lock:
             pending, self._pending, generation = self._pending, None, self._edits
         if pending is None:
-            return
+            return False
         settings, mask, edited_at = pending
         feather_changed = settings.mask_feather_px != self._settings.mask_feather_px
         if mask is not _UNCHANGED or (feather_changed and self._mask is not None):
@@ -352,18 +456,29 @@ class PreviewPlayer:
         decaying = settings.decay_s is not None
         self._set_settings(settings, restart=decaying)
         self._generation, self._edited_at = generation, edited_at
+        return True
 
     def _run(self) -> None:
+        """The worker: the frame due now at once after an edit (or when late), else the next frame ahead of time."""
         try:
+            next_tick = None  # the tick of the next frame to render
             while not self._stop.is_set():
-                self._wake.clear()  # an edit arriving while this frame renders wakes the wait below at once
-                self.step()
+                self._wake.clear()  # an edit arriving while a frame renders wakes the wait below at once
+                began = time.perf_counter()
+                edited = self._apply_pending()
+                now_tick = self._tick(self.clock())
+                if edited or next_tick is None or next_tick <= now_tick:  # edit, first frame, or late: at once
+                    tick = now_tick
+                    self._publish(tick % len(self._plan.render_plan.times), began, -math.inf, replace_queue=True)
+                else:
+                    tick = next_tick
+                    self._publish(tick % len(self._plan.render_plan.times), began, self._due_time(tick),
+                                  replace_queue=False)
+                next_tick = tick + 1
                 if self._stop.is_set():
                     break
-                fps = self._plan.render_plan.fps
-                elapsed = max(0.0, self.clock() - self._started_at)
-                next_due = self._started_at + (int(elapsed * fps) + 1) / fps
-                self._wake.wait(max(0.0, next_due - self.clock()))
+                # sleep until the frame before the next one is due, so at most AHEAD frames wait in the queue
+                self._wake.wait(max(0.0, self._due_time(next_tick - AHEAD) - self.clock()))
         except ImageDynamicsError as exc:
             self.error = str(exc)
         except MemoryError:

@@ -31,7 +31,7 @@ import threading
 
 import numpy as np
 
-from . import splat_kernels
+from . import splat_kernels, splat_windows
 from .errors import InputError
 
 #: Held around every launch of numba's parallel kernels (render and upsampling); re-entrant.
@@ -44,8 +44,12 @@ FLOAT32_LOG_RANGE = 50.0
 #: Below this, float64 weights would underflow: such sources count as equal, but still land (``e**-700`` > 0).
 FLOAT64_LOG_FLOOR = -700.0
 #: A :class:`Warper` of at most this many pixels keeps its accumulators between frames (about 20 bytes a pixel: 170 MB
-#: at 3840x2160); larger images (8K) allocate them per frame so that a renderer's memory stays what it was.
+#: at 3840x2160); larger images (8K) allocate a smaller window of them per frame (:data:`WINDOW_BYTES`).
 KEEP_BUFFERS_MAX_PIXELS = 9_000_000
+#: Larger images splat into a window of target rows at a time (:mod:`image_dynamics.splat_windows`, same frames bit
+#: for bit) whose accumulator holds about this many bytes (at least 4 scatter bands, so both phases run in parallel):
+#: 256 MB instead of 1 GB (float32) or 2 GB (float64) for the whole of an 8000x8000 RGB frame.
+WINDOW_BYTES = 256 * 2**20
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -106,8 +110,11 @@ def softmax_weights(importance: np.ndarray, beta: float = 1.0) -> np.ndarray:
     if math.isfinite(top - bottom) and top - bottom <= FLOAT32_LOG_RANGE:
         scaled -= np.float32(top)
         return np.exp(scaled, out=scaled)
-    scaled = float(beta) * importance.astype(np.float64)
-    return np.exp(np.maximum(scaled - scaled.max(), FLOAT64_LOG_FLOOR))
+    scaled = importance.astype(np.float64)
+    scaled *= float(beta)  # in place: the same values as beta * importance without a second full-size array
+    scaled -= scaled.max()
+    np.maximum(scaled, FLOAT64_LOG_FLOOR, out=scaled)
+    return np.exp(scaled, out=scaled)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -315,35 +322,65 @@ def warp_image(image: np.ndarray, flow: np.ndarray, importance: np.ndarray, beta
 class Warper:
     """Forward-warps one image by many flows: :func:`warp_image` (numba back end) with the per-image work done once.
 
-    The softmax weights, the premultiplied image and the accumulation buffers are made once and reused, so a frame
-    allocates only its output; the normalisation, the first pull of the hole fill and the un-premultiplication share
-    one pass, and only the holes are visited by the last push. :meth:`warp_grid` upsamples the flow into a reused
-    buffer. Frames equal :func:`warp_image`'s (numba) bit for bit, since it runs through a warper too.
+    The softmax weights, the premultiplied image (RGBA, at the first frame) and the accumulation buffers are made
+    once and reused, so a frame allocates only its output; the normalisation, the first pull of the hole fill and the
+    un-premultiplication share one pass, and only the holes are visited by the last push. :meth:`warp_grid` upsamples
+    the flow into a reused buffer. Frames equal :func:`warp_image`'s (numba) bit for bit, since it runs through a
+    warper too.
 
     One warper serves one thread at a time (its buffers are shared between calls); every call holds
     :data:`PARALLEL_LOCK`. The image is referenced, not copied.
 
+    Memory: an image that keeps no buffers (above :data:`KEEP_BUFFERS_MAX_PIXELS`) is splatted a window of target rows
+    at a time (:mod:`image_dynamics.splat_windows`), so its accumulator is about :data:`WINDOW_BYTES`, not
+    ``H * W * (C + 1)`` values, and an RGBA image's premultiplied copy is made per window, never whole; the frames are
+    the same bit for bit.
+
     Args:
-        image: ``[H, W, 3]`` or ``[H, W, 4]`` (straight alpha) pixels as stored; copied.
+        image: ``[H, W, 3]`` or ``[H, W, 4]`` (straight alpha) pixels as stored; a float32 C-contiguous array is
+            referenced, anything else converted once.
         importance: float ``[H, W]`` splat importance (larger in front).
         beta: softmax sharpness (see :func:`softmax_splat`).
         keep_buffers: keep the accumulators between frames; default: for images up to
             :data:`KEEP_BUFFERS_MAX_PIXELS`.
+        window_rows: target rows per accumulator window; default: the whole image when buffers are kept, else
+            about :data:`WINDOW_BYTES` (and at least 4 scatter bands). Rounded up to an even number.
     """
 
     def __init__(self, image: np.ndarray, importance: np.ndarray, beta: float = 1.0,
-                 keep_buffers: bool | None = None) -> None:
+                 keep_buffers: bool | None = None, window_rows: int | None = None) -> None:
         image = _as_image(image, "image", channels=(3, 4))
         self.height, self.width, self.channels = image.shape
         self.image = image  # a float32 C-contiguous input is referenced, not copied: do not modify it
         self.rgba = self.channels == 4
-        with PARALLEL_LOCK:
-            self._values = splat_kernels.premultiply(image) if self.rgba else self.image
+        self._premultiplied: np.ndarray | None = None  # RGBA: made on first whole-frame warp (see _values)
         self.weights = softmax_weights(_as_importance(importance, self.height, self.width), beta)
         self.keep_buffers = (self.height * self.width <= KEEP_BUFFERS_MAX_PIXELS if keep_buffers is None
                              else bool(keep_buffers))
         self._buffers: tuple[np.ndarray, ...] | None = None
         self._flow: np.ndarray | None = None  # warp_grid's upsampled flow, reused
+        if window_rows is not None and (not isinstance(window_rows, (int, np.integer)) or window_rows < 1):
+            raise InputError(f"Warper: window_rows must be a positive whole number of rows, got {window_rows!r}.")
+        self.window_rows = None if window_rows is None else int(window_rows) + int(window_rows) % 2
+
+    @property
+    def _values(self) -> np.ndarray:
+        """What is splatted, float32 ``[H, W, C]``: the image, or for RGBA its premultiplied copy (made once; a warper
+        that splats in windows premultiplies each window's source rows instead and never makes it)."""
+        if not self.rgba:
+            return self.image
+        if self._premultiplied is None:
+            with PARALLEL_LOCK:
+                self._premultiplied = splat_kernels.premultiply(self.image)
+        return self._premultiplied
+
+    def _window_values(self, lo: int, hi: int) -> np.ndarray:
+        """Rows ``lo .. hi - 1`` of :attr:`_values` (RGBA: premultiplied now, the same values element by element)."""
+        if not self.rgba:
+            return self.image[lo:hi]
+        if self._premultiplied is not None:
+            return self._premultiplied[lo:hi]
+        return splat_kernels.premultiply(self.image[lo:hi])
 
     def _make_buffers(self) -> tuple[np.ndarray, ...]:
         """``(acc, covered, coarse, coarse_covered, pair_holes)``, kept between frames when :attr:`keep_buffers`."""
@@ -404,12 +441,59 @@ class Warper:
         bound = float(np.abs(grid[1]).max()) * (1.0 + 1e-5) + 1e-3
         return self._warp(self._flow, bound, out)
 
+    def _window_rows(self, band_rows: int) -> int:
+        """Target rows per accumulator window for a frame scattered in bands of ``band_rows`` (0: serially)."""
+        if self.window_rows is not None:
+            return min(self.window_rows, self.height)
+        if self.keep_buffers:
+            return self.height
+        row_bytes = self.width * (self.channels + 1) * self.weights.dtype.itemsize
+        rows = max(WINDOW_BYTES // row_bytes, 4 * band_rows, 2)
+        return min(self.height, rows + rows % 2)
+
     def _warp(self, flow: np.ndarray, max_abs_flow_y: float, out: np.ndarray) -> np.ndarray:
+        window = self._window_rows(splat_kernels.band_rows_for(self.height, self.width, max_abs_flow_y))
+        if window < self.height:
+            return self._warp_windows(flow, max_abs_flow_y, out, window)
         acc, covered, coarse, coarse_covered, pair_holes = self._make_buffers()
         with PARALLEL_LOCK:
             splat_kernels.splat_packed(self._values, flow, self.weights, acc, max_abs_flow_y)
             coarse_holes = splat_kernels.normalise_pull_packed(acc, acc.dtype.type(0.0), self.rgba, out, covered,
                                                                coarse, coarse_covered, pair_holes)
+            return self._fill_holes(out, covered, coarse, coarse_covered, pair_holes, int(coarse_holes))
+
+    def _warp_windows(self, flow: np.ndarray, max_abs_flow_y: float, out: np.ndarray, window: int) -> np.ndarray:
+        """:meth:`_warp` a window of ``window`` (even) target rows at a time: the same frame, bit for bit.
+
+        Each window gets exactly the additions the whole-frame accumulator gets in its rows
+        (:func:`splat_windows.splat_window`, with the whole frame's scatter bands) and is normalised and pulled to the
+        first coarse level by the same kernel, on the matching rows of ``out`` and of the coarse level (windows start
+        on even rows, so no 2x2 block is split)."""
+        ch, cw = (self.height + 1) // 2, (self.width + 1) // 2
+        covered = np.empty((self.height, self.width), dtype=np.bool_)
+        coarse = np.empty((ch, cw, self.channels), np.float32)
+        coarse_covered = np.empty((ch, cw), dtype=np.bool_)
+        pair_holes = np.empty(ch, dtype=np.int64)
+        acc = np.empty((window, self.width, self.channels + 1), dtype=self.weights.dtype)
+        band_rows = splat_kernels.band_rows_for(self.height, self.width, max_abs_flow_y)
+        coarse_holes = 0
+        with PARALLEL_LOCK:
+            for row0 in range(0, self.height, window):
+                row1 = min(self.height, row0 + window)
+                part = acc[:row1 - row0]
+                splat_windows.splat_window(self._window_values, flow, self.weights, part, row0, max_abs_flow_y,
+                                           band_rows)
+                j0, j1 = row0 // 2, (row1 + 1) // 2
+                coarse_holes += int(splat_kernels.normalise_pull_packed(
+                    part, acc.dtype.type(0.0), self.rgba, out[row0:row1], covered[row0:row1], coarse[j0:j1],
+                    coarse_covered[j0:j1], pair_holes[j0:j1]))
+            del acc, part
+            return self._fill_holes(out, covered, coarse, coarse_covered, pair_holes, coarse_holes)
+
+    def _fill_holes(self, out: np.ndarray, covered: np.ndarray, coarse: np.ndarray, coarse_covered: np.ndarray,
+                    pair_holes: np.ndarray, coarse_holes: int) -> np.ndarray:
+        """Push-pull the holes of a normalised frame ``out`` from its first coarse level (held lock)."""
+        with PARALLEL_LOCK:
             if not pair_holes.any() or coarse_holes == coarse_covered.size:
                 return out  # no holes, or nothing landed at all (then every pixel is 0, as fill_holes leaves it)
             if coarse_holes:

@@ -95,18 +95,26 @@ def splat_banded(values, flow, softmax_w, accum, weight_sum, band_rows):
             _splat_rows(values, flow, softmax_w, accum, weight_sum, start, min(height, start + band_rows))
 
 
-def band_rows_for(height: int, width: int, max_abs_flow_y: float, threads: int | None = None) -> int:
-    """Rows per band for :func:`splat_banded`, or 0 when the serial kernel is the better (or only safe) choice.
+#: The band layout is the one for this many threads on every machine, whatever it has: the order in which a pixel's
+#: contributions are added follows the bands, so a layout that followed the thread count would make a frame's last
+#: bits depend on the machine (farm chunks rendered on different machines must equal one render, docs/reliability.md).
+BAND_LAYOUT_THREADS = 8
 
-    Aims at four bands per thread and parity, handed out one at a time (:func:`splat_parallel`), so that a thread the
-    OS pauses (the cores are shared) holds up little work; bands are never thinner than the race-free bound.
+
+def band_rows_for(height: int, width: int, max_abs_flow_y: float, threads: int | None = None) -> int:
+    """Rows per band for :func:`splat_banded`, or 0 when the serial kernel is the only safe choice.
+
+    Aims at four bands per thread and parity for :data:`BAND_LAYOUT_THREADS` threads (handed out one at a time,
+    :func:`splat_parallel`, so that a thread the OS pauses holds up little work); bands are never thinner than the
+    race-free bound. The result depends on the image and the motion only, never on the machine: ``threads`` is
+    accepted for callers of the earlier signature and ignored. With one thread the banded kernels run their bands one
+    after another, in the same order of additions.
     """
-    threads = numba.get_num_threads() if threads is None else threads
-    if threads < 2 or height * width < PARALLEL_MIN_PIXELS or not math.isfinite(max_abs_flow_y):
+    if height * width < PARALLEL_MIN_PIXELS or not math.isfinite(max_abs_flow_y):
         return 0
     min_rows = 2 * (math.ceil(max_abs_flow_y) + 1)
-    rows = max(min_rows, -(-height // (8 * threads)))
-    if -(-height // rows) < 4:  # fewer than two bands per parity: nothing runs side by side
+    rows = max(min_rows, -(-height // (8 * BAND_LAYOUT_THREADS)))
+    if -(-height // rows) < 4:  # fewer than two bands per parity: nothing could run side by side
         return 0
     return rows
 

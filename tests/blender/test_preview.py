@@ -121,11 +121,15 @@ def test_threaded_player_swaps_frames_on_ticks(scene):
     session = preview.play(bpy.context, threaded=True)
     image = bpy.data.images[session.image_name]
     deadline = time.monotonic() + 30
+    intervals = []
     while len(session.swaps) < 5 and time.monotonic() < deadline:
-        preview.tick()
+        intervals.append(preview.tick())
         time.sleep(0.005)
     assert len(session.swaps) >= 5, session.player.error
+    assert all(0.001 <= interval <= preview.TICK_S for interval in intervals)  # the timer keeps running
     scene.image_dynamics.strength = 3.0
+    interval = preview.tick()  # the edit is sent to the player here
+    assert interval <= preview.EDIT_TICK_S or session.swaps[-1][1] == 1  # while it is not shown, ticks come soon
     while session.swaps[-1][1] < 1 and time.monotonic() < deadline:
         preview.tick()
         time.sleep(0.002)
