@@ -296,6 +296,27 @@ def unpremultiply(image):
 # ``accum`` and ``weight_sum`` of splat_parallel, interleaved so one tap touches one cache line, not two arrays).
 
 
+@njit(cache=True, nogil=True, inline="always")
+def bilinear_taps(x, y, fx, fy, weight, width, height, acc_type):
+    """Where source pixel ``(x, y)`` moved by ``(fx, fy)`` lands and its four bilinear tap weights, each ``weight``
+    times the tap's area share, rounded once to ``acc_type``: ``(inside, x0, y0, w00, w01, w10, w11)`` with ``inside``
+    False for a target off the frame or non-finite (dropped). The one rule of every forward splat kernel."""
+    tx = x + np.float64(fx)
+    ty = y + np.float64(fy)
+    # Written so that NaN compares false: a source with a non-finite target is dropped.
+    if not (tx > -1.0 and tx < width and ty > -1.0 and ty < height):
+        return False, 0, 0, acc_type(0.0), acc_type(0.0), acc_type(0.0), acc_type(0.0)
+    fx0 = math.floor(tx)
+    fy0 = math.floor(ty)
+    ax = tx - fx0
+    ay = ty - fy0
+    e = np.float64(weight)
+    top = (1.0 - ay) * e
+    bottom = ay * e
+    return (True, int(fx0), int(fy0), acc_type((1.0 - ax) * top), acc_type(ax * top), acc_type((1.0 - ax) * bottom),
+            acc_type(ax * bottom))
+
+
 @njit(cache=True, nogil=True, boundscheck=False)
 def _scatter_row(values, fx_row, fy_row, w_row, acc, y):
     """Scatter source row ``y`` (flow ``fx_row``, ``fy_row`` float32 ``[W]``, softmax weights ``w_row`` ``[W]``) into
@@ -309,24 +330,10 @@ def _scatter_row(values, fx_row, fy_row, w_row, acc, y):
     stride = np.uint64(packed)
     row = np.uint64(packed * width)
     for x in range(width):
-        tx = x + np.float64(fx_row[x])
-        ty = y + np.float64(fy_row[x])
-        # Written so that NaN compares false: a source with a non-finite target is dropped.
-        if not (tx > -1.0 and tx < width and ty > -1.0 and ty < height):
+        inside, x0, y0, w00, w01, w10, w11 = bilinear_taps(x, y, fx_row[x], fy_row[x], w_row[x], width, height,
+                                                          acc_type)
+        if not inside:
             continue
-        fx0 = math.floor(tx)
-        fy0 = math.floor(ty)
-        x0 = int(fx0)
-        y0 = int(fy0)
-        ax = tx - fx0
-        ay = ty - fy0
-        e = np.float64(w_row[x])
-        top = (1.0 - ay) * e
-        bottom = ay * e
-        w00 = acc_type((1.0 - ax) * top)
-        w01 = acc_type(ax * top)
-        w10 = acc_type((1.0 - ax) * bottom)
-        w11 = acc_type(ax * bottom)
         first = np.uint64(x * channels)
         if x0 >= 0 and y0 >= 0 and x0 + 1 < width and y0 + 1 < height:  # all 4 taps inside: no checks
             b00 = np.uint64((y0 * width + x0) * packed)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 
 import numba
-import numpy as np
 from numba import njit, prange
 
 from . import splat_kernels
@@ -35,24 +34,10 @@ def _scatter_row_window(src, fx_row, fy_row, w_row, acc, y, row0, height):
     rows = acc.shape[0]
     acc_type = acc.dtype.type
     for x in range(width):
-        tx = x + np.float64(fx_row[x])
-        ty = y + np.float64(fy_row[x])
-        # Written so that NaN compares false: a source with a non-finite target is dropped.
-        if not (tx > -1.0 and tx < width and ty > -1.0 and ty < height):
+        inside, x0, y0, w00, w01, w10, w11 = splat_kernels.bilinear_taps(x, y, fx_row[x], fy_row[x], w_row[x], width,
+                                                                        height, acc_type)
+        if not inside:
             continue
-        fx0 = math.floor(tx)
-        fy0 = math.floor(ty)
-        x0 = int(fx0)
-        y0 = int(fy0)
-        ax = tx - fx0
-        ay = ty - fy0
-        e = np.float64(w_row[x])
-        top = (1.0 - ay) * e
-        bottom = ay * e
-        w00 = acc_type((1.0 - ax) * top)
-        w01 = acc_type(ax * top)
-        w10 = acc_type((1.0 - ax) * bottom)
-        w11 = acc_type(ax * bottom)
         wy0 = y0 - row0
         if x0 >= 0 and x0 + 1 < width and wy0 >= 0 and wy0 + 1 < rows and y0 + 1 < height:  # 4 taps in the window
             acc[wy0, x0, channels] += w00
