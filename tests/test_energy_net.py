@@ -65,6 +65,7 @@ def test_the_fill_supplies_exactly_the_energy_a_sample_cannot_carry_in_the_netwo
     fill = coherent_fill(pixels.shape, 2.0, seed=0)
     out = match_band_energy(pixels, target, fill=fill)
     total = np.square(out[:, 1:]).sum(axis=(1, 2))
+    np.testing.assert_allclose(total, target[:, 1:].sum(axis=1), rtol=1e-4)  # every pixel: the network's energy
     assert np.all(total[:, 1:, 1:] > np.square(pixels[:, 1:] * MAX_ENERGY_GAIN).sum(axis=(1, 2))[:, 1:, 1:])
     # the still pixel moves now, by the network's own band energies
     still = np.square(out[0, 1:, :, 0, 0]).sum(axis=1)

@@ -82,7 +82,8 @@ def match_band_energy(pixels: np.ndarray, band_energy: np.ndarray, max_gain: flo
         over the bands with f > 0), at most ``max_gain``. One gain per pixel keeps the sample's spectrum: its mix
         of frequencies, its phases, its directions and its frame-0 anchoring; only the amount of motion changes.
         With ``fill``, the energy left over, ``D = E_net - g^2 E_sample`` (zero wherever the gain is not capped), is
-        added as ``fill``'s motion with band ``k`` carrying ``D * E_k / E_net``: where the diffusion sample has (almost)
+        added as ``fill``'s motion with band ``k`` carrying ``D * E_k / E_net`` (scaled so the pixel's energy is
+        ``E_net`` exactly, cross term with the sample included): where the diffusion sample has (almost)
         no motion but the energy network says the pixel moves, it moves by the network's spectrum with coherent random
         directions and phases instead of staying still.
     """
@@ -96,7 +97,13 @@ def match_band_energy(pixels: np.ndarray, band_energy: np.ndarray, max_gain: flo
         # only capped pixels fall short (elsewhere g^2 E_sample = E_net up to rounding, which must not add noise)
         deficit = np.where(gain < np.float32(max_gain), 0.0, np.maximum(target - np.square(gain) * sampled, 0.0))
         share = bands[:, 1:] * (deficit / np.maximum(target, 1e-12))[:, None]  # [B, K-1, h, w]
-        out[:, 1:] += np.asarray(fill, dtype=np.float32)[:, 1:] * np.sqrt(share)[:, :, None]
+        added = np.asarray(fill, dtype=np.float32)[:, 1:] * np.sqrt(share)[:, :, None]  # energy D on average
+        # scaled by the a >= 0 that makes |g s + a F|^2 = E_net exactly (a = 1 where the sample is still): the fill
+        # is not orthogonal to the sample, and their cross term would leave a pixel's energy off the network's
+        dot = (out[:, 1:] * added).sum(axis=(1, 2))
+        norm2 = np.square(added).sum(axis=(1, 2))
+        scale = (np.sqrt(np.square(dot) + norm2 * deficit) - dot) / np.maximum(norm2, 1e-30)
+        out[:, 1:] += added * np.where(norm2 > 0, scale, 0.0)[:, None, None]
     return out.astype(np.float32)
 
 
