@@ -45,3 +45,18 @@ def rgb_png(tmp_path: Path) -> Path:
 @pytest.fixture
 def sample_image() -> Path:
     return SAMPLE
+
+
+def edit_manifest(folder: Path, change, rehash: bool = False) -> None:
+    """``change(doc)`` applied to a model package's ``model.json``; ``rehash`` records the graphs' current sha256 (a
+    tampered package that its manifest vouches for)."""
+    import json
+
+    from image_dynamics.model import package as pkg_mod
+
+    doc = json.loads((folder / "model.json").read_text())
+    change(doc)
+    if rehash:
+        doc["files"] = {p.name: {"sha256": pkg_mod.file_sha256(p), "bytes": p.stat().st_size}
+                        for p in sorted(folder.glob("*.onnx"))}
+    (folder / "model.json").write_text(json.dumps(doc))

@@ -43,6 +43,8 @@ from image_dynamics.train.export import export_package  # noqa: E402
 from image_dynamics.train.loop import train_regression  # noqa: E402
 from image_dynamics.train.model import MotionModel, export_graphs  # noqa: E402
 
+from .conftest import edit_manifest  # noqa: E402
+
 W, H = 64, 40
 #: measured: the full 10-step sample differs from torch by at most ~1.3e-6 of its largest coefficient (fp32, CPU)
 SAMPLE_RTOL = 1e-4
@@ -131,15 +133,6 @@ def copy_package(package_dir: Path, dest: Path, fp16: bool = False) -> Path:
             graph.pop("fp16", None)
         (dest / "model.json").write_text(json.dumps(doc))
     return dest
-
-
-def edit_manifest(folder: Path, change, rehash: bool = False) -> None:
-    doc = json.loads((folder / "model.json").read_text())
-    change(doc)
-    if rehash:
-        doc["files"] = {p.name: {"sha256": pkg_mod.file_sha256(p), "bytes": p.stat().st_size}
-                        for p in sorted(folder.glob("*.onnx"))}
-    (folder / "model.json").write_text(json.dumps(doc))
 
 
 # ----------------------------------------------------------------------------------------------------------------------

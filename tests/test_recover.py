@@ -11,11 +11,14 @@ import torch
 from image_dynamics.data.shards import read_info
 from image_dynamics.data.synth import generate_dataset
 from image_dynamics.errors import InputError
+from image_dynamics.model.package import ModelPackageError
 from image_dynamics.train.configs import get_config
 from image_dynamics.train.export import export_package
 from image_dynamics.train.loop import train
 from image_dynamics.train.model import MotionModel
 from image_dynamics.train.recover import check_recovered, package_payload, rebuild_from_package
+
+from .conftest import edit_manifest
 
 W, H = 64, 40
 
@@ -89,5 +92,18 @@ def test_a_package_whose_weights_cannot_all_be_placed_is_refused(package: Path, 
     node = next(n for n in proto.graph.node if n.op_type == "Mul" and set(n.input) & folded)  # a norm's weight
     node.name = "/somewhere_else/Mul"  # its scope no longer names a module of the model
     onnx.save(proto, str(graph_path))
+    with pytest.raises(ModelPackageError, match="sha256"):  # the package's own check sees the changed file first
+        package_payload(broken)
+    edit_manifest(broken, lambda doc: None, rehash=True)  # an export that placed its weights where none belong
     with pytest.raises(InputError, match="lacks weights for 1 parameters"):
         package_payload(broken)
+
+
+def test_a_package_without_its_training_facts_is_refused_in_one_line(package: Path, tmp_path: Path):
+    import shutil
+
+    broken = tmp_path / "no_training"
+    shutil.copytree(package, broken)
+    edit_manifest(broken, lambda doc: doc.pop("training"))
+    with pytest.raises(InputError, match="does not record its training configuration"):
+        rebuild_from_package(broken)

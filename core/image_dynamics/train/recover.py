@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..model.package import ModelPackage
 from .model import CHECKPOINT_FORMAT, MotionModel, export_graphs
 
 #: graph file -> (prefix of its initializer names in front of the MotionModel state-dict key, the state-dict subtree
@@ -33,7 +34,7 @@ _GRAPH_PREFIX = {"image_encoder": ("", "encoder."), "denoiser": ("", "unet."),
 
 
 def _facts_from_package(meta: dict[str, Any]) -> dict[str, Any]:
-    """Checkpoint facts (:meth:`MotionModel.facts`) from a package's ``model.json``."""
+    """Checkpoint facts (:meth:`MotionModel.facts`) from a package's checked ``model.json``."""
     training = meta.get("training") or {}
     if "config" not in training:
         raise InputError("this package does not record its training configuration; it cannot be rebuilt for training")
@@ -43,6 +44,12 @@ def _facts_from_package(meta: dict[str, Any]) -> dict[str, Any]:
             "data_note": str(meta.get("data_note", "")),
             "frequency_attention": bool(training.get("frequency_attention_trained", True)),
             "energy_net": "energy_net" in meta.get("graphs", {})}
+
+
+def _as_package(package: str | os.PathLike | ModelPackage) -> ModelPackage:
+    """``package`` itself, or the package folder read and checked (fields, files, hashes) by
+    :meth:`ModelPackage.load`."""
+    return package if isinstance(package, ModelPackage) else ModelPackage.load(package)
 
 
 def _scope_param(node_name: str, leaf: str, subtree: str, state: dict[str, torch.Tensor]) -> str | None:
@@ -60,13 +67,18 @@ def _scope_param(node_name: str, leaf: str, subtree: str, state: dict[str, torch
     return None
 
 
-def _graph_weights(path: Path, prefix: tuple[str, str], state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """State-dict entries ``{key: array}`` recovered from one ONNX graph (shapes as the torch parameters')."""
+def _load_graph(path: Path) -> tuple[Any, dict[str, np.ndarray]]:
+    """An ONNX file's graph and its initializers as arrays ``{name: array}``."""
     import onnx
     from onnx import numpy_helper
 
     graph = onnx.load(str(path)).graph
-    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    return graph, {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+
+
+def _graph_weights(graph: Any, inits: dict[str, np.ndarray], prefix: tuple[str, str],
+                   state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """State-dict entries ``{key: array}`` recovered from one ONNX graph (shapes as the torch parameters')."""
     name_prefix, subtree = prefix
     found: dict[str, np.ndarray] = {}
     for name, value in inits.items():
@@ -88,18 +100,18 @@ def _graph_weights(path: Path, prefix: tuple[str, str], state: dict[str, torch.T
     return found
 
 
-def rebuild_from_package(package_dir: str | os.PathLike) -> tuple[MotionModel, list[str]]:
+def rebuild_from_package(package_dir: str | os.PathLike | ModelPackage) -> tuple[MotionModel, list[str]]:
     """The :class:`MotionModel` whose export is the package at ``package_dir``, and the state-dict keys the package
     could not supply (the VAE encoder's; :class:`InputError` if any other is missing)."""
-    package_dir = Path(package_dir)
-    meta = json.loads((package_dir / "model.json").read_text())
-    facts = _facts_from_package(meta)
-    model = MotionModel.from_facts(facts)
+    package = _as_package(package_dir)
+    model = MotionModel.from_facts(_facts_from_package(package.doc))
     state = model.state_dict()
     recovered: dict[str, np.ndarray] = {}
-    for graph in meta["graphs"]:
-        recovered.update(_graph_weights(package_dir / meta["graphs"][graph]["fp32"], _GRAPH_PREFIX[graph], state))
-    recovered.update(_latent_stats(package_dir / meta["graphs"]["vae_decoder"]["fp32"], model))
+    for name in package.graphs:
+        graph, inits = _load_graph(package.graph_path(name))
+        recovered.update(_graph_weights(graph, inits, _GRAPH_PREFIX[name], state))
+        if name == "vae_decoder":
+            recovered.update(_latent_stats(graph, inits, model))
     missing = [k for k in state if k not in recovered]
     unexpected = [k for k in missing if not k.startswith("vae.encoder.")]
     if unexpected:
@@ -115,14 +127,9 @@ def rebuild_from_package(package_dir: str | os.PathLike) -> tuple[MotionModel, l
     return model.eval(), missing
 
 
-def _latent_stats(decoder_path: Path, model: MotionModel) -> dict[str, np.ndarray]:
+def _latent_stats(graph: Any, inits: dict[str, np.ndarray], model: MotionModel) -> dict[str, np.ndarray]:
     """``latent_mean`` / ``latent_std`` ``[K, C]`` from the decoder graph's unscaling (``x * std + mean``, the two
     folded constants shaped ``[K, C, 1, 1]`` or broadcastable to it)."""
-    import onnx
-    from onnx import numpy_helper
-
-    graph = onnx.load(str(decoder_path)).graph
-    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     k, c = model.latent_mean.shape
     out: dict[str, np.ndarray] = {}
     for node in graph.node:
@@ -137,17 +144,15 @@ def _latent_stats(decoder_path: Path, model: MotionModel) -> dict[str, np.ndarra
     return out
 
 
-def check_recovered(model: MotionModel, package_dir: str | os.PathLike) -> dict[str, float]:
+def check_recovered(model: MotionModel, package_dir: str | os.PathLike | ModelPackage) -> dict[str, float]:
     """Largest absolute difference between each rebuilt torch graph and the package's ONNX graph on the same
     example inputs ``{graph: max |torch - onnx|}``."""
     import onnxruntime as ort
 
-    package_dir = Path(package_dir)
-    meta = json.loads((package_dir / "model.json").read_text())
+    package = _as_package(package_dir)
     diffs: dict[str, float] = {}
     for graph, spec in export_graphs(model).items():
-        session = ort.InferenceSession(str(package_dir / meta["graphs"][graph]["fp32"]),
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(package.graph_path(graph)), providers=["CPUExecutionProvider"])
         feeds = {n: a.detach().cpu().numpy() for n, a in zip(spec["input_names"], spec["args"])}
         with torch.no_grad():
             expected = spec["module"](*spec["args"])
@@ -165,8 +170,9 @@ PARITY_TOLERANCE = 1e-3
 def package_payload(package_dir: str | os.PathLike) -> dict[str, Any]:
     """A ``model.pt`` payload (:meth:`MotionModel.save`'s content) rebuilt from the package at ``package_dir`` and
     checked against it (:func:`check_recovered`); :class:`InputError` when a graph does not come back exactly."""
-    model, _ = rebuild_from_package(package_dir)
-    diffs = check_recovered(model, package_dir)
+    package = _as_package(package_dir)
+    model, _ = rebuild_from_package(package)
+    diffs = check_recovered(model, package)
     worst = max(diffs, key=diffs.get)
     if diffs[worst] > PARITY_TOLERANCE:
         raise InputError(f"{package_dir}: the rebuilt {worst} graph differs from the package's by {diffs[worst]:.2g} "
