@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -97,3 +99,55 @@ def test_targets_are_the_log_band_energies_of_the_denormalised_channels_and_a_pe
     assert terms["corr"] == pytest.approx(1.0, abs=1e-6) and float(loss) == pytest.approx(0.0, abs=1e-6)
     loss, terms = energy_loss(target_t + 1.0, target_t, 1e-4, level_weight=0.25)  # e times too much everywhere
     assert terms["l1"] == pytest.approx(1.0, rel=1e-5) and terms["level"] > 0.9 and terms["corr"] > 0.99
+
+
+def test_mean_aimed_divergence_is_least_at_the_mean_of_alike_scenes_not_their_median():
+    torch = pytest.importorskip("torch")
+    from image_dynamics.train.energy_net import mean_aimed_divergence
+
+    # five scenes that look alike: four nearly still, one moving a lot (heavy-tailed, as motion energy is)
+    truth = torch.tensor([1e-3, 1e-3, 1e-3, 1e-3, 4.0]).reshape(5, 1, 1, 1).expand(5, 2, 4, 4).contiguous()
+    guesses = torch.logspace(-4, 1, 301)
+    costs = [float(mean_aimed_divergence(g.expand_as(truth), truth, 1e-4, pool=4, ratio_cap=1e6)) for g in guesses]
+    best = float(guesses[int(np.argmin(costs))])
+    assert best == pytest.approx(float(truth[:, 0, 0, 0].mean()), rel=0.05)  # 0.8008, the mean; the median is 1e-3
+    assert float(mean_aimed_divergence(truth, truth, 1e-4, pool=2, ratio_cap=50.0)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_mean_aimed_divergence_grows_linearly_in_log_beyond_the_cap_and_leaves_unknown_cells_out():
+    torch = pytest.importorskip("torch")
+    from image_dynamics.train.energy_net import mean_aimed_divergence
+
+    pred = torch.full((1, 1, 4, 8), 1e-4)
+    truth = torch.full((1, 1, 4, 8), 1e-4)
+    truth[..., 4:] = 1e6 * 2e-4 - 1e-4  # the right cell: 1e6 x too little predicted
+    cap = 50.0
+    u = np.log(1e6)
+    expected_right = cap - np.log(cap) - 1 + (cap - 1) * (u - np.log(cap))
+    value = float(mean_aimed_divergence(pred, truth, 1e-4, pool=4, ratio_cap=cap))
+    assert value == pytest.approx(expected_right / 2, rel=1e-4)  # two cells, the left one exact
+    known = torch.ones(1, 4, 8)
+    known[:, :, 4:] = 0.0  # the bad cell unknown: nothing left to count against
+    assert float(mean_aimed_divergence(pred, truth, 1e-4, pool=4, ratio_cap=cap, known=known)) == pytest.approx(0.0)
+    known[:, 2:, 4:] = 1.0  # half known: counted, over its known pixels only
+    assert float(mean_aimed_divergence(pred, truth, 1e-4, pool=4, ratio_cap=cap, known=known)) == pytest.approx(
+        expected_right / 2, rel=1e-4)
+
+
+def test_energy_loss_adds_the_mean_aimed_term_only_when_weighted_and_the_config_checks_its_cells():
+    torch = pytest.importorskip("torch")
+    from image_dynamics.errors import InputError
+    from image_dynamics.train.configs import get_config
+    from image_dynamics.train.energy_net import energy_loss, mean_aimed_divergence
+
+    target = torch.log(torch.rand(2, K, 8, 8) + 1e-4)
+    pred = target - 2.0  # e^2 times too little everywhere
+    plain, terms = energy_loss(pred, target, 1e-4, level_weight=0.25)
+    assert "mean" not in terms
+    weighted, terms = energy_loss(pred, target, 1e-4, level_weight=0.25, mean_weight=0.5, mean_pool=4)
+    pe, te = (pred.exp() - 1e-4).clamp_min(0), (target.exp() - 1e-4).clamp_min(0)
+    expected = float(mean_aimed_divergence(pe[:, 1:], te[:, 1:], 1e-4, 4, 50.0))
+    assert terms["mean"] == pytest.approx(expected, rel=1e-5) and expected > 1.0
+    assert float(weighted) == pytest.approx(float(plain) + 0.5 * expected, rel=1e-5)
+    with pytest.raises(InputError, match="energy_mean_pool"):
+        get_config(dataclasses.replace(get_config("default"), energy_mean_pool=3))

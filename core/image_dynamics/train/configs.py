@@ -115,6 +115,10 @@ class TrainConfig:
     energy_batch: int = 8                #: images per step
     energy_lr: float = 1e-3
     energy_level_weight: float = 0.25    #: weight of the mean-band-power term of the loss
+    #: weight of the mean-aimed (Itakura-Saito) term over energy_mean_pool cells; 0 = log-L1 only (releases 2-4)
+    energy_mean_weight: float = 0.5
+    energy_mean_pool: int = 4            #: cell size of that term (image pixels; a divisor of width and height)
+    energy_mean_ratio_cap: float = 50.0  #: above this under-prediction ratio the term grows only linearly in log
     #: exported packages fill the energy a sample cannot carry with motion coherent over this many grid pixels
     #: (:func:`image_dynamics.model.processing.coherent_fill`); 0: no fill (release 4 was exported without)
     energy_fill_px: float = 4.0
@@ -195,6 +199,10 @@ class TrainConfig:
         if not (0.0 <= self.photo_realism <= 4.0):
             raise InputError(f"config '{self.name}': photo_realism must be in 0..4 (0 off, 1 as designed), got "
                              f"{self.photo_realism}")
+        if self.energy_mean_weight < 0 or self.energy_mean_pool < 1 or self.width % self.energy_mean_pool \
+                or self.height % self.energy_mean_pool or not self.energy_mean_ratio_cap > 1:
+            raise InputError(f"config '{self.name}': energy_mean_weight must be >= 0, energy_mean_pool a divisor of "
+                             f"{self.width} and {self.height}, energy_mean_ratio_cap above 1")
         if not self.energy_floor > 0:
             raise InputError(f"config '{self.name}': energy_floor must be positive, got {self.energy_floor}")
         if not (self.energy_fill_px == 0 or 0.5 <= self.energy_fill_px <= max(self.width, self.height)):

@@ -69,8 +69,35 @@ def _pearson_per_image(pred: torch.Tensor, true: torch.Tensor, weight: torch.Ten
     return (p * t).sum(dim=1) / ((p.square().sum(dim=1) + 1e-12).sqrt() * (t.square().sum(dim=1) + 1e-12).sqrt())
 
 
+def mean_aimed_divergence(pred_e: torch.Tensor, true_e: torch.Tensor, floor: float, pool: int, ratio_cap: float,
+                          known: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean Itakura-Saito divergence of the local mean energies ``[B, K, H, W]`` (squared pixels) over
+    ``pool`` x ``pool`` cells: ``r - log r - 1`` with ``r = (T + floor) / (P + floor)``, ``T`` and ``P`` the true
+    and predicted cell means over known pixels.
+
+    Why: the expected divergence is smallest when ``P`` is the *mean* of ``T`` over scenes that look alike, where a
+    log-space L1 aims at the median. Motion energy is heavy-tailed (a few pixels of a scene move most), so a median
+    predicts a fraction of the motion a user expects to see. The divergence is scale-free: a still rock and a
+    fast flag weigh the same per cell. Above ``ratio_cap`` times too little it grows linearly in ``log r``, so one
+    outlier cell cannot dominate a batch (its gradient is capped at ``ratio_cap - 1``).
+
+    ``known`` float ``[B, H, W]`` (1 where the motion is known): cells less than half known are left out.
+    """
+    w = torch.ones_like(true_e[:, :1]) if known is None else known[:, None].to(true_e.dtype)  # [B, 1, H, W]
+    area = F.avg_pool2d(w, pool)
+    pred_cell = F.avg_pool2d(pred_e * w, pool) / area.clamp_min(1e-6)
+    true_cell = F.avg_pool2d(true_e * w, pool) / area.clamp_min(1e-6)
+    u = torch.log(true_cell + floor) - torch.log(pred_cell + floor)  # log r
+    cap = math.log(ratio_cap)
+    inside = u.clamp_max(cap)
+    divergence = inside.exp() - inside - 1.0 + (ratio_cap - 1.0) * (u - cap).clamp_min(0.0)
+    use = (area >= 0.5).to(divergence.dtype).expand_as(divergence)
+    return (divergence * use).sum() / use.sum().clamp_min(1.0)
+
+
 def energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, floor: float, level_weight: float,
-                known: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+                known: torch.Tensor | None = None, mean_weight: float = 0.0, mean_pool: int = 4,
+                mean_ratio_cap: float = 50.0) -> tuple[torch.Tensor, dict[str, float]]:
     """The training loss of :class:`MotionEnergyNet` and its terms.
 
     - ``l1``: mean ``|log(E_pred + floor) - log(E_true + floor)|`` over pixels and bands (every pixel counts,
@@ -79,7 +106,10 @@ def energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, floor: float, 
       the loss has ``1 - corr``, which rewards getting the few pixels that move most right;
     - ``level``: ``|log|`` ratio of predicted and true mean band power per image (eval's band log-power error in
       natural log), weighted ``level_weight``: the log-space L1 alone aims at the median and would under-shoot the
-      mean of a skewed distribution.
+      mean of a skewed distribution;
+    - ``mean``: :func:`mean_aimed_divergence` of the moving bands over ``mean_pool`` cells, weighted
+      ``mean_weight`` (0: left out, as releases 2-4 were trained), which pulls each region's energy to the mean of
+      scenes that look alike.
 
     ``known`` float ``[B, H, W]`` (1 where the motion is known): every term is taken over known pixels only.
     """
@@ -95,4 +125,9 @@ def energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, floor: float, 
     corr = _pearson_per_image(pred_e[:, 1:].sum(dim=1), true_e[:, 1:].sum(dim=1), known).mean()
     level = (torch.log(pred_p + 1e-6) - torch.log(true_p + 1e-6)).abs().mean()
     loss = l1 + (1.0 - corr) + level_weight * level
-    return loss, {"loss": loss.item(), "l1": l1.item(), "corr": corr.item(), "level": level.item()}
+    terms = {"l1": l1.item(), "corr": corr.item(), "level": level.item()}
+    if mean_weight > 0:
+        mean = mean_aimed_divergence(pred_e[:, 1:], true_e[:, 1:], floor, mean_pool, mean_ratio_cap, known)
+        loss = loss + mean_weight * mean
+        terms["mean"] = mean.item()
+    return loss, {"loss": loss.item(), **terms}

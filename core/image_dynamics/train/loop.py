@@ -663,7 +663,8 @@ class _EnergyStage(_Stage):
         target_log = torch.from_numpy(log_band_energy_targets(target, t.data.stats, cfg.energy_floor)).to(t.device)
         mask = None if known.min() == 1.0 else torch.from_numpy(known).to(t.device)
         loss, metrics = energy_loss(t.model.energy(imgs), target_log, cfg.energy_floor, cfg.energy_level_weight,
-                                    known=mask)
+                                    known=mask, mean_weight=cfg.energy_mean_weight, mean_pool=cfg.energy_mean_pool,
+                                    mean_ratio_cap=cfg.energy_mean_ratio_cap)
         metrics["lr"] = self.apply(loss, i, cfg)
         return metrics
 
