@@ -151,3 +151,5 @@ def test_energy_loss_adds_the_mean_aimed_term_only_when_weighted_and_the_config_
     assert float(weighted) == pytest.approx(float(plain) + 0.5 * expected, rel=1e-5)
     with pytest.raises(InputError, match="energy_mean_pool"):
         get_config(dataclasses.replace(get_config("default"), energy_mean_pool=3))
+    with pytest.raises(InputError, match="energy_shard_batches"):
+        get_config(dataclasses.replace(get_config("default"), energy_shard_batches=0))

@@ -777,3 +777,21 @@ def test_cli_lr_scale_is_stored_in_the_run_and_a_bad_one_is_refused_before_writi
                  "--lr-scale", "0.5"]) == 0
     stored = MotionModel.load(tmp_path / "run" / "model.pt").config
     assert stored.energy_lr == pytest.approx(get_config("tiny").energy_lr * 0.5)
+
+
+def test_cli_set_overrides_a_training_field_stores_it_and_refuses_structure_and_bad_values(dataset: Path,
+                                                                                           tmp_path: Path, capsys):
+    from image_dynamics.cli import main
+
+    for bad, why in (("energy_channels=8", "shapes the networks"), ("energy_mean_weight=lots", "is not a float"),
+                     ("no_such_field=1", "no configuration field"), ("energy_mean_weight", "write FIELD=VALUE"),
+                     ("energy_mean_weight=-1", "energy_mean_weight must be >= 0")):
+        code = main(["train", "--config", "tiny", "--data", str(dataset), "--out", str(tmp_path / "bad"),
+                     "--set", bad])
+        err = capsys.readouterr().err
+        assert code == 2 and why in err and "Traceback" not in err, (bad, err)
+        assert not (tmp_path / "bad").exists()
+    assert main(["train", "--config", "tiny", "--data", str(dataset), "--out", str(tmp_path / "run"), "--steps", "4",
+                 "--set", "energy_mean_weight=0", "--set", "energy_shard_batches=16"]) == 0
+    stored = MotionModel.load(tmp_path / "run" / "model.pt").config
+    assert stored.energy_mean_weight == 0.0 and stored.energy_shard_batches == 16

@@ -43,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a new run's training-time camera strength: sensor noise, JPEG, blur and defocus, chromatic "
                         "aberration, downscaling on the training images (0 off, 1 as designed; default: the "
                         "configuration's, off)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="settings",
+                   help="a new run's training hyperparameter, e.g. --set energy_mean_weight=0 (repeatable; loss "
+                        "weights, steps, batches, learning rates: the fields of TrainConfig that do not shape the "
+                        "networks); stored in the run")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate motion predictors on a held-out dataset against baselines")
@@ -92,6 +96,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.regression:
             raise InputError("--lr-scale is for the motion model's runs; drop it with --regression.")
         extra["lr_scale"] = args.lr_scale
+    if args.settings:
+        if args.regression:
+            raise InputError("--set is for the motion model's runs; drop it with --regression.")
+        extra["settings"] = tuple(args.settings)
     try:
         result = fn(args.config, data, args.out, steps=args.steps, resume=not args.no_resume, seed=args.seed,
                     device=args.device, progress=on_progress, cancel=lambda: token.cancelled,

@@ -119,6 +119,10 @@ class TrainConfig:
     energy_mean_weight: float = 0.5
     energy_mean_pool: int = 4            #: cell size of that term (image pixels; a divisor of width and height)
     energy_mean_ratio_cap: float = 50.0  #: above this under-prediction ratio the term grows only linearly in log
+    #: batches drawn from one shard in stage 4 before the next (shard_batches elsewhere): its batch is whole images, so
+    #: 16 batches of a Blender shard (8 scenes) were the same 8 pictures 16 times, and the network swung from shard to
+    #: shard (releases 2-4 and the first release 5 candidate were trained with 16)
+    energy_shard_batches: int = 2
     #: exported packages fill the energy a sample cannot carry with motion coherent over this many grid pixels
     #: (:func:`image_dynamics.model.processing.coherent_fill`); 0: no fill (release 4 was exported without)
     energy_fill_px: float = 4.0
@@ -203,6 +207,8 @@ class TrainConfig:
                 or self.height % self.energy_mean_pool or not self.energy_mean_ratio_cap > 1:
             raise InputError(f"config '{self.name}': energy_mean_weight must be >= 0, energy_mean_pool a divisor of "
                              f"{self.width} and {self.height}, energy_mean_ratio_cap above 1")
+        if self.energy_shard_batches < 1:
+            raise InputError(f"config '{self.name}': energy_shard_batches must be at least 1")
         if not self.energy_floor > 0:
             raise InputError(f"config '{self.name}': energy_floor must be positive, got {self.energy_floor}")
         if not (self.energy_fill_px == 0 or 0.5 <= self.energy_fill_px <= max(self.width, self.height)):
@@ -302,3 +308,42 @@ def scale_learning_rates(config: TrainConfig, factor: float) -> TrainConfig:
     rates = {f.name: getattr(config, f.name) * float(factor) for f in dataclasses.fields(config)
              if f.name.endswith("_lr")}
     return dataclasses.replace(config, **rates).validate()
+
+
+#: fields that shape the networks or define what the data means: a continued model's must stay its own, and a new
+#: model's are chosen by naming a configuration
+STRUCTURAL_FIELDS = frozenset({
+    "name", "num_bands", "width", "height", "latent_channels", "vae_channels", "vae_blocks", "encoder_channels",
+    "encoder_blocks", "unet_patch", "unet_channels", "unet_blocks", "freq_attention_levels", "spatial_attention_mid",
+    "attention_head_dim", "energy_channels", "energy_full_channels", "energy_floor", "regression_channels",
+    "train_timesteps", "beta_schedule", "prediction", "vae_crop"})
+
+
+def override_fields(config: TrainConfig, assignments: list[str] | tuple[str, ...]) -> TrainConfig:
+    """``config`` with ``FIELD=VALUE`` assignments applied (training hyperparameters only: loss weights, steps,
+    batches, learning rates, ...; not :data:`STRUCTURAL_FIELDS`), each value read as its field's type; validated."""
+    types = {f.name: type(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        field, sep, text = assignment.partition("=")
+        field, text = field.strip(), text.strip()
+        if not sep or not field or not text:
+            raise InputError(f"--set {assignment!r}: write FIELD=VALUE, e.g. --set energy_mean_weight=0")
+        if field not in types:
+            raise InputError(f"--set {assignment!r}: no configuration field '{field}'. Fields are listed in "
+                             "image_dynamics/train/configs.py (TrainConfig).")
+        if field in STRUCTURAL_FIELDS:
+            raise InputError(f"--set {assignment!r}: '{field}' shapes the networks or the data; choose it with "
+                             "--config (a continued model keeps its own)")
+        kind = types[field]
+        try:
+            if kind is bool:
+                if text.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(text)
+                changes[field] = text.lower() in ("true", "1")
+            else:
+                changes[field] = kind(text)
+        except ValueError:
+            raise InputError(f"--set {assignment!r}: '{text}' is not a {kind.__name__}, which '{field}' "
+                             "needs") from None
+    return dataclasses.replace(config, **changes).validate()

@@ -53,7 +53,7 @@ from ..atomic import atomic_output
 from ..data import normalise as norm
 from ..errors import CancelledError, InputError, OutputError
 from .augment import photo_realism, realism_rng
-from .configs import TrainConfig, get_config, scale_batches, scale_learning_rates
+from .configs import TrainConfig, get_config, override_fields, scale_batches, scale_learning_rates
 from .data import ShardStream, TrainData, build_latent_cache, open_training_data, regression_batch, step_rng, vae_batch
 from .diffusion import diffusion_loss
 from .energy_net import energy_loss, log_band_energy_targets
@@ -651,7 +651,7 @@ class _EnergyStage(_Stage):
         if t.model.energy is None:
             t.ema.copy_to(t._ema_named())  # the network's encoder starts from the motion model's (EMA) encoder
             t.model.attach_energy_net()
-        self.stream = ShardStream(t.data, t.seed, STAGE_KEYS["energy"], cfg.shard_batches)
+        self.stream = ShardStream(t.data, t.seed, STAGE_KEYS["energy"], cfg.energy_shard_batches)
         t.model.energy.train()
         self.make_optimizer(list(t.model.energy.parameters()), cfg.energy_lr, cfg.weight_decay)
 
@@ -718,7 +718,7 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
            seed: int, device: str, progress: ProgressFn | None, cancel: CancelFn | None,
            init_from: str | os.PathLike | None = None, batch_multiplier: int = 1,
            run_stages: tuple[str, ...] | None = None, photo_realism: float | None = None,
-           lr_scale: float | None = None) -> tuple[_Run, _Trainer]:
+           lr_scale: float | None = None, settings: tuple[str, ...] = ()) -> tuple[_Run, _Trainer]:
     """Open (or resume) a run, build its trainer and run the stages still to do; returns (run, trainer).
 
     ``init_from`` (motion runs) and ``batch_multiplier`` apply to a new run only: a resumed run already holds the
@@ -728,6 +728,7 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
     scale_batches(get_config(config_name), batch_multiplier)  # refuse a bad multiplier before writing anything
     if lr_scale is not None:
         scale_learning_rates(get_config(config_name), lr_scale)  # and a bad learning-rate scale
+    override_fields(get_config(config_name), settings)  # and a bad --set
     new_folder = not Path(out_dir).exists()
     try:
         run, config, data, payload = _prepare_run(kind, config_name, data_dir, out_dir, resume, overwrite)
@@ -752,6 +753,7 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
             config = dataclasses.replace(config, photo_realism=float(photo_realism)).validate()
         if lr_scale is not None:
             config = scale_learning_rates(config, lr_scale)
+        config = override_fields(config, settings)
     _seed_everything(seed)
     plan = _plan(config, stages, steps, payload, skipped=skipped)
     trainer = trainer_class(run, config, data, seed, dev, progress, cancel, plan)
@@ -770,7 +772,7 @@ def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: 
           progress: ProgressFn | None = None, cancel: CancelFn | None = None, overwrite: bool = False,
           init_from: str | os.PathLike | None = None, batch_multiplier: int = 1,
           stages: tuple[str, ...] | None = None, photo_realism: float | None = None,
-          lr_scale: float | None = None) -> Path:
+          lr_scale: float | None = None, settings: tuple[str, ...] = ()) -> Path:
     """Train the motion model; returns the path of ``model.pt``.
 
     Args:
@@ -805,10 +807,12 @@ def train(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: 
             configuration's (0, off, for the named ones). Stored in the run's configuration, so a resume keeps it.
         lr_scale: a new run's learning rates of every stage times this (a continuation on new data may want less
             than the stored ones); stored in the run's configuration.
+        settings: ``FIELD=VALUE`` assignments to a new run's training hyperparameters, applied last
+            (:func:`~.configs.override_fields`); stored in the run's configuration.
     """
     run, trainer = _start(_MotionTrainer, "motion", MOTION_STAGES, config_name, data_dir, out_dir, steps, resume,
                           overwrite, seed, device, progress, cancel, init_from, batch_multiplier, stages,
-                          photo_realism, lr_scale)
+                          photo_realism, lr_scale, tuple(settings))
     if run.stage_index >= len(MOTION_STAGES) and not run.model_path.exists():
         trainer.write_model()
     # a finished run never reads its latent cache again (it is large: ~0.45 MB per sample at 256x160)
