@@ -249,3 +249,19 @@ def test_expected_hidden_gains_keep_the_picture_and_change_only_what_it_does_not
         assert changed == hidden, family  # exactly the anchored (plant, flame) motions take their RMS
         assert hidden or family == "coast", family  # these scenes of seed 21 hold plants or flames
         assert not any(o.motion.anchored for o in drawn.objects if o.name in ("lake", "sea", "flag", "laundry"))
+
+
+def test_waterfront_scenes_show_static_paving_below_moving_water_and_streets_hold_static_paint_and_scaffolds():
+    # the real photos this family answers: a quay in the bottom of the frame, the sea above it (docs/data.md)
+    for seed in range(12):
+        spec = layout(seed, 256, 160, "waterfront")
+        quay = next(o for o in spec.objects if o.name == "quay")
+        water = [o for o in spec.objects if o.name in ("sea", "lake")]
+        assert quay.part == 0 and len(water) == 1 and water[0].part > 0
+        top = quay.verts[:, 2].max()
+        edge = quay.verts[:, 1].max()
+        rows = spec.camera.project(np.array([[0.0, edge, top]]))[0, 1] / spec.camera.height  # 0 top, 1 bottom
+        assert 0.5 < rows < 0.92, (seed, rows)  # the quay's edge is in the lower half: paving below, water above
+        assert spec.camera.position[2] > top + 1.0  # standing on it
+    names = {o.name: o.part for seed in range(40) for o in layout(seed, 96, 60, "village").objects}
+    assert names.get("markings") == 0 and names.get("scaffold") == 0

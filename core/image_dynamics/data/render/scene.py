@@ -26,11 +26,11 @@ from . import geometry as geo
 from .camera import Camera, look_at
 from .motion import Motion, gerstner
 
-FAMILY_WEIGHTS = {"meadow": 0.22, "lake": 0.18, "coast": 0.13, "village": 0.15, "garden": 0.16, "interior": 0.09,
-                  "campfire": 0.07}
+FAMILY_WEIGHTS = {"meadow": 0.19, "lake": 0.14, "coast": 0.11, "waterfront": 0.12, "village": 0.15, "garden": 0.14,
+                  "interior": 0.08, "campfire": 0.07}
 FAMILIES = tuple(FAMILY_WEIGHTS)
 HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
-SOURCE = "blender-v4"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
+SOURCE = "blender-v5"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
 BASE_HZ = 0.2
 _EXPECTED_HIDDEN_GAINS = contextvars.ContextVar("render_expected_hidden_gains", default=False)
 
@@ -449,6 +449,30 @@ class _Builder:
         self.spec.add("wall", geo.box(((x0 + x1) / 2, y0, -0.1), (x1 - x0, 0.4, h + 0.1), 0),
                       self.material(str(self.rng.choice(["stone_wall", "brick", "wall"]))), smooth=False)
 
+    def markings(self) -> None:
+        """Painted road markings on flat paving: a dashed centre line and sometimes a stop line, bright and static
+        (a yellow stripe is not a flame)."""
+        rng = self.rng
+        paint = self.material("paint")
+        width = float(rng.uniform(0.1, 0.2))
+        x = float(rng.uniform(-1.5, 1.5))
+        dash, gap = float(rng.uniform(1.5, 4.0)), float(rng.uniform(1.5, 6.0))
+        stripes = [geo.box((x, y + dash / 2, 0.0), (width, dash, 0.012)) for y in np.arange(1.0, 50.0, dash + gap)]
+        if rng.random() < 0.4:
+            stripes.append(geo.box((0.0, float(rng.uniform(3, 10)), 0.0), (float(rng.uniform(3, 7)), 0.35, 0.012)))
+        self.spec.add("markings", geo.merge(*stripes), paint, smooth=False)
+
+    def scaffold(self, side: float, x: float, y0: float, length: float, height: float) -> None:
+        """A static lattice of thin metal bars and planks on a building site, in a plane facing the street."""
+        bay = 2.0
+        bars = []
+        for y in np.arange(y0, y0 + length + 1e-6, bay):
+            bars.append(geo.box((x, y, 0.0), (0.06, 0.06, height)))
+        for z in np.arange(bay, height + 1e-6, bay):
+            bars.append(geo.box((x, y0 + length / 2, z), (0.06, length, 0.06)))
+            bars.append(geo.box((x + side * 0.5, y0 + length / 2, z - 0.06), (1.0, length, 0.04)))
+        self.spec.add("scaffold", geo.merge(*bars), self.material("metal"), smooth=False)
+
     # -- materials ------------------------------------------------------------------------------------------------
     def material(self, kind: str) -> dict:
         rng = self.rng
@@ -478,6 +502,7 @@ class _Builder:
             "wax": [(0.9, 0.88, 0.8), (0.8, 0.2, 0.15), (0.95, 0.9, 0.6)],
             "window": [(1.0, 0.97, 0.9), (0.85, 0.9, 1.0)],
             "glass": [(0.02, 0.02, 0.03)],
+            "paint": [(0.85, 0.68, 0.08), (0.9, 0.9, 0.88)],
         }[kind]
         base = palette[int(rng.integers(len(palette)))]
         return {"kind": kind, "color": _colour(rng, base), "color2": _colour(rng, base, 0.25),
@@ -596,6 +621,54 @@ def _family_village(b: _Builder) -> None:
     for _ in range(int(rng.integers(0, 4))):
         p = (float(rng.choice([-1, 1]) * rng.uniform(1.5, 4)), float(rng.uniform(3, 15)))
         b.plant(p, float(rng.uniform(0.5, 1.3)), float(rng.uniform(0.3, 0.8)), int(rng.integers(200, 500)))
+    if rng.random() < 0.5:
+        b.markings()
+    if rng.random() < 0.3:
+        side = float(rng.choice([-1, 1]))
+        b.scaffold(-side, side * float(rng.uniform(4.0, 7.0)), float(rng.uniform(6, 20)), float(rng.uniform(6, 14)),
+                   float(rng.uniform(6, 16)))
+
+
+def _family_waterfront(b: _Builder) -> None:
+    """Open water seen from a stone quay or promenade: static paving in front of moving water, which the lake and
+    coast families (their water reaches the bottom of the frame) never show, and a low, distant far shore."""
+    rng = b.rng
+    quay_h = float(rng.uniform(0.4, 1.6))  # paving above the water line
+    cam_h = quay_h + float(rng.uniform(1.2, 1.9))
+    pitch = math.radians(float(rng.uniform(-9.0, 1.0)))
+    b.aim((0.0, 200.0, cam_h + 200.0 * math.tan(pitch)), height=cam_h)
+    # the quay edge where the paving fills the bottom 10-45 % of the frame: distance of the paving seen at the bottom
+    # edge of the frame, times a factor
+    half_v = math.atan(18.0 / b.lens * b.camera.height / b.camera.width)
+    down = max(0.02, half_v - b.pitch)  # angle below the horizon of the frame's bottom edge
+    edge = float(np.clip((cam_h - quay_h) / math.tan(down) * rng.uniform(1.3, 3.0), 1.5, 40.0))
+    width = 4.0 * edge * math.tan(b.half_fov) + 30.0
+    b.spec.add("quay", geo.box((0.0, (edge - 1.0) / 2, -1.0), (width, edge + 1.0, quay_h + 1.0)),
+               b.material(str(rng.choice(["paving", "paving", "stone_wall"]))), smooth=False)
+    if rng.random() < 0.5:  # bollards along the edge
+        posts = [geo.box((x, edge - 0.3, quay_h), (0.3, 0.3, 0.5)) for x in np.arange(-width / 2, width / 2, 6.0)
+                 + float(rng.uniform(0, 6))]
+        b.spec.add("bollards", geo.merge(*posts), b.material(str(rng.choice(["metal", "rock"]))), smooth=False)
+    if rng.random() < 0.35:  # a railing
+        rail = [geo.box((x, edge - 0.15, quay_h), (0.05, 0.05, 1.0)) for x in np.arange(-width / 2, width / 2, 1.8)]
+        rail += [geo.box((0.0, edge - 0.15, quay_h + z), (width, 0.05, 0.05)) for z in (0.5, 0.95)]
+        b.spec.add("railing", geo.merge(*rail), b.material(str(rng.choice(["metal", "wood"]))), smooth=False)
+    b.water(edge, 3000.0, sea=bool(rng.random() < 0.6))
+    far = float(rng.uniform(300, 3000))
+    if rng.random() < 0.5:
+        b.mountains(far, float(rng.uniform(0.01, 0.08)) * far)
+    else:  # a low island or far shore with a few houses
+        b.ground(str(rng.choice(["meadow_ground", "dirt"])), far, far * 4, hills=float(rng.uniform(2, 20)), flat_r=far)
+        for x, y in b.scatter(int(rng.integers(3, 12)), far * 1.01, far * 1.2, 0.8):
+            b.house((float(x), float(y)), float(rng.uniform(0, 6.3)))
+    if rng.random() < 0.5:  # a tree on the promenade
+        p = (float(rng.choice([-1, 1]) * rng.uniform(3, 9)), float(rng.uniform(1.5, max(2.0, edge - 0.5))))
+        crown = quay_h + float(rng.uniform(1.5, 3))
+        b.plant(p, crown + float(rng.uniform(2.5, 6)), float(rng.uniform(1.5, 3)), int(rng.integers(800, 1800)), "leaf",
+                crown_base=crown, trunk=float(rng.uniform(0.12, 0.3)))
+    if rng.random() < 0.3:
+        b.flag((float(rng.uniform(-4, 4)), float(rng.uniform(1.5, edge))), quay_h + float(rng.uniform(3, 6)),
+               float(rng.uniform(0.6, 1.5)))
 
 
 def _family_garden(b: _Builder) -> None:
@@ -718,6 +791,7 @@ def _family_campfire(b: _Builder) -> None:
                 crown_base=float(rng.uniform(1, 3)), trunk=float(rng.uniform(0.15, 0.35)))
 
 
-_FAMILY_BUILDERS = {"meadow": _family_meadow, "lake": _family_lake, "coast": _family_coast, "village": _family_village,
-                    "garden": _family_garden, "interior": _family_interior, "campfire": _family_campfire}
+_FAMILY_BUILDERS = {"meadow": _family_meadow, "lake": _family_lake, "coast": _family_coast,
+                    "waterfront": _family_waterfront, "village": _family_village, "garden": _family_garden,
+                    "interior": _family_interior, "campfire": _family_campfire}
 assert tuple(_FAMILY_BUILDERS) == FAMILIES
