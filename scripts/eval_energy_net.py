@@ -1,0 +1,67 @@
+"""Held-out metrics of motion-energy networks alone, computed by the same code as `image-dynamics eval`.
+
+Usage: .venv/bin/python scripts/eval_energy_net.py DATASET [--limit 128] [--threads 2] [MODEL.pt ...]
+
+Each model's energy network predicts every band's energy ``E_k`` [px^2 of the 256x160 grid]; a predictor whose
+coefficients carry ``sqrt(E_k)`` goes through :func:`image_dynamics.evaluation.evaluate`. A package with the coherent
+fill (``energy.fill_coherence_px``) gives every pixel exactly its network's total energy, so the energy correlation
+and the moving/static AUC printed here are what ``eval`` reports for that package, in seconds instead of an hour of
+diffusion sampling on 2 cores; the band error is not (a package keeps each sample's band shares). Release 4 (the
+shipped package, its torch weights rebuilt by ``train.recover``) is always scored first, for reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+
+from image_dynamics.data.shards import read_info
+from image_dynamics.evaluation import evaluate, load_test_set
+from image_dynamics.model.package import shipped_models_dir
+from image_dynamics.train.model import MotionModel
+from image_dynamics.train.recover import rebuild_from_package
+
+
+def energy_predictor(model: MotionModel):
+    """``predict(images uint8 [B, H, W, 3], seed) -> complex64 [B, K, 2, H, W]`` carrying the network's band
+    energies (x real part ``sqrt(E_k)``, the rest 0)."""
+    floor = float(model.config.energy_floor)
+
+    def predict(images: np.ndarray, seed: int) -> np.ndarray:
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
+        with torch.no_grad():
+            energy = (model.energy(x).float().exp() - floor).clamp_min(0.0).numpy()  # [B, K, H, W]
+        coeffs = np.zeros((energy.shape[0], energy.shape[1], 2, *energy.shape[2:]), np.complex64)
+        coeffs[:, :, 0] = np.sqrt(energy)
+        return coeffs
+
+    return predict
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data", help="held-out dataset folder")
+    ap.add_argument("models", nargs="*", help="model.pt files with an energy network")
+    ap.add_argument("--limit", type=int, default=128, help="the first N samples (default 128)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_intermixed_args()
+    torch.set_num_threads(args.threads)
+    data = load_test_set(read_info(args.data), limit=args.limit)
+    models = {"release4 (shipped)": rebuild_from_package(shipped_models_dir() / "default")[0]}
+    models.update({path: MotionModel.load(path) for path in args.models})
+    report = {}
+    for name, model in models.items():
+        result = evaluate(energy_predictor(model), data, seeds=(0,))["mean"]
+        report[name] = {k: result[k] for k in ("energy_corr", "moving_auc")}
+        print(f"{name}: energy correlation {result['energy_corr']:.3f}, AUC {result['moving_auc']:.3f}", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"data": args.data, "limit": args.limit, "models": report}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
