@@ -166,11 +166,12 @@ class _Builder:
         a = self.rng.uniform(-self.half_fov * spread, self.half_fov * spread, n)
         return np.stack([-r * np.sin(a), r * np.cos(a)], -1)
 
-    def min_visible_r(self) -> float:
-        """Nearest ground distance the camera sees at the bottom of the frame (metres)."""
+    def min_visible_r(self, surface_z: float = 0.0) -> float:
+        """Nearest distance (metres) at which the camera sees a level surface at height ``surface_z`` (the ground:
+        0), along the bottom edge of the frame."""
         vfov = math.atan(18.0 / self.lens * self.camera.height / self.camera.width)
         down = -(self.pitch - vfov)
-        return self.cam_h / math.tan(down) if down > 0.01 else 1.0
+        return (self.cam_h - surface_z) / math.tan(down) if down > 0.01 else 1.0
 
     # -- world ---------------------------------------------------------------------------------------------------
     def _world(self) -> dict:
@@ -637,11 +638,9 @@ def _family_waterfront(b: _Builder) -> None:
     cam_h = quay_h + float(rng.uniform(1.2, 1.9))
     pitch = math.radians(float(rng.uniform(-9.0, 1.0)))
     b.aim((0.0, 200.0, cam_h + 200.0 * math.tan(pitch)), height=cam_h)
-    # the quay edge where the paving fills the bottom 10-45 % of the frame: distance of the paving seen at the bottom
-    # edge of the frame, times a factor
-    half_v = math.atan(18.0 / b.lens * b.camera.height / b.camera.width)
-    down = max(0.02, half_v - b.pitch)  # angle below the horizon of the frame's bottom edge
-    edge = float(np.clip((cam_h - quay_h) / math.tan(down) * rng.uniform(1.3, 3.0), 1.5, 40.0))
+    # the quay edge where the paving fills the bottom 10-45 % of the frame: the nearest paving in view, times a factor
+    # (the pitch keeps the frame's bottom edge at least 9 degrees below the horizon)
+    edge = float(np.clip(b.min_visible_r(quay_h) * rng.uniform(1.3, 3.0), 1.5, 40.0))
     width = 4.0 * edge * math.tan(b.half_fov) + 30.0
     b.spec.add("quay", geo.box((0.0, (edge - 1.0) / 2, -1.0), (width, edge + 1.0, quay_h + 1.0)),
                b.material(str(rng.choice(["paving", "paving", "stone_wall"]))), smooth=False)
