@@ -28,12 +28,8 @@ from image_dynamics.train.recover import rebuild_from_package
 def energy_predictor(model: MotionModel):
     """``predict(images uint8 [B, H, W, 3], seed) -> complex64 [B, K, 2, H, W]`` carrying the network's band
     energies (x real part ``sqrt(E_k)``, the rest 0)."""
-    floor = float(model.config.energy_floor)
-
     def predict(images: np.ndarray, seed: int) -> np.ndarray:
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
-        with torch.no_grad():
-            energy = (model.energy(x).float().exp() - floor).clamp_min(0.0).numpy()  # [B, K, H, W]
+        energy = model.band_energy(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0)  # [B, K, H, W]
         coeffs = np.zeros((energy.shape[0], energy.shape[1], 2, *energy.shape[2:]), np.complex64)
         coeffs[:, :, 0] = np.sqrt(energy)
         return coeffs
