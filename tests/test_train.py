@@ -438,6 +438,22 @@ def test_stage_energy_adds_a_motion_energy_network_to_a_model_trained_without_on
               cancel=lambda: calls.append(1) or len(calls) > 3)
     resumed = MotionModel.load(train(cfg, dataset, tmp_path / "cut", device="cpu"))
     assert resumed.unet.frequency_attention_enabled and resumed.energy is not None
+    # the energy network is written with its EMA weights, and a cut run resumes its average
+    checkpoint = torch.load(tmp_path / "energy" / "checkpoint.pt", weights_only=True)
+    shadow, live = checkpoint["energy_ema"]["shadow"], checkpoint["model"]
+    for key, value in model.energy.state_dict().items():
+        torch.testing.assert_close(value, shadow[key], rtol=0, atol=0)
+        torch.testing.assert_close(resumed.energy.state_dict()[key], value, rtol=1e-3, atol=1e-5)
+    assert any(not torch.equal(shadow[k], live[f"energy.{k}"]) for k in shadow)
+    # a checkpoint from before the energy EMA (no average saved) resumes, its average restarting from the live weights
+    old_calls = []
+    with pytest.raises(CancelledError):
+        train(cfg, dataset, tmp_path / "old", device="cpu", init_from=first, stages=("energy",),
+              cancel=lambda: old_calls.append(1) or len(old_calls) > 3)
+    old = torch.load(tmp_path / "old" / "checkpoint.pt", weights_only=True)
+    del old["energy_ema"]
+    torch.save(old, tmp_path / "old" / "checkpoint.pt")
+    assert MotionModel.load(train(cfg, dataset, tmp_path / "old", device="cpu")).energy is not None
     for key, value in base.state_dict().items():  # everything else is the model it continued
         torch.testing.assert_close(model.state_dict()[key], value, rtol=0, atol=0)
     moved = [not torch.equal(model.energy.encoder.state_dict()[k], v) for k, v in base.encoder.state_dict().items()]
@@ -454,8 +470,8 @@ def test_stage_energy_adds_a_motion_energy_network_to_a_model_trained_without_on
     uncapped = gain2 < 16.0 * (1 - 1e-3)
     assert uncapped.mean() > 0.2
     both = (np.abs(alone[:, k1, 0]) > 1e-3) & (np.abs(alone[:, k2, 0]) > 1e-3) & uncapped
-    np.testing.assert_allclose((rescaled[:, k1, 0] / rescaled[:, k2, 0])[both],
-                               (alone[:, k1, 0] / alone[:, k2, 0])[both], rtol=1e-3)
+    np.testing.assert_allclose(rescaled[:, k1, 0][both] / rescaled[:, k2, 0][both],
+                               alone[:, k1, 0][both] / alone[:, k2, 0][both], rtol=1e-3)
 
 
 def test_stage_choices_that_cannot_make_a_model_are_refused(dataset: Path, tmp_path: Path, capsys):

@@ -123,6 +123,10 @@ class TrainConfig:
     #: 16 batches of a Blender shard (8 scenes) were the same 8 pictures 16 times, and the network swung from shard to
     #: shard (releases 2-4 and the first release 5 candidate were trained with 16)
     energy_shard_batches: int = 2
+    #: EMA of the energy network's weights (warm-up as ema_decay's; 0: none, the last step's weights, as releases
+    #: 2-4 and the release 5 candidates 1-2 were exported): one batch is 8 pictures, so the live weights swing with
+    #: the last few batches (a rock garden's AUC 0.88 -> 0.75 between two checkpoints 200 steps apart)
+    energy_ema_decay: float = 0.995
     #: exported packages fill the energy a sample cannot carry with motion coherent over this many grid pixels
     #: (:func:`image_dynamics.model.processing.coherent_fill`); 0: no fill (release 4 was exported without)
     energy_fill_px: float = 4.0
@@ -207,6 +211,8 @@ class TrainConfig:
                 or self.height % self.energy_mean_pool or not self.energy_mean_ratio_cap > 1:
             raise InputError(f"config '{self.name}': energy_mean_weight must be >= 0, energy_mean_pool a divisor of "
                              f"{self.width} and {self.height}, energy_mean_ratio_cap above 1")
+        if not 0 <= self.energy_ema_decay < 1:
+            raise InputError(f"config '{self.name}': energy_ema_decay must be in [0, 1), got {self.energy_ema_decay}")
         if self.energy_shard_batches < 1:
             raise InputError(f"config '{self.name}': energy_shard_batches must be at least 1")
         if not self.energy_floor > 0:
@@ -248,6 +254,7 @@ _CONFIGS: dict[str, TrainConfig] = {
         attention_steps=40, attention_batch=2, attention_lr=1e-3,
         regression_channels=(16, 32, 48), regression_steps=300, regression_batch=8, regression_lr=2e-3,
         energy_channels=(16, 32, 48), energy_full_channels=16, energy_steps=150, energy_batch=8, energy_lr=2e-3,
+        energy_ema_decay=0.9,
         warmup_steps=10, checkpoint_every=50, shard_batches=8,
     ),
     "default": TrainConfig(name="default"),
@@ -264,7 +271,7 @@ _CONFIGS: dict[str, TrainConfig] = {
         regression_channels=(128, 256, 512, 768), regression_steps=100000, regression_batch=32,
         regression_lr=3e-4,
         energy_channels=(64, 128, 256, 384), energy_full_channels=48, energy_steps=30000, energy_batch=32,
-        energy_lr=3e-4,
+        energy_lr=3e-4, energy_ema_decay=0.999,
         warmup_steps=1000, checkpoint_every=1000, shard_batches=32,
     ),
 }

@@ -432,7 +432,17 @@ def model_from_checkpoint(path: str | os.PathLike) -> MotionModel:
     ema = _EMA(named, float(payload["config"]["ema_decay"]))
     ema.load_state_dict(payload["ema"])
     ema.copy_to(named)
+    if payload.get("energy_ema") is not None and model.energy is not None:
+        energy_named = _energy_parameters(model)
+        energy_ema = _EMA(energy_named, 0.0)
+        energy_ema.load_state_dict(payload["energy_ema"])
+        energy_ema.copy_to(energy_named)
     return model
+
+
+def _energy_parameters(model: MotionModel) -> dict[str, torch.nn.Parameter]:
+    """The motion-energy network's parameters, by name (averaged by their own EMA in stage 4)."""
+    return dict(model.energy.named_parameters())
 
 
 class _MotionTrainer(_Trainer):
@@ -441,6 +451,7 @@ class _MotionTrainer(_Trainer):
         super().__init__(run, config, data, seed, device, progress, cancel, plan)
         self.model = self.new_model(MotionModel)
         self.ema = _EMA(self._ema_named(), config.ema_decay)
+        self.energy_ema: _EMA | None = None  #: made by stage 4, once the model has its energy network
         self.cache = None
         self.stages = [_VAEStage(self, plan["vae"]), _DiffusionStage(self, plan["diffusion"]),
                        _AttentionStage(self, plan["freq_attention"]), _EnergyStage(self, plan["energy"])]
@@ -450,7 +461,8 @@ class _MotionTrainer(_Trainer):
 
     def payload_state(self) -> dict[str, Any]:
         return {"model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-                "ema": self.ema.state_dict(), "facts": self.model.facts()}
+                "ema": self.ema.state_dict(), "facts": self.model.facts(),
+                "energy_ema": None if self.energy_ema is None else self.energy_ema.state_dict()}
 
     def load_state(self, payload: dict[str, Any]) -> None:
         # as saved: a run resumed in stage 4 keeps the attention stage 3 switched on (no later stage switches it)
@@ -458,6 +470,16 @@ class _MotionTrainer(_Trainer):
         self.model.vae_encoder_trained = bool(payload["facts"].get("vae_encoder_trained", True))
         self.model.load_state_dict(payload["model"])
         self.ema.load_state_dict(payload["ema"])
+        if payload.get("energy_ema") is not None:  # checkpoints from before the energy EMA have none: stage 4 makes it
+            self.energy_ema = _EMA(_energy_parameters(self.model), self.config.energy_ema_decay)
+            self.energy_ema.load_state_dict(payload["energy_ema"])
+
+    def averages(self) -> list[tuple[_EMA, dict[str, torch.nn.Parameter]]]:
+        """Each EMA with the live parameters it averages."""
+        pairs = [(self.ema, self._ema_named())]
+        if self.energy_ema is not None:
+            pairs.append((self.energy_ema, _energy_parameters(self.model)))
+        return pairs
 
     def start_from(self, model_payload: dict[str, Any], path: Path) -> None:
         """Take all weights of a trained model (a ``model.pt`` payload): VAE, image encoder, denoiser and its
@@ -563,14 +585,17 @@ class _MotionTrainer(_Trainer):
 
     def write_model(self) -> None:
         """Save the EMA weights as ``model.pt`` (the live weights stay as they are)."""
-        live = {k: p.detach().clone() for k, p in self._ema_named().items()}
-        self.ema.copy_to(self._ema_named())
+        pairs = self.averages()
+        live = [{k: p.detach().clone() for k, p in named.items()} for _, named in pairs]
+        for ema, named in pairs:
+            ema.copy_to(named)
         try:
             self.model.save(self.run.model_path)
         finally:
             with torch.no_grad():
-                for k, p in self._ema_named().items():
-                    p.copy_(live[k])
+                for (_, named), kept in zip(pairs, live):
+                    for k, p in named.items():
+                        p.copy_(kept[k])
 
 
 class _VAEStage(_Stage):
@@ -648,9 +673,13 @@ class _EnergyStage(_Stage):
 
     def begin(self, fresh: bool) -> None:
         t, cfg = self.t, self.t.config
-        if t.model.energy is None:
+        trained_before = t.model.energy is not None  # continued from a model, or resumed here
+        if not trained_before:
             t.ema.copy_to(t._ema_named())  # the network's encoder starts from the motion model's (EMA) encoder
             t.model.attach_energy_net()
+        if t.energy_ema is None:
+            # a trained network's weights count as an average already: no warm-up towards them
+            t.energy_ema = _EMA(_energy_parameters(t.model), cfg.energy_ema_decay, warmed=trained_before)
         self.stream = ShardStream(t.data, t.seed, STAGE_KEYS["energy"], cfg.energy_shard_batches)
         t.model.energy.train()
         self.make_optimizer(list(t.model.energy.parameters()), cfg.energy_lr, cfg.weight_decay)
@@ -666,6 +695,7 @@ class _EnergyStage(_Stage):
                                     known=mask, mean_weight=cfg.energy_mean_weight, mean_pool=cfg.energy_mean_pool,
                                     mean_ratio_cap=cfg.energy_mean_ratio_cap)
         metrics["lr"] = self.apply(loss, i, cfg)
+        t.energy_ema.update(_energy_parameters(t.model))
         return metrics
 
     def end(self) -> None:
