@@ -1,6 +1,6 @@
 """Held-out metrics of motion-energy networks alone, computed by the same code as `image-dynamics eval`.
 
-Usage: .venv/bin/python scripts/eval_energy_net.py DATASET [--limit 128] [--threads 2] [MODEL.pt ...]
+Usage: .venv/bin/python scripts/eval_energy_net.py DATASET [--limit 128] [--threads 2] [--by-family] [MODEL.pt ...]
 
 Each model's energy network predicts every band's energy ``E_k`` [px^2 of the 256x160 grid]; a predictor whose
 coefficients carry ``sqrt(E_k)`` goes through :func:`image_dynamics.evaluation.evaluate`. A package with the coherent
@@ -8,18 +8,20 @@ fill (``energy.fill_coherence_px``) gives every pixel exactly its network's tota
 and the moving/static AUC printed here are what ``eval`` reports for that package, in seconds instead of an hour of
 diffusion sampling on 2 cores; the band error is not (a package keeps each sample's band shares). Release 4 (the
 shipped package, its torch weights rebuilt by ``train.recover``) is always scored first, for reference.
+``--by-family`` also scores each scene family of a Blender set (the first word of a sample's ``kinds``) on its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import numpy as np
 import torch
 
-from image_dynamics.data.shards import read_info
-from image_dynamics.evaluation import evaluate, load_test_set
+from image_dynamics.data.shards import iter_shards, read_info
+from image_dynamics.evaluation import TestSet, evaluate, load_test_set
 from image_dynamics.model.package import shipped_models_dir
 from image_dynamics.train.model import MotionModel
 from image_dynamics.train.recover import rebuild_from_package
@@ -37,23 +39,55 @@ def energy_predictor(model: MotionModel):
     return predict
 
 
+def scene_families(folder: str, count: int) -> np.ndarray:
+    """The family of each of the first ``count`` samples of a dataset (str ``[count]``), in :func:`load_test_set`'s
+    order; "all" for a set whose shards name none (the 2-D generator's)."""
+    names: list[str] = []
+    for shard in iter_shards(read_info(folder)):
+        kinds = shard["kinds"] if "kinds" in shard else ["all"] * len(shard["images"])
+        names += [str(k).split()[0].split(",")[0].split(":")[0] for k in kinds]
+        if len(names) >= count:
+            break
+    return np.asarray(names[:count])
+
+
+def subset(data: TestSet, rows: np.ndarray) -> TestSet:
+    """The samples ``rows`` (bool ``[N]``) of ``data`` (no true frames: the energy figures do not use them)."""
+    return dataclasses.replace(data, images=data.images[rows], coeffs=data.coeffs[rows],
+                               sample_ids=data.sample_ids[rows], true_frames={},
+                               known=None if data.known is None else data.known[rows])
+
+
+def scores(model: MotionModel, data: TestSet) -> dict[str, float]:
+    result = evaluate(energy_predictor(model), data, seeds=(0,))["mean"]
+    return {k: result[k] for k in ("energy_corr", "moving_auc")}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", help="held-out dataset folder")
     ap.add_argument("models", nargs="*", help="model.pt files with an energy network")
     ap.add_argument("--limit", type=int, default=128, help="the first N samples (default 128)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--by-family", action="store_true", help="also score each scene family on its own")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_intermixed_args()
     torch.set_num_threads(args.threads)
     data = load_test_set(read_info(args.data), limit=args.limit)
+    families = scene_families(args.data, len(data.images))
     models = {"release4 (shipped)": rebuild_from_package(shipped_models_dir() / "default")[0]}
     models.update({path: MotionModel.load(path) for path in args.models})
     report = {}
     for name, model in models.items():
-        result = evaluate(energy_predictor(model), data, seeds=(0,))["mean"]
-        report[name] = {k: result[k] for k in ("energy_corr", "moving_auc")}
-        print(f"{name}: energy correlation {result['energy_corr']:.3f}, AUC {result['moving_auc']:.3f}", flush=True)
+        report[name] = whole = scores(model, data)
+        print(f"{name}: energy correlation {whole['energy_corr']:.3f}, AUC {whole['moving_auc']:.3f}", flush=True)
+        if args.by_family:
+            whole["families"] = {}
+            for family in sorted(set(families)):
+                rows = families == family
+                part = whole["families"][family] = {"scenes": int(rows.sum()), **scores(model, subset(data, rows))}
+                print(f"    {family} ({part['scenes']} scenes): energy correlation {part['energy_corr']:.3f}, "
+                      f"AUC {part['moving_auc']:.3f}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"data": args.data, "limit": args.limit, "models": report}, f, indent=1)
