@@ -8,7 +8,8 @@
 #
 # Datasets and runs live outside the repository (DATA, RUNS below); everything resumes: rerun the same line after a
 # stop. RENDER_R5 is a fixed snapshot of the Blender set as it stood when phase 1 ran (a folder still being rendered
-# changes under a resumed run); phase 2 trained on the whole set.
+# changes under a resumed run); phase 2 trained on the whole set, candidates 3-4 (steps 4-6) on it and the whole v5
+# set, with an EMA of the energy network's weights.
 #
 #   bash scripts/train_release5.sh
 set -euo pipefail
@@ -21,10 +22,12 @@ RENDER=$DATA/render_train        # `data render --count 1000 --seed 1` (docs/dat
 RENDER_R5=$DATA/render_train_r5  # its first 664 scenes: hard links to shards 0-82 and their dataset.json
 HELDOUT=$DATA/render_heldout     # 128 held-out Blender scenes: `data render --count 128 --seed 2`
 TEST=$DATA/test                  # the synthetic held-out set: `data synth --count 256 --seed 7919`
+RENDER_V5=$DATA/render_train_v5  # generator v5 (waterfronts, road paint, scaffolds): `data render --count 1000 --seed 3`
+HELDOUT_V5=$DATA/render_heldout_v5  # its held-out set: `data render --count 128 --seed 4`
 
 [ -f "$SYNTH/dataset.json" ] || image-dynamics data synth -o "$SYNTH" --count 2000 --seed 0 --workers 2
 [ -f "$TEST/dataset.json" ] || image-dynamics data synth -o "$TEST" --count 256 --seed 7919 --workers 2
-for d in "$RENDER" "$RENDER_R5" "$HELDOUT"; do
+for d in "$RENDER" "$RENDER_R5" "$HELDOUT" "$RENDER_V5" "$HELDOUT_V5"; do
     [ -f "$d/dataset.json" ] || { echo "no render set in $d: run 'image-dynamics data render' (docs/data.md)" >&2; exit 2; }
 done
 
@@ -42,11 +45,37 @@ image-dynamics train --config default --data "$SYNTH:1" --data "$RENDER:2" --out
     --lr-scale 0.5 --set energy_mean_weight=0.5 --set energy_shard_batches=2 --device "$DEVICE"
 
 # 3. export (with the coherent fill: energy.fill_coherence_px) and judge it; the real-photo check reports, it does
-#    not choose
-image-dynamics export "$RUNS/release5_energy3" -o "$RUNS/release5c_onnx" --guidance 3
-image-dynamics eval-photos docs/realphoto --model "$RUNS/release5c_onnx" -o "$RUNS/eval_photos_r5c.json" \
-    --pictures "$RUNS/photos_r5c"
-image-dynamics eval --data "$TEST" --train-data "$SYNTH" --model "$RUNS/release5c_onnx" --limit 64 --seeds 0,1,2 \
-    --psnr-samples 16 -o "$RUNS/eval_r5c_synth64.json"
-image-dynamics eval --data "$HELDOUT" --model default --model "$RUNS/release5c_onnx" --limit 128 --seeds 0 \
-    --psnr-samples 0 -o "$RUNS/eval_r5c_render128.json"
+#    not choose (each output made once: a rerun skips what exists)
+[ -f "$RUNS/release5c_onnx/model.json" ] || image-dynamics export "$RUNS/release5_energy3" -o "$RUNS/release5c_onnx" \
+    --guidance 3
+[ -f "$RUNS/eval_photos_r5c.json" ] || image-dynamics eval-photos docs/realphoto --model "$RUNS/release5c_onnx" \
+    -o "$RUNS/eval_photos_r5c.json" --pictures "$RUNS/photos_r5c"
+[ -f "$RUNS/eval_r5c_synth64.json" ] || image-dynamics eval --data "$TEST" --train-data "$SYNTH" \
+    --model "$RUNS/release5c_onnx" --limit 64 --seeds 0,1,2 --psnr-samples 16 -o "$RUNS/eval_r5c_synth64.json"
+[ -f "$RUNS/eval_r5c_render128.json" ] || image-dynamics eval --data "$HELDOUT" --model default \
+    --model "$RUNS/release5c_onnx" --limit 128 --seeds 0 --psnr-samples 0 -o "$RUNS/eval_r5c_render128.json"
+
+# 4. candidate 3: candidate 2 trained on with an EMA of the energy network's weights and all 1,000 v5 scenes at the
+#    highest weight, at candidate 2's stored learning rate
+image-dynamics train --config default --data "$SYNTH:1" --data "$RENDER:1" --data "$RENDER_V5:2" \
+    --out "$RUNS/release5_energy4" --init-from "$RUNS/release5_energy3/model.pt" --stages energy --steps 1200 \
+    --photo-realism 1 --seed 8 --set energy_mean_weight=0.5 --set energy_shard_batches=2 \
+    --set energy_ema_decay=0.995 --device "$DEVICE"
+
+# 5. candidate 4: candidate 3 trained on for 600 steps with the mean-aimed term at 0.2
+image-dynamics train --config default --data "$SYNTH:1" --data "$RENDER:1" --data "$RENDER_V5:2" \
+    --out "$RUNS/release5_energy5" --init-from "$RUNS/release5_energy4/model.pt" --stages energy --steps 600 \
+    --photo-realism 1 --seed 9 --set energy_mean_weight=0.2 --set energy_shard_batches=2 \
+    --set energy_ema_decay=0.995 --device "$DEVICE"
+
+# 6. candidates 3 and 4 judged: real photos, and the energy network alone on the three held-out sets
+for c in 4 5; do
+    package=$RUNS/release5_energy${c}_onnx/default
+    [ -f "$package/model.json" ] || image-dynamics export "$RUNS/release5_energy$c" -o "$package" --guidance 3
+    [ -f "$RUNS/eval_photos_energy$c.json" ] || image-dynamics eval-photos docs/realphoto --model "$package" \
+        -o "$RUNS/eval_photos_energy$c.json" --pictures "$RUNS/photos_energy$c"
+done
+CANDIDATES=("$RUNS/release5_energy3/model.pt" "$RUNS/release5_energy4/model.pt" "$RUNS/release5_energy5/model.pt")
+python scripts/eval_energy_net.py "$HELDOUT" --limit 128 "${CANDIDATES[@]}"
+python scripts/eval_energy_net.py "$HELDOUT_V5" --limit 128 --by-family "${CANDIDATES[@]}"
+python scripts/eval_energy_net.py "$TEST" --limit 64 "${CANDIDATES[@]}"
