@@ -428,16 +428,17 @@ def model_from_checkpoint(path: str | os.PathLike) -> MotionModel:
     attention = int(payload["stage_index"]) >= MOTION_STAGES.index("freq_attention")
     model = MotionModel.from_facts({**payload["facts"], "frequency_attention": attention})
     model.load_state_dict(payload["model"])
-    named = _ema_parameters(model)
-    ema = _EMA(named, float(payload["config"]["ema_decay"]))
-    ema.load_state_dict(payload["ema"])
-    ema.copy_to(named)
+    _copy_average(_ema_parameters(model), payload["ema"])
     if payload.get("energy_ema") is not None and model.energy is not None:
-        energy_named = _energy_parameters(model)
-        energy_ema = _EMA(energy_named, 0.0)
-        energy_ema.load_state_dict(payload["energy_ema"])
-        energy_ema.copy_to(energy_named)
+        _copy_average(_energy_parameters(model), payload["energy_ema"])
     return model
+
+
+def _copy_average(named: dict[str, torch.nn.Parameter], state: dict[str, Any]) -> None:
+    """Set parameters ``named`` to the averages of an :class:`_EMA` ``state_dict`` (its decay does not matter here)."""
+    ema = _EMA(named, 0.0)
+    ema.load_state_dict(state)
+    ema.copy_to(named)
 
 
 def _energy_parameters(model: MotionModel) -> dict[str, torch.nn.Parameter]:
