@@ -8,7 +8,7 @@ fill (``energy.fill_coherence_px``) gives every pixel exactly its network's tota
 and the moving/static AUC printed here are what ``eval`` reports for that package, in seconds instead of an hour of
 diffusion sampling on 2 cores; the band error is not (a package keeps each sample's band shares). Release 4 (the
 shipped package, its torch weights rebuilt by ``train.recover``) is always scored first, for reference.
-``--by-family`` also scores each scene family of a Blender set (the first word of a sample's ``kinds``) on its own.
+``--by-family`` also scores each scene family (a sample's ``kinds``) on its own.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import json
 import numpy as np
 import torch
 
-from image_dynamics.data.shards import iter_shards, read_info
+from image_dynamics.data.shards import DatasetInfo, read_info
 from image_dynamics.evaluation import TestSet, evaluate, load_test_set
 from image_dynamics.model.package import shipped_models_dir
 from image_dynamics.train.model import MotionModel
@@ -39,13 +39,13 @@ def energy_predictor(model: MotionModel):
     return predict
 
 
-def scene_families(folder: str, count: int) -> np.ndarray:
-    """The family of each of the first ``count`` samples of a dataset (str ``[count]``), in :func:`load_test_set`'s
-    order; "all" for a set whose shards name none (the 2-D generator's)."""
+def scene_families(info: DatasetInfo, count: int) -> np.ndarray:
+    """The scene family (``kinds``) of each of the first ``count`` samples (str ``[count]``), in
+    :func:`load_test_set`'s order; reads only that array of each shard, not the images and coefficients again."""
     names: list[str] = []
-    for shard in iter_shards(read_info(folder)):
-        kinds = shard["kinds"] if "kinds" in shard else ["all"] * len(shard["images"])
-        names += [str(k).split()[0].split(",")[0].split(":")[0] for k in kinds]
+    for name in info.shards:
+        with np.load(info.folder / name, allow_pickle=False) as npz:
+            names += [str(k) for k in npz["kinds"]]
         if len(names) >= count:
             break
     return np.asarray(names[:count])
@@ -73,15 +73,16 @@ def main() -> None:
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_intermixed_args()
     torch.set_num_threads(args.threads)
-    data = load_test_set(read_info(args.data), limit=args.limit)
-    families = scene_families(args.data, len(data.images))
+    info = read_info(args.data)
+    data = load_test_set(info, limit=args.limit)
+    families = scene_families(info, len(data.images)) if args.by_family else None
     models = {"release4 (shipped)": rebuild_from_package(shipped_models_dir() / "default")[0]}
     models.update({path: MotionModel.load(path) for path in args.models})
     report = {}
     for name, model in models.items():
         report[name] = whole = scores(model, data)
         print(f"{name}: energy correlation {whole['energy_corr']:.3f}, AUC {whole['moving_auc']:.3f}", flush=True)
-        if args.by_family:
+        if families is not None:
             whole["families"] = {}
             for family in sorted(set(families)):
                 rows = families == family
