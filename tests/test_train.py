@@ -801,7 +801,8 @@ def test_cli_set_overrides_a_training_field_stores_it_and_refuses_structure_and_
 
     for bad, why in (("energy_channels=8", "shapes the networks"), ("energy_mean_weight=lots", "is not a float"),
                      ("no_such_field=1", "no configuration field"), ("energy_mean_weight", "write FIELD=VALUE"),
-                     ("energy_mean_weight=-1", "energy_mean_weight must be >= 0")):
+                     ("energy_mean_weight=-1", "energy_mean_weight must be >= 0"),
+                     ("energy_ema_decay=1", "energy_ema_decay must be in [0, 1)")):
         code = main(["train", "--config", "tiny", "--data", str(dataset), "--out", str(tmp_path / "bad"),
                      "--set", bad])
         err = capsys.readouterr().err
