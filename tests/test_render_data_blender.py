@@ -13,7 +13,7 @@ from image_dynamics.data import shards  # noqa: E402
 from image_dynamics.data.render import blender, geometry  # noqa: E402
 from image_dynamics.data.render.camera import Camera, look_at  # noqa: E402
 from image_dynamics.data.render.motion import Motion  # noqa: E402
-from image_dynamics.data.render.scene import SOURCE, SceneSpec  # noqa: E402
+from image_dynamics.data.render.scene import FAMILIES, SOURCE, SceneSpec  # noqa: E402
 from image_dynamics.data.render.truth import compute_truth  # noqa: E402
 
 W, H, T = 80, 48, 20
@@ -99,7 +99,7 @@ def test_data_render_cli_writes_scenes_with_known_masks_and_continues_a_folder(t
     assert info.count == 2 and info.source == SOURCE and info.norm_stats_path.exists()
     assert list(data["sample_ids"]) == [sample_seed(3, 0), sample_seed(3, 1)]
     assert data["known"].shape == (2, 32, 48) and data["images"].std() > 5  # a picture, not a blank
-    assert set(data["kinds"]) <= {"meadow", "lake", "coast", "village", "garden", "interior", "campfire"}
+    assert set(data["kinds"]) <= set(FAMILIES)
 
 
 def test_the_sun_lamp_shines_from_the_sun_disc_the_sky_shows(tmp_path):
@@ -129,3 +129,13 @@ def test_ceiling_truths_share_the_render_and_differ_only_in_hidden_amplitudes():
     energy_expected = (np.abs(expected.coeffs[1:]) ** 2).sum(axis=(0, 1))
     moving = truth.moving & (truth.known == 1)
     assert moving.sum() > 20 and not np.allclose(energy[moving], energy_expected[moving])
+
+
+def test_a_rockery_scene_renders_its_stones_still_and_known_and_its_plants_moving():
+    from image_dynamics.data.render.worker import render_scene
+
+    spec, image, truth = render_scene(2, 64, 40, threads=2, samples=2, family="rockery")
+    assert spec.family == "rockery" and image.std() > 5
+    still = ~truth.moving & (truth.known == 1)
+    assert still.mean() > 0.2 and (truth.moving & (truth.known == 1)).sum() > 10
+    assert np.all(truth.coeffs[:, :, still] == 0)  # stones, ground and sky: exactly no motion

@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--workers", type=int, default=1, help="rendering processes (default 1)")
     q.add_argument("--threads", type=int, default=0,
                    help="Cycles threads per process (default 0: all cores; 1 leaves the other cores to others)")
+    q.add_argument("--families", metavar="NAME[,NAME]",
+                   help="render only these scene families (default: all, in their usual proportions; "
+                        "docs/data.md lists them)")
     q.add_argument("--overwrite", action="store_true", help="delete the dataset already in the folder and start afresh")
     q.set_defaults(run=cmd_data_render)
     q = dsub.add_parser("videos", help="your own footage: optical flow from the first frame, FFT to spectral volumes")
@@ -70,7 +73,7 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
 def cmd_data_render(args: argparse.Namespace) -> int:
     import importlib.util
 
-    from ..data.render.dataset import generate_render_dataset
+    from ..data.render.dataset import generate_render_dataset, parse_families
 
     for name, value, low in (("--count", args.count, 1), ("--samples", args.samples, 1),
                              ("--shard-size", args.shard_size, 1), ("--workers", args.workers, 1),
@@ -86,6 +89,7 @@ def cmd_data_render(args: argparse.Namespace) -> int:
         info = generate_render_dataset(args.output, args.count, seed=args.seed, width=width, height=height,
                                        shard_size=args.shard_size, samples=args.samples, workers=args.workers,
                                        threads=args.threads, overwrite=args.overwrite,
+                                       families=parse_families(args.families),
                                        progress=lambda done, total, _seconds: bar(done, total, "scenes"),
                                        cancel=Progress().cancel)
     finally:

@@ -10,7 +10,7 @@ import sys
 import time
 
 from ...errors import ImageDynamicsError
-from .dataset import generate_render_dataset
+from .dataset import generate_render_dataset, parse_families
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=16, help="Cycles samples per pixel (denoised)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="Cycles threads per worker (0: all cores)")
+    parser.add_argument("--families", help="comma-separated scene families to render (default: all)")
     parser.add_argument("--overwrite", action="store_true", help="delete the dataset in OUT and start afresh")
     args = parser.parse_args(argv)
 
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         info = generate_render_dataset(args.out, args.count, args.seed, args.width, args.height, args.shard_size,
-                                       args.samples, args.workers, args.threads, args.overwrite, progress)
+                                       args.samples, args.workers, args.threads, args.overwrite,
+                                       parse_families(args.families), progress)
     except ImageDynamicsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -291,16 +291,31 @@ def _material(m: dict, flat: bool) -> bpy.types.Material:
         mortar = tuple(min(1.0, c * 1.3 + 0.05) for c in m["color"])
         brick.inputs["Mortar"].default_value = (*mortar, 1)
         colour = brick.outputs["Color"]
-    if kind in ("rock", "mountain", "dirt", "sand", "meadow_ground", "bark"):
+    if kind in ("rock", "crag", "mountain", "dirt", "sand", "meadow_ground", "bark"):
         vor = nodes.new("ShaderNodeTexVoronoi")
         links.new(vec, vor.inputs["Vector"])
-        vor.inputs["Scale"].default_value = (0.02 if kind == "mountain" else 6.0) * scale
+        vor.inputs["Scale"].default_value = {"mountain": 0.02, "crag": 3.0}.get(kind, 6.0) * scale
         mix = nodes.new("ShaderNodeMixRGB")
         mix.blend_type = "MULTIPLY"
         mix.inputs[0].default_value = 0.5
         links.new(colour, mix.inputs[1])
         links.new(vor.outputs["Distance"], mix.inputs[2])
         colour = mix.outputs[0]
+    if kind == "crag":
+        # patches of moss and lichen, fixed to the stone like every texture here (still stone can look busy)
+        moss_tex = nodes.new("ShaderNodeTexNoise")
+        links.new(vec, moss_tex.inputs["Vector"])
+        moss_tex.inputs["Scale"].default_value = 4.0 * scale
+        moss_tex.inputs["Detail"].default_value = 8.0
+        moss_ramp = nodes.new("ShaderNodeValToRGB")
+        moss_ramp.color_ramp.elements[0].position = 0.45 + 0.15 * m["rough"]
+        moss_ramp.color_ramp.elements[1].position = 0.6 + 0.15 * m["rough"]
+        links.new(moss_tex.outputs["Fac"], moss_ramp.inputs["Fac"])
+        moss = nodes.new("ShaderNodeMixRGB")
+        links.new(moss_ramp.outputs["Color"], moss.inputs[0])
+        links.new(colour, moss.inputs[1])
+        moss.inputs[2].default_value = (0.05, 0.09, 0.02, 1) if m["seed"] < 60 else (0.22, 0.22, 0.17, 1)
+        colour = moss.outputs[0]
     if flat:
         emit = nodes.new("ShaderNodeEmission")
         links.new(colour, emit.inputs["Color"])
@@ -324,7 +339,8 @@ def _material(m: dict, flat: bool) -> bpy.types.Material:
     bump_noise.inputs["Scale"].default_value = {"water": 8.0, "sea": 3.0}.get(kind, 20.0) * scale
     bump_noise.inputs["Detail"].default_value = 4.0
     links.new(bump_noise.outputs["Fac"], bump.inputs["Height"])
-    bump.inputs["Strength"].default_value = {"water": 0.15, "sea": 0.25, "glass": 0.0, "metal": 0.05}.get(kind, 0.4)
+    bump.inputs["Strength"].default_value = {"water": 0.15, "sea": 0.25, "glass": 0.0, "metal": 0.05,
+                                             "crag": 0.8}.get(kind, 0.4)
     links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
     shader = bsdf.outputs[0]
     if kind in ("water", "sea"):

@@ -23,7 +23,7 @@ from .. import shards
 from ..normalise import compute_norm_stats, save_norm_stats
 from ..synth import sample_seed
 from .motion import FPS
-from .scene import SOURCE
+from .scene import FAMILIES, SOURCE
 from .truth import NUM_BANDS, WINDOW_FRAMES
 
 
@@ -42,7 +42,7 @@ def _render_job(job: tuple) -> tuple:
 
 def generate_render_dataset(out_dir: str | os.PathLike, count: int, seed: int = 0, width: int = 256,
                             height: int = 160, shard_size: int = 8, samples: int = 16, workers: int = 1,
-                            threads: int = 1, overwrite: bool = False,
+                            threads: int = 1, overwrite: bool = False, families: tuple[str, ...] | None = None,
                             progress: Callable[[int, int, float], None] | None = None,
                             cancel: Any = None) -> shards.DatasetInfo:
     """Render scenes into ``out_dir`` until it holds ``count`` samples, resuming a dataset that is already there.
@@ -56,6 +56,9 @@ def generate_render_dataset(out_dir: str | os.PathLike, count: int, seed: int = 
         samples: Cycles samples per pixel (denoised).
         workers: rendering processes (0: render in this process, for tests and debugging); threads: Cycles
             threads per process (0: all cores).
+        families: render only scenes of these families (None: all, in their usual proportions), drawn among them
+            with their weights; recorded in ``source`` (``blender-v6 families=a,b``), so a folder resumes only with
+            the same families.
         progress: called as ``progress(done, count, seconds_per_sample)`` after each sample.
         cancel: object with ``cancelled`` or a callable, checked between samples; a cancelled run keeps what is
             written and can be resumed.
@@ -64,16 +67,21 @@ def generate_render_dataset(out_dir: str | os.PathLike, count: int, seed: int = 
         raise InputError(f"--count must be at least 1, got {count}.")
     if int(width) < 32 or int(height) < 32:
         raise InputError(f"image size {width}x{height} is too small; use at least 32x32 (training uses 256x160).")
+    families = tuple(dict.fromkeys(families)) if families else None
+    unknown = [f for f in families or () if f not in FAMILIES]
+    if unknown:
+        raise InputError(f"--families: no family {unknown[0]!r}; choose among {', '.join(FAMILIES)}.")
+    source = f"{SOURCE} families={','.join(families)}" if families else SOURCE
     out_dir = Path(out_dir)
     freqs = spectral.harmonic_freqs(NUM_BANDS, WINDOW_FRAMES, FPS)
     if overwrite and (out_dir / shards.INDEX_NAME).exists():
         shards.remove_dataset(out_dir)
     if (out_dir / shards.INDEX_NAME).exists():
-        writer = shards.ShardWriter.resume(out_dir, width, height, freqs, FPS, WINDOW_FRAMES, SOURCE, shard_size)
+        writer = shards.ShardWriter.resume(out_dir, width, height, freqs, FPS, WINDOW_FRAMES, source, shard_size)
     else:
-        writer = shards.ShardWriter(out_dir, width, height, freqs, FPS, WINDOW_FRAMES, SOURCE, shard_size)
+        writer = shards.ShardWriter(out_dir, width, height, freqs, FPS, WINDOW_FRAMES, source, shard_size)
     start = writer.count
-    jobs = [(sample_seed(seed, i), int(width), int(height), int(threads), int(samples))
+    jobs = [(sample_seed(seed, i), int(width), int(height), int(threads), int(samples), families)
             for i in range(start, int(count))]
     done, began = start, time.perf_counter()
     try:
@@ -94,6 +102,12 @@ def generate_render_dataset(out_dir: str | os.PathLike, count: int, seed: int = 
     info = writer.close()
     save_norm_stats(compute_norm_stats(info), info.norm_stats_path)
     return info
+
+
+def parse_families(text: str | None) -> tuple[str, ...] | None:
+    """``"rockery,lake"`` -> ``("rockery", "lake")``; None or blank -> None (every family)."""
+    names = tuple(n.strip() for n in (text or "").split(",") if n.strip())
+    return names or None
 
 
 def _rendered(jobs: list[tuple], workers: int, cancel: Any):

@@ -26,11 +26,11 @@ from . import geometry as geo
 from .camera import Camera, look_at
 from .motion import Motion, gerstner
 
-FAMILY_WEIGHTS = {"meadow": 0.19, "lake": 0.14, "coast": 0.11, "waterfront": 0.12, "village": 0.15, "garden": 0.14,
-                  "interior": 0.08, "campfire": 0.07}
+FAMILY_WEIGHTS = {"meadow": 0.17, "lake": 0.13, "coast": 0.10, "waterfront": 0.11, "village": 0.14, "garden": 0.13,
+                  "rockery": 0.09, "interior": 0.07, "campfire": 0.06}
 FAMILIES = tuple(FAMILY_WEIGHTS)
 HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
-SOURCE = "blender-v5"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
+SOURCE = "blender-v6"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
 BASE_HZ = 0.2
 _EXPECTED_HIDDEN_GAINS = contextvars.ContextVar("render_expected_hidden_gains", default=False)
 
@@ -285,11 +285,12 @@ class _Builder:
         self.spec.objects[-1].part = self.spec.objects[-2].part  # same plants, same motion
 
     def plant(self, pos_xy, height: float, spread: float, n_leaves: int, kind: str = "leaf",
-              crown_base: float = 0.0, trunk: float = 0.0, stiffness: float = 1.0) -> None:
-        """A shrub (trunk 0) or tree (trunk radius > 0): leaves in an ellipsoid crown over ``crown_base``."""
+              crown_base: float = 0.0, trunk: float = 0.0, stiffness: float = 1.0, base_z: float = 0.0) -> None:
+        """A shrub (trunk 0) or tree (trunk radius > 0) rooted at height ``base_z`` (metres; on a rock, say): leaves
+        in an ellipsoid crown from ``crown_base`` to ``height`` above its root, swaying from the root."""
         rng = self.rng
         x, y = pos_xy
-        c = np.array([x, y, crown_base + (height - crown_base) / 2])
+        c = np.array([x, y, base_z + crown_base + (height - crown_base) / 2])
         rad = np.array([spread, spread, (height - crown_base) / 2])
         d = rng.normal(size=(n_leaves, 3))
         d /= np.linalg.norm(d, axis=1, keepdims=True)
@@ -299,14 +300,14 @@ class _Builder:
         leaf = float(np.clip(math.sqrt(2.5 * area / (1.6 * n_leaves)), 0.04, 0.45) * rng.uniform(0.8, 1.2))
         meshes = [geo.leaves(centres, normals, leaf * rng.uniform(0.7, 1.3, n_leaves), rng)]
         if trunk > 0:
-            meshes.append(geo.tube((x, y, -0.1), (x + rng.normal(0, 0.2), y + rng.normal(0, 0.2), height * 0.8),
-                                   trunk, trunk * 0.35, 8, 5))
+            meshes.append(geo.tube((x, y, base_z - 0.1), (x + rng.normal(0, 0.2), y + rng.normal(0, 0.2),
+                                                          base_z + height * 0.8), trunk, trunk * 0.35, 8, 5))
             for _ in range(int(rng.integers(3, 7))):
-                start = np.array([x, y, crown_base + rng.uniform(0, 0.5) * (height - crown_base)])
+                start = np.array([x, y, base_z + crown_base + rng.uniform(0, 0.5) * (height - crown_base)])
                 end = c + d[rng.integers(n_leaves)] * rad * 0.8
                 meshes.append(geo.tube(start, end, trunk * 0.35, trunk * 0.1, 6, 2))
         amp = self.plant_wind * height * _hidden(rng, 0.005, 0.03) / stiffness
-        motion = self.sway(0.0, height, amp, 2.0 if trunk else 1.5, self.plant_wind * _hidden(rng, 0.01, 0.04),
+        motion = self.sway(base_z, height, amp, 2.0 if trunk else 1.5, self.plant_wind * _hidden(rng, 0.01, 0.04),
                            float(rng.uniform(0.5, 1.5)), origin_xy=(x, y))
         leaves_obj = self.spec.add(f"{kind}_crown", meshes[0], self.material(kind), motion)
         if trunk > 0:
@@ -485,6 +486,8 @@ class _Builder:
             "petal": [(0.8, 0.7, 0.1), (0.85, 0.2, 0.15), (0.9, 0.9, 0.9), (0.5, 0.2, 0.6), (0.9, 0.5, 0.1)],
             "bark": [(0.12, 0.09, 0.06), (0.25, 0.22, 0.2)],
             "rock": [(0.3, 0.28, 0.26), (0.4, 0.36, 0.3), (0.2, 0.2, 0.2), (0.45, 0.4, 0.35)],
+            "crag": [(0.05, 0.05, 0.045), (0.08, 0.075, 0.065), (0.12, 0.115, 0.1), (0.07, 0.08, 0.07),
+                     (0.16, 0.15, 0.13)],
             "meadow_ground": [(0.12, 0.18, 0.05), (0.2, 0.2, 0.08)],
             "dirt": [(0.25, 0.18, 0.12), (0.35, 0.28, 0.2)],
             "sand": [(0.6, 0.52, 0.38), (0.7, 0.62, 0.48)],
@@ -511,10 +514,22 @@ class _Builder:
                 "seed": float(rng.uniform(0, 100))}
 
 
-def layout(seed: int, width: int = 256, height: int = 160, family: str | None = None) -> SceneSpec:
-    """The scene of ``seed`` at ``width x height`` pixels (``family`` forces one of :data:`FAMILIES`)."""
-    pick = np.random.default_rng([int(seed), 0xFA]).choice(len(FAMILIES), p=list(FAMILY_WEIGHTS.values()))
-    family = family or FAMILIES[int(pick)]
+def pick_family(seed: int, families: tuple[str, ...] | None = None) -> str:
+    """The family of the scene of ``seed``: drawn with :data:`FAMILY_WEIGHTS` among ``families`` (None: all of
+    :data:`FAMILIES`), their weights rescaled to sum to one."""
+    names = tuple(families) if families else FAMILIES
+    unknown = [f for f in names if f not in FAMILY_WEIGHTS]
+    if unknown:
+        raise ValueError(f"unknown family {unknown[0]!r}")
+    weights = np.array([FAMILY_WEIGHTS[f] for f in names], np.float64)
+    return names[int(np.random.default_rng([int(seed), 0xFA]).choice(len(names), p=weights / weights.sum()))]
+
+
+def layout(seed: int, width: int = 256, height: int = 160, family: str | None = None,
+           families: tuple[str, ...] | None = None) -> SceneSpec:
+    """The scene of ``seed`` at ``width x height`` pixels (``family`` forces one of :data:`FAMILIES`; otherwise it
+    is drawn among ``families``, all of them when None, by :func:`pick_family`)."""
+    family = family or pick_family(seed, families)
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}")
     b = _Builder(seed, family, width, height)
@@ -698,6 +713,49 @@ def _family_garden(b: _Builder) -> None:
         b.rocks(int(rng.integers(1, 4)), max(near, 1.5), back, 0.2)
 
 
+def _family_rockery(b: _Builder) -> None:
+    """A rock garden or rocky slope: a mound of dark, jagged, mossy stones with shrubs rooted among them and trees
+    over them, often behind a path and a wooden railing. The stones are as finely textured as the foliage and stay
+    still; in real rock gardens the models trained on the other families moved the stones with the leaves."""
+    rng = b.rng
+    cam_h = float(rng.uniform(1.3, 2.0))
+    pitch = math.radians(float(rng.uniform(-12.0, 12.0)))  # often looking up at the mound and the trees over it
+    b.aim((0.0, 100.0, cam_h + 100.0 * math.tan(pitch)), height=cam_h, lens=float(rng.uniform(18, 45)))
+    b.ground(str(rng.choice(["dirt", "meadow_ground", "paving"])), 0.2, 600.0, hills=float(rng.uniform(0, 15)))
+    near = max(0.5, b.min_visible_r() * 0.8)
+    d0 = max(near * 1.5, float(rng.uniform(2.5, 7.0)))  # the mound's foot and back (metres from the camera)
+    d1 = d0 + float(rng.uniform(5.0, 20.0))
+    top = float(rng.uniform(1.0, 5.0))
+    tops = []  # (x, y, z) of stone tops, where shrubs can root
+    for _kind in range(int(rng.integers(1, 3))):  # one or two kinds of stone
+        stones = []
+        for x, y in b.scatter(int(rng.integers(15, 45)), d0, d1, 1.25):
+            t = float(np.clip((math.hypot(x, y) - d0) / (d1 - d0), 0.0, 1.0))
+            z = top * math.sin(math.pi / 2 * t) * float(rng.uniform(0.6, 1.1))
+            s = float(rng.uniform(0.3, 1.3)) * (1.0 + math.hypot(x, y) / 25.0)
+            radii = (s * rng.uniform(0.7, 1.5), s * rng.uniform(0.6, 1.2), s * rng.uniform(0.5, 1.0))
+            stones.append(geo.blob((x, y, z - radii[2] * 0.3), radii, rng, float(rng.uniform(0.4, 0.65)), 8, 11))
+            tops.append((x, y, z + radii[2] * 0.5))
+        b.spec.add("stones", geo.merge(*stones), b.material("crag"), smooth=bool(rng.random() < 0.3))
+    for _ in range(int(rng.integers(3, 12))):  # shrubs and ferns rooted between the stones
+        x, y, z = tops[int(rng.integers(len(tops)))]
+        hgt = float(rng.uniform(0.4, 1.8))
+        b.plant((x + rng.normal(0, 0.3), y + rng.normal(0, 0.3)), hgt, float(rng.uniform(0.25, 0.9)),
+                int(rng.integers(150, 700)), "leaf", base_z=z * 0.9)
+    for _ in range(int(rng.integers(1, 6))):  # trees on and behind the mound
+        x, y = b.scatter(1, d0 + (d1 - d0) * 0.5, d1 * 1.5, 1.1)[0]
+        base = top * 0.8 if math.hypot(x, y) < d1 else 0.0
+        b.plant((x, y), float(rng.uniform(5, 14)), float(rng.uniform(1.5, 4)), int(rng.integers(1200, 2500)),
+                "leaf", crown_base=float(rng.uniform(1.0, 4.0)), trunk=float(rng.uniform(0.12, 0.35)), base_z=base)
+    if rng.random() < 0.6:  # grass at the mound's foot
+        b.grass(int(rng.integers(3000, 12000)), near, d0 + 1.0, float(rng.uniform(0.15, 0.5)),
+                str(rng.choice(["grass", "dry_grass"])), 0.008)
+    if rng.random() < 0.5:  # a railing along the path in front
+        b.fence(float(rng.uniform(max(near * 1.2, 1.5), max(near * 1.3, d0 * 0.9))), -12, 12)
+    if rng.random() < 0.4:
+        b.mountains(float(rng.uniform(800, 3000)), float(rng.uniform(80, 400)))
+
+
 def _family_interior(b: _Builder) -> None:
     rng = b.rng
     depth = float(rng.uniform(2.5, 6.0))  # distance to the back wall
@@ -792,5 +850,5 @@ def _family_campfire(b: _Builder) -> None:
 
 _FAMILY_BUILDERS = {"meadow": _family_meadow, "lake": _family_lake, "coast": _family_coast,
                     "waterfront": _family_waterfront, "village": _family_village, "garden": _family_garden,
-                    "interior": _family_interior, "campfire": _family_campfire}
+                    "rockery": _family_rockery, "interior": _family_interior, "campfire": _family_campfire}
 assert tuple(_FAMILY_BUILDERS) == FAMILIES

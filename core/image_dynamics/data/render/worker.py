@@ -35,9 +35,10 @@ def quiet_stdout() -> Iterator[None]:
 
 
 def render_scene(seed: int, width: int, height: int, threads: int = 1, samples: int | None = None,
-                 family: str | None = None):
-    """Render the scene of ``seed``: ``(spec, image uint8 [H, W, 3], truth)`` (see :mod:`.truth`)."""
-    spec = layout(seed, width, height, family)
+                 family: str | None = None, families: tuple[str, ...] | None = None):
+    """Render the scene of ``seed`` (of ``family``, or drawn among ``families``; see :func:`.scene.layout`):
+    ``(spec, image uint8 [H, W, 3], truth)`` (see :mod:`.truth`)."""
+    spec = layout(seed, width, height, family, families)
     with tempfile.TemporaryDirectory(prefix="idyn_render_") as tmp, quiet_stdout():
         sc = blender.build(spec, threads=threads, samples=samples)
         image, passes = blender.render(sc, tmp)
@@ -61,9 +62,9 @@ def ceiling_truths(seed: int, width: int, height: int, threads: int = 0, samples
 
 def render_job(job: tuple) -> tuple:
     """One dataset sample in storage form: ``(seed, family, image uint8 [H, W, 3], float16 channels [K, 4, H, W],
-    known uint8 [H, W])`` for ``job = (seed, width, height, threads, samples)``."""
-    seed, width, height, threads, samples = job
-    spec, image, truth = render_scene(seed, width, height, threads, samples)
+    known uint8 [H, W])`` for ``job = (seed, width, height, threads, samples, families)``."""
+    seed, width, height, threads, samples, families = job
+    spec, image, truth = render_scene(seed, width, height, threads, samples, families=families)
     parts = np.stack([truth.coeffs.real, truth.coeffs.imag])
     parts[np.abs(parts) < _STORAGE_TINY] = 0.0
     channels = shards.coeffs_to_channels((parts[0] + 1j * parts[1]).astype(np.complex64)).astype(np.float16)
