@@ -62,6 +62,7 @@ def _worker(args: argparse.Namespace) -> None:
 
         from image_dynamics.model.processing import (
             channels_to_output,
+            coherent_fill,
             fit_to_model_grid,
             load_stats_json,
             prepare_on_grid,
@@ -73,8 +74,10 @@ def _worker(args: argparse.Namespace) -> None:
         dev = "cuda" if args.provider == "cuda" and torch.cuda.is_available() else "cpu"
         model = MotionModel.load(args.checkpoint, device=dev)
         # the package's sampler defaults (they may have been chosen at export), not the training configuration's
-        sampler = json.loads((args.package / "model.json").read_text())["sampler"]
+        doc = json.loads((args.package / "model.json").read_text())
+        sampler = doc["sampler"]
         steps, eta, guidance = int(sampler["steps"]), float(sampler["eta"]), float(sampler["guidance"])
+        fill_px = doc.get("energy", {}).get("fill_coherence_px")  # the package's fill, as the runtime applies it
         fit = fit_to_model_grid(image.shape[1], image.shape[0], model.config.width, model.config.height)
 
         def once() -> np.ndarray:
@@ -83,8 +86,9 @@ def _worker(args: argparse.Namespace) -> None:
             with torch.no_grad():
                 channels = model.sample_normalised(batch, [0], steps, eta, guidance)
             energy = model.band_energy(batch) if model.energy is not None else None  # as the package's energy_net
+            fill = coherent_fill(tuple(channels.shape), fill_px, 0) if energy is not None and fill_px else None
             coeffs = channels_to_output(channels.float().cpu().numpy(), load_stats_json(model.stats_json),
-                                        model.coeff_grid, model.config.width, model.config.height, energy)[0]
+                                        model.coeff_grid, model.config.width, model.config.height, energy, fill)[0]
             rows, cols = fit.crop
             return coeffs[:, :, rows, cols]
 
