@@ -317,3 +317,20 @@ def test_render_families_can_be_chosen_and_a_folder_resumes_only_with_the_same_o
     assert main(["data", "render", "-o", str(tmp_path / "q"), "--count", "2", "--families", "rockery,cliffs"]) == 2
     err = capsys.readouterr().err
     assert "no family 'cliffs'" in err and "rockery" in err and "Traceback" not in err
+
+
+def test_promenade_scenes_put_still_slabs_or_gravel_in_front_of_water_or_a_park_with_facades():
+    # the real photos this family answers: the sunset sea's slab quay, a garden's gravel path, a villa behind trees
+    beyond = set()
+    for seed in range(16):
+        spec = layout(seed, 256, 160, "promenade")
+        floor = next(o for o in spec.objects if o.name == "promenade")
+        assert floor.part == 0 and floor.material["kind"] in ("slabs", "gravel", "paving")
+        edge, top = floor.verts[:, 1].max(), floor.verts[:, 2].max()
+        rows = spec.camera.project(np.array([[0.0, edge, top]]))[0, 1] / spec.camera.height
+        assert 0.3 < rows < 0.95, (seed, rows)  # the floor fills the bottom of the frame, what lies beyond is above
+        movers = [o for o in spec.objects if o.part > 0]
+        assert movers, seed
+        beyond.add("water" if any(o.name in ("sea", "lake") for o in movers) else "park")
+        assert all(o.part == 0 for o in spec.objects if o.name in ("house", "roof", "wall", "fence"))
+    assert beyond == {"water", "park"}

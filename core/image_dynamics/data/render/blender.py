@@ -282,19 +282,22 @@ def _material(m: dict, flat: bool) -> bpy.types.Material:
     ramp.inputs[1].default_value = (*m["color"], 1)
     ramp.inputs[2].default_value = (*m["color2"], 1)
     colour = ramp.outputs[0]
-    if kind in ("paving", "brick", "stone_wall"):
+    if kind in ("paving", "brick", "stone_wall", "slabs"):
         brick = nodes.new("ShaderNodeTexBrick")
         links.new(vec, brick.inputs["Vector"])
-        brick.inputs["Scale"].default_value = {"paving": 1.5, "brick": 4.0, "stone_wall": 2.0}[kind]
+        brick.inputs["Scale"].default_value = {"paving": 1.5, "brick": 4.0, "stone_wall": 2.0, "slabs": 0.4}[kind]
         brick.inputs["Color1"].default_value = (*m["color"], 1)
         brick.inputs["Color2"].default_value = (*m["color2"], 1)
         mortar = tuple(min(1.0, c * 1.3 + 0.05) for c in m["color"])
+        if kind == "slabs":  # large slabs (about 1.2 x 0.6 m) with thin dark joints
+            mortar = tuple(c * 0.45 for c in m["color"])
+            brick.inputs["Mortar Size"].default_value = 0.006
         brick.inputs["Mortar"].default_value = (*mortar, 1)
         colour = brick.outputs["Color"]
-    if kind in ("rock", "crag", "mountain", "dirt", "sand", "meadow_ground", "bark"):
+    if kind in ("rock", "crag", "gravel", "mountain", "dirt", "sand", "meadow_ground", "bark"):
         vor = nodes.new("ShaderNodeTexVoronoi")
         links.new(vec, vor.inputs["Vector"])
-        vor.inputs["Scale"].default_value = {"mountain": 0.02, "crag": 3.0}.get(kind, 6.0) * scale
+        vor.inputs["Scale"].default_value = {"mountain": 0.02, "crag": 3.0, "gravel": 40.0}.get(kind, 6.0) * scale
         mix = nodes.new("ShaderNodeMixRGB")
         mix.blend_type = "MULTIPLY"
         mix.inputs[0].default_value = 0.5

@@ -57,7 +57,7 @@ def generate_render_dataset(out_dir: str | os.PathLike, count: int, seed: int = 
         workers: rendering processes (0: render in this process, for tests and debugging); threads: Cycles
             threads per process (0: all cores).
         families: render only scenes of these families (None: all, in their usual proportions), drawn among them
-            with their weights; recorded in ``source`` (``blender-v6 families=a,b``), so a folder resumes only with
+            with their weights; recorded in ``source`` (``blender-v7 families=a,b``), so a folder resumes only with
             the same families.
         progress: called as ``progress(done, count, seconds_per_sample)`` after each sample.
         cancel: object with ``cancelled`` or a callable, checked between samples; a cancelled run keeps what is
