@@ -131,11 +131,12 @@ def test_ceiling_truths_share_the_render_and_differ_only_in_hidden_amplitudes():
     assert moving.sum() > 20 and not np.allclose(energy[moving], energy_expected[moving])
 
 
-def test_a_rockery_scene_renders_its_stones_still_and_known_and_its_plants_moving():
+@pytest.mark.parametrize("family, seed", [("rockery", 2), ("promenade", 3), ("promenade", 6)])  # crag; slabs, gravel
+def test_still_surface_families_render_their_stones_and_floors_still_and_known_and_their_plants_moving(family, seed):
     from image_dynamics.data.render.worker import render_scene
 
-    spec, image, truth = render_scene(2, 64, 40, threads=2, samples=2, family="rockery")
-    assert spec.family == "rockery" and image.std() > 5
+    spec, image, truth = render_scene(seed, 64, 40, threads=2, samples=2, family=family)
+    assert spec.family == family and image.std() > 5
     still = ~truth.moving & (truth.known == 1)
     assert still.mean() > 0.2 and (truth.moving & (truth.known == 1)).sum() > 10
-    assert np.all(truth.coeffs[:, :, still] == 0)  # stones, ground and sky: exactly no motion
+    assert np.all(truth.coeffs[:, :, still] == 0)  # stones, floors, ground and sky: exactly no motion
