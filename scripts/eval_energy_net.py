@@ -76,7 +76,7 @@ def main() -> None:
     info = read_info(args.data)
     data = load_test_set(info, limit=args.limit)
     families = scene_families(info, len(data.images)) if args.by_family else None
-    models = {"release4 (shipped)": rebuild_from_package(shipped_models_dir() / "default")[0]}
+    models = {"shipped default": rebuild_from_package(shipped_models_dir() / "default")[0]}
     models.update({path: MotionModel.load(path) for path in args.models})
     report = {}
     for name, model in models.items():
