@@ -442,6 +442,14 @@ class _Builder:
                 wins.append(geo.box((cx, cy, lz), (1.0, 0.08, 1.3), yaw))
         self.spec.add("windows", geo.merge(*wins), self.material("glass"), smooth=False)
 
+    def floor(self, name: str, top: float, edge: float, material: dict) -> float:
+        """A level floor the camera stands on (a quay, a promenade): from behind the camera to ``edge`` metres ahead,
+        its top at height ``top`` (metres), wide enough to fill the view at its edge. Returns its width (metres)."""
+        width = 4.0 * edge * math.tan(self.half_fov) + 30.0
+        self.spec.add(name, geo.box((0.0, (edge - 1.0) / 2, -1.0), (width, edge + 1.0, top + 1.0)), material,
+                      smooth=False)
+        return width
+
     def fence(self, y0: float, x0: float, x1: float) -> None:
         posts = [geo.box((x, y0, 0), (0.08, 0.08, 1.1), 0) for x in np.arange(x0, x1, 1.5)]
         rails = [geo.box(((x0 + x1) / 2, y0, z), (x1 - x0, 0.04, 0.1), 0) for z in (0.4, 0.9)]
@@ -658,9 +666,7 @@ def _family_waterfront(b: _Builder) -> None:
     # the quay edge where the paving fills the bottom 10-45 % of the frame: the nearest paving in view, times a factor
     # (the pitch keeps the frame's bottom edge at least 9 degrees below the horizon)
     edge = float(np.clip(b.min_visible_r(quay_h) * rng.uniform(1.3, 3.0), 1.5, 40.0))
-    width = 4.0 * edge * math.tan(b.half_fov) + 30.0
-    b.spec.add("quay", geo.box((0.0, (edge - 1.0) / 2, -1.0), (width, edge + 1.0, quay_h + 1.0)),
-               b.material(str(rng.choice(["paving", "paving", "stone_wall"]))), smooth=False)
+    width = b.floor("quay", quay_h, edge, b.material(str(rng.choice(["paving", "paving", "stone_wall"]))))
     if rng.random() < 0.5:  # bollards along the edge
         posts = [geo.box((x, edge - 0.3, quay_h), (0.3, 0.3, 0.5)) for x in np.arange(-width / 2, width / 2, 6.0)
                  + float(rng.uniform(0, 6))]
@@ -769,9 +775,7 @@ def _family_promenade(b: _Builder) -> None:
     pitch = math.radians(float(rng.uniform(-14.0, 2.0)))
     b.aim((0.0, 100.0, cam_h + 100.0 * math.tan(pitch)), height=cam_h, lens=float(rng.uniform(20, 50)))
     edge = float(np.clip(b.min_visible_r(floor_h) * rng.uniform(1.3, 3.5), 1.5, 30.0))  # the promenade's far edge
-    width = 4.0 * edge * math.tan(b.half_fov) + 30.0
-    b.spec.add("promenade", geo.box((0.0, (edge - 1.0) / 2, -1.0), (width, edge + 1.0, floor_h + 1.0)),
-               b.material(str(rng.choice(["slabs", "slabs", "gravel", "paving"]))), smooth=False)
+    width = b.floor("promenade", floor_h, edge, b.material(str(rng.choice(["slabs", "slabs", "gravel", "paving"]))))
     if rng.random() < 0.5:  # open water beyond
         b.water(edge, 3000.0, sea=bool(rng.random() < 0.5))
         far = float(rng.uniform(300, 3000))
