@@ -1,13 +1,16 @@
 """Held-out metrics of motion-energy networks alone, computed by the same code as `image-dynamics eval`.
 
-Usage: .venv/bin/python scripts/eval_energy_net.py DATASET [--limit 128] [--threads 2] [--by-family] [MODEL.pt ...]
+Usage: .venv/bin/python scripts/eval_energy_net.py DATASET [--limit 128] [--threads 2] [--by-family] [MODEL ...]
+
+MODEL is a training run's ``model.pt`` or a model package folder (its weights rebuilt by ``train.recover``).
 
 Each model's energy network predicts every band's energy ``E_k`` [px^2 of the 256x160 grid]; a predictor whose
 coefficients carry ``sqrt(E_k)`` goes through :func:`image_dynamics.evaluation.evaluate`. A package with the coherent
 fill (``energy.fill_coherence_px``) gives every pixel exactly its network's total energy, so the energy correlation
 and the moving/static AUC printed here are what ``eval`` reports for that package, in seconds instead of an hour of
-diffusion sampling on 2 cores; the band error is not (a package keeps each sample's band shares). Release 4 (the
-shipped package, its torch weights rebuilt by ``train.recover``) is always scored first, for reference.
+diffusion sampling on 2 cores; the band error (``band_log_power_err``, how far each scene's mean band power is off,
+natural log) is not exactly (a package keeps each sample's band shares). The shipped package (its torch weights
+rebuilt by ``train.recover``) is always scored first, for reference.
 ``--by-family`` also scores each scene family (a sample's ``kinds``) on its own.
 """
 
@@ -60,13 +63,18 @@ def subset(data: TestSet, rows: np.ndarray) -> TestSet:
 
 def scores(model: MotionModel, data: TestSet) -> dict[str, float]:
     result = evaluate(energy_predictor(model), data, seeds=(0,))["mean"]
-    return {k: result[k] for k in ("energy_corr", "moving_auc")}
+    return {k: result[k] for k in ("energy_corr", "moving_auc", "band_log_power_err")}
+
+
+def load_model(path) -> MotionModel:
+    """A training run's ``model.pt``, or a package folder's weights rebuilt."""
+    return MotionModel.load(path) if str(path).endswith(".pt") else rebuild_from_package(path)[0]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", help="held-out dataset folder")
-    ap.add_argument("models", nargs="*", help="model.pt files with an energy network")
+    ap.add_argument("models", nargs="*", help="model.pt files or package folders with an energy network")
     ap.add_argument("--limit", type=int, default=128, help="the first N samples (default 128)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--by-family", action="store_true", help="also score each scene family on its own")
@@ -76,19 +84,20 @@ def main() -> None:
     info = read_info(args.data)
     data = load_test_set(info, limit=args.limit)
     families = scene_families(info, len(data.images)) if args.by_family else None
-    models = {"shipped default": rebuild_from_package(shipped_models_dir() / "default")[0]}
-    models.update({path: MotionModel.load(path) for path in args.models})
+    models = {"shipped default": load_model(shipped_models_dir() / "default")}
+    models.update({path: load_model(path) for path in args.models})
     report = {}
     for name, model in models.items():
         report[name] = whole = scores(model, data)
-        print(f"{name}: energy correlation {whole['energy_corr']:.3f}, AUC {whole['moving_auc']:.3f}", flush=True)
+        print(f"{name}: energy correlation {whole['energy_corr']:.3f}, AUC {whole['moving_auc']:.3f}, band error "
+              f"{whole['band_log_power_err']:.2f}", flush=True)
         if families is not None:
             whole["families"] = {}
             for family in sorted(set(families)):
                 rows = families == family
                 part = whole["families"][family] = {"scenes": int(rows.sum()), **scores(model, subset(data, rows))}
                 print(f"    {family} ({part['scenes']} scenes): energy correlation {part['energy_corr']:.3f}, "
-                      f"AUC {part['moving_auc']:.3f}", flush=True)
+                      f"AUC {part['moving_auc']:.3f}, band error {part['band_log_power_err']:.2f}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"data": args.data, "limit": args.limit, "models": report}, f, indent=1)
