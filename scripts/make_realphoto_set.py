@@ -1,4 +1,4 @@
-"""The real-photo development set in docs/realphoto/: perspective crops of the HDRIs bundled in the bpy wheel.
+"""The real-photo sets (docs/realphoto, docs/realphoto_validation): perspective crops of the HDRIs in the bpy wheel.
 
 The four Poly Haven HDRIs (CC0; ``bpy/*/datafiles/studiolights/world/*.exr``, 1024x512 equirectangular, linear) are
 photographs of real places. Each view here is a pinhole camera (yaw, pitch, horizontal field of view) looking into
@@ -10,10 +10,12 @@ Labels (``<name>_labels.png``, 8-bit grey: 255 moving, 128 static, 0 unlabelled)
 of the 512x320 crop, written below, placed by looking at the crops. Static polygons are drawn after moving ones, so
 a static region drawn over a moving one wins, and a 3-px band around every boundary between the two classes is left
 unlabelled (edges are where a soft image mixes both). These labels were committed before any model was trained on
-Blender data and are never changed (issue 13).
+Blender data and are never changed (issue 13). The validation views (:data:`VALIDATION_VIEWS`, ``--set validation``)
+look elsewhere into the same panoramas, with labels drawn the same way after release 5 shipped, before any model was
+chosen on them: they choose between models, the report set reports.
 
-Usage: ``python scripts/make_realphoto_set.py [--out docs/realphoto] [--overwrite]``; the Blender-rendered plant
-close-ups are made by ``scripts/render_realphoto_plants.py``.
+Usage: ``python scripts/make_realphoto_set.py [--set report|validation] [--out DIR] [--overwrite]``; the
+Blender-rendered plant close-ups are made by ``scripts/render_realphoto_plants.py``.
 """
 
 from __future__ import annotations
@@ -108,6 +110,43 @@ VIEWS: tuple[View, ...] = (
 )
 
 
+#: The validation set (``--set validation``, written to docs/realphoto_validation): other views into the same four
+#: panoramas, none overlapping a view above, for choosing between models and training snapshots, so that the set
+#: above stays for reporting. Same label rules.
+VALIDATION_VIEWS: tuple[View, ...] = (
+    # a pine over an arcade, a villa, the road and paving in front of them
+    View("venice_buildings", "sunset", yaw=-140.0, pitch=-4.0, fov=90.0, regions=(
+        (M, _rect(16, 8, 150, 56)),                                              # the pine's crown
+        (S, _rect(200, 0, 512, 55)),                                             # sky
+        (S, _rect(240, 75, 400, 150)),                                           # the villa's facade
+        (S, _rect(0, 180, 512, 320)),                                            # road and paving
+    )),
+    # the quay looking along the promenade, the sea at the right, a bollard
+    View("venice_quay", "sunset", yaw=-95.0, pitch=-10.0, fov=80.0, regions=(
+        (M, ((395, 100), (512, 100), (512, 215), (470, 185), (420, 150), (395, 125))),  # the sea
+        (S, _rect(190, 0, 512, 50)),                                             # sky
+        (S, _rect(0, 10, 100, 110)),                                             # facade
+        (S, _rect(0, 180, 300, 320)),                                            # paving
+        (S, _rect(320, 210, 385, 280)),                                          # the bollard
+    )),
+    # a tree over a rock garden's edge, a bamboo fence, bare ground
+    View("forest_tree", "forest", yaw=170.0, pitch=2.0, fov=90.0, regions=(
+        (M, _rect(260, 10, 470, 120)),                                           # the tree's crown
+        (M, _rect(30, 50, 120, 100)),                                            # trees at the left
+        (S, _rect(0, 175, 110, 250)),                                            # rocks
+        (S, _rect(0, 285, 160, 320)),                                            # bamboo fence
+        (S, _rect(370, 200, 470, 250)),                                          # bare ground and a stone
+    )),
+    # static only: two office blocks and the car park deck
+    View("city_towers", "city", yaw=90.0, pitch=-2.0, fov=95.0, regions=(
+        (S, _rect(30, 10, 190, 160)),                                            # the dark tower
+        (S, _rect(205, 0, 260, 110)),                                            # sky
+        (S, _rect(270, 40, 470, 150)),                                           # the office block
+        (S, _rect(0, 200, 512, 320)),                                            # deck
+    )),
+)
+
+
 def hdri_folder() -> Path:
     """The folder of the HDRIs inside the installed bpy wheel (found without importing bpy)."""
     import importlib.util
@@ -185,14 +224,18 @@ def write_png(path: Path, pixels: np.ndarray, overwrite: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "realphoto")
+    parser.add_argument("--set", choices=("report", "validation"), default="report",
+                        help="the report set (docs/realphoto) or the validation set (docs/realphoto_validation)")
+    parser.add_argument("--out", type=Path, help="output folder (default: the set's folder under docs/)")
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--only", help="comma-separated view names (default: all)")
     args = parser.parse_args(argv)
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    args.out = args.out or docs / ("realphoto" if args.set == "report" else "realphoto_validation")
     args.out.mkdir(parents=True, exist_ok=True)
     folder = hdri_folder()
     wanted = set(args.only.split(",")) if args.only else None
-    for view in VIEWS:
+    for view in VIEWS if args.set == "report" else VALIDATION_VIEWS:
         if wanted is not None and view.name not in wanted:
             continue
         image = tone_map(perspective_crop(read_panorama(folder / f"{view.hdri}.exr"), view.yaw, view.pitch, view.fov),
