@@ -343,8 +343,8 @@ def test_predict_resizes_in_and_out_keeping_pixel_units(stats_json: str):
 def short_config(**changes) -> TrainConfig:
     """``tiny`` with the stage proportions the training tests count on (steps=10 -> 3 VAE, 5 diffusion, 1 attention,
     1 energy; steps=7 continuing a model -> 5 diffusion, 1 attention, 1 energy)."""
-    return dataclasses.replace(get_config("tiny"), vae_steps=150, diffusion_steps=250, attention_steps=40,
-                               energy_steps=60, **changes)
+    return dataclasses.replace(get_config("tiny"), **{"vae_steps": 150, "diffusion_steps": 250, "attention_steps": 40,
+                                                      "energy_steps": 60, **changes})
 
 
 def test_train_resume_continues_exactly_where_it_stopped(dataset: Path, tmp_path: Path):
@@ -812,3 +812,22 @@ def test_cli_set_overrides_a_training_field_stores_it_and_refuses_structure_and_
                  "--set", "energy_mean_weight=0", "--set", "energy_shard_batches=16"]) == 0
     stored = MotionModel.load(tmp_path / "run" / "model.pt").config
     assert stored.energy_mean_weight == 0.0 and stored.energy_shard_batches == 16
+
+
+def test_snapshots_keep_the_model_every_n_steps(dataset: Path, tmp_path: Path):
+    first = train(short_config(), dataset, tmp_path / "first", steps=9, seed=1, device="cpu",
+                  stages=("vae", "diffusion", "freq_attention"))
+    assert not (tmp_path / "first" / "snapshots").exists()  # off unless asked for
+    cfg = short_config()
+    # a continued run takes its model's stored hyperparameters; --set changes them (as `train --set` does)
+    final = MotionModel.load(train(cfg, dataset, tmp_path / "energy", device="cpu", init_from=first, steps=6,
+                                   stages=("energy",), settings=("snapshot_every=2",)))
+    kept = sorted(p.name for p in (tmp_path / "energy" / "snapshots").iterdir())
+    assert kept == ["model_step000002.pt", "model_step000004.pt", "model_step000006.pt"]
+    last = MotionModel.load(tmp_path / "energy" / "snapshots" / "model_step000006.pt")
+    early = MotionModel.load(tmp_path / "energy" / "snapshots" / "model_step000002.pt")
+    for key, value in final.state_dict().items():  # the last snapshot is model.pt: the averaged weights
+        torch.testing.assert_close(last.state_dict()[key], value, rtol=0, atol=0)
+    assert any(not torch.equal(early.energy.state_dict()[k], v) for k, v in final.energy.state_dict().items())
+    with pytest.raises(InputError, match="snapshot_every must be 0"):
+        dataclasses.replace(cfg, snapshot_every=-1).validate()

@@ -142,6 +142,9 @@ class TrainConfig:
     grad_clip: float = 1.0
     weight_decay: float = 0.0
     checkpoint_every: int = 100          #: steps between checkpoints (also at the end of every stage and on cancel)
+    #: steps between kept copies of the trained model so far (EMA weights, what ``model.pt`` would be had the run
+    #: ended there) in ``snapshots/model_stepNNNNNN.pt``, to choose among afterwards; 0: none
+    snapshot_every: int = 0
     shard_batches: int = 16              #: batches drawn from one loaded shard before moving to the next
     photo_realism: float = 0.0           #: strength of the training-time camera (train.augment; 0 off, 1 as designed)
 
@@ -213,6 +216,9 @@ class TrainConfig:
                              f"{self.width} and {self.height}, energy_mean_ratio_cap above 1")
         if not 0 <= self.energy_ema_decay < 1:
             raise InputError(f"config '{self.name}': energy_ema_decay must be in [0, 1), got {self.energy_ema_decay}")
+        if self.snapshot_every < 0:
+            raise InputError(f"config '{self.name}': snapshot_every must be 0 (no snapshots) or a number of steps, got "
+                             f"{self.snapshot_every}")
         if self.energy_shard_batches < 1:
             raise InputError(f"config '{self.name}': energy_shard_batches must be at least 1")
         if not self.energy_floor > 0:

@@ -26,6 +26,8 @@ Files in ``out_dir`` (motion model / regression baseline):
   on resume, lines after the checkpoint's step are dropped so the log matches the weights;
 - ``model.pt`` / ``regression.pt``: the trained model (EMA weights) for :meth:`~.model.MotionModel.load`,
   written after stage 2 and again after stage 3;
+- ``snapshots/model_stepNNNNNN.pt`` (only with ``snapshot_every`` > 0): the model as ``model.pt`` would have been at
+  that step, kept to choose among (a training step of the whole run, counted over all stages);
 - ``latents.npz``: the latent cache of stages 2 and 3 (rebuilt if the VAE or the data changed; deleted when the run
   is complete, as it is large: about 0.45 MB per sample at 256x160).
 
@@ -350,8 +352,12 @@ class _Trainer:
         return model_class(self.config, self.data.stats_json, self.data.coeff_grid, info.freqs_hz.tolist(), info.fps,
                            info.window_frames, _data_note(self.data)).to(self.device)
 
-    # subclasses: payload_state(), load_state(), finish()
+    # subclasses: payload_state(), load_state(), write_model(), finish()
     def payload_state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def write_model(self, path: Path | None = None) -> None:
+        """Save the trained model (its averaged weights where it keeps averages) at ``path`` or the run's model file."""
         raise NotImplementedError
 
     def save_checkpoint(self, stage: _Stage | None) -> None:
@@ -402,6 +408,10 @@ class _Trainer:
                                                 done_before + self.run.stage_step, total, metrics))
                 if self.run.step % self.config.checkpoint_every == 0 and self.run.stage_step < stage.steps:
                     self.save_checkpoint(stage)
+                if self.config.snapshot_every and self.run.step % self.config.snapshot_every == 0:
+                    snapshots = self.run.out_dir / "snapshots"
+                    snapshots.mkdir(exist_ok=True)
+                    self.write_model(snapshots / f"model_step{self.run.step:06d}.pt")
             stage.end()
             done_before += stage.steps
             self.run.stage_index, self.run.stage_step = si + 1, 0
@@ -584,14 +594,14 @@ class _MotionTrainer(_Trainer):
         self.ema.update(self._ema_named())
         return {"loss": loss.item(), "lr": lr}
 
-    def write_model(self) -> None:
-        """Save the EMA weights as ``model.pt`` (the live weights stay as they are)."""
+    def write_model(self, path: Path | None = None) -> None:
+        """Save the EMA weights as ``model.pt`` (or at ``path``: a snapshot); the live weights stay as they are."""
         pairs = self.averages()
         live = [{k: p.detach().clone() for k, p in named.items()} for _, named in pairs]
         for ema, named in pairs:
             ema.copy_to(named)
         try:
-            self.model.save(self.run.model_path)
+            self.model.save(path or self.run.model_path)
         finally:
             with torch.no_grad():
                 for (_, named), kept in zip(pairs, live):
@@ -867,6 +877,10 @@ class _RegressionTrainer(_Trainer):
 
     def load_state(self, payload: dict[str, Any]) -> None:
         self.model.load_state_dict(payload["model"])
+
+    def write_model(self, path: Path | None = None) -> None:
+        """Save the weights as ``regression.pt`` (or at ``path``: a snapshot)."""
+        self.model.save(path or self.run.model_path)
 
 
 class _RegressionStage(_Stage):
