@@ -156,3 +156,15 @@ image-dynamics train --config default --data "$SYNTH:1" --data "$RENDER:1" --dat
     --set energy_shard_batches=2 --set energy_ema_decay=0.995 --device "$DEVICE"
 heldout_of_runs "$HELDOUT_GARDEN" "$HELDOUT_ROCKERY" "$HELDOUT" "$HELDOUT_V5" -- 9
 photos_of_runs 9
+
+# 13. candidate 9 (not shipped): release 5 + 900 steps on every family set, half the learning rate, its model kept
+#     every 100 steps (the session that made it copied checkpoint.pt's averages instead: the same weights), then the
+#     choice among release 5 and the snapshots on the validation set, by the rule in docs/realphoto_validation: release
+#     5 scored highest (0.856; the snapshots 0.779-0.834), so nothing shipped
+image-dynamics train --config default --data "$SYNTH:1" --data "$RENDER:1" --data "$RENDER_V5:2" --data "$ROCKERY:1" \
+    --data "$PROMENADE:1" --data "$GARDEN:1" --out "$RUNS/release5_energy10" \
+    --init-from "$RUNS/release5_energy6/model.pt" --stages energy --steps 900 --photo-realism 1 --seed 14 \
+    --lr-scale 0.5 --set energy_mean_weight=0.2 --set energy_shard_batches=2 --set energy_ema_decay=0.995 \
+    --set snapshot_every=100 --device "$DEVICE"
+python scripts/eval_photos_energy_net.py docs/realphoto_validation "$RUNS/release5_energy6/model.pt" \
+    "$RUNS"/release5_energy10/snapshots/model_step*.pt
