@@ -2,7 +2,8 @@
 
 Usage: .venv/bin/python scripts/eval_energy_net.py DATASET [--limit 128] [--threads 2] [--by-family] [MODEL ...]
 
-MODEL is a training run's ``model.pt`` or a model package folder (its weights rebuilt by ``train.recover``).
+MODEL is a training run's ``model.pt`` (or a snapshot, its folder, its ``checkpoint.pt``) or a model package folder
+(its weights rebuilt by ``train.recover``): anything :func:`image_dynamics.train.loop.load_motion_model` reads.
 
 Each model's energy network predicts every band's energy ``E_k`` [px^2 of the 256x160 grid]; a predictor whose
 coefficients carry ``sqrt(E_k)`` goes through :func:`image_dynamics.evaluation.evaluate`. A package with the coherent
@@ -26,8 +27,8 @@ import torch
 from image_dynamics.data.shards import DatasetInfo, read_info
 from image_dynamics.evaluation import TestSet, evaluate, load_test_set
 from image_dynamics.model.package import shipped_models_dir
+from image_dynamics.train.loop import load_motion_model
 from image_dynamics.train.model import MotionModel
-from image_dynamics.train.recover import rebuild_from_package
 
 
 def energy_predictor(model: MotionModel):
@@ -66,11 +67,6 @@ def scores(model: MotionModel, data: TestSet) -> dict[str, float]:
     return {k: result[k] for k in ("energy_corr", "moving_auc", "band_log_power_err")}
 
 
-def load_model(path) -> MotionModel:
-    """A training run's ``model.pt``, or a package folder's weights rebuilt."""
-    return MotionModel.load(path) if str(path).endswith(".pt") else rebuild_from_package(path)[0]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", help="held-out dataset folder")
@@ -84,8 +80,8 @@ def main() -> None:
     info = read_info(args.data)
     data = load_test_set(info, limit=args.limit)
     families = scene_families(info, len(data.images)) if args.by_family else None
-    models = {"shipped default": load_model(shipped_models_dir() / "default")}
-    models.update({path: load_model(path) for path in args.models})
+    models = {"shipped default": load_motion_model(shipped_models_dir() / "default")}
+    models.update({path: load_motion_model(path) for path in args.models})
     report = {}
     for name, model in models.items():
         report[name] = whole = scores(model, data)

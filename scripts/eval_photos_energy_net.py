@@ -28,17 +28,8 @@ from image_dynamics import spectral
 from image_dynamics.errors import InputError
 from image_dynamics.model.processing import prepare_images
 from image_dynamics.realphoto import evaluate_photos, load_photo_set
-from image_dynamics.train.loop import model_from_checkpoint
-from image_dynamics.train.model import MotionModel, load_payload
-from image_dynamics.train.recover import rebuild_from_package
-
-
-def load_model(path: str) -> MotionModel:
-    """A ``model.pt`` or snapshot, a run's ``checkpoint.pt`` (averaged weights), or a package folder's weights."""
-    if Path(path).is_dir():
-        return rebuild_from_package(path)[0]
-    payload = load_payload(path, ("motion_model", "training_run"))
-    return model_from_checkpoint(path) if payload["kind"] == "training_run" else MotionModel.from_payload(payload, path)
+from image_dynamics.train.loop import load_motion_model
+from image_dynamics.train.model import MotionModel
 
 
 def energy_volume_predictor(model: MotionModel):
@@ -70,7 +61,8 @@ def main() -> None:
     photos = load_photo_set(args.folder)
     out = {"folder": args.folder, "models": {}}
     for path in args.models:
-        report, _ = evaluate_photos(photos, energy_volume_predictor(load_model(path)), seeds=(0,), pictures=False)
+        predict = energy_volume_predictor(load_motion_model(path))
+        report, _ = evaluate_photos(photos, predict, seeds=(0,), pictures=False)
         images = report["images"]
         aucs = [i["auc"] for i in images if i["auc"] is not None]
         still = [i["mean_rms_px"] for i in images if i["labelled_moving_px"] == 0]

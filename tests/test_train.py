@@ -19,6 +19,7 @@ torch = pytest.importorskip("torch")
 from image_dynamics.data.normalise import compute_norm_stats, save_norm_stats  # noqa: E402
 from image_dynamics.data.shards import ShardWriter, load_all, read_info  # noqa: E402
 from image_dynamics.errors import CancelledError, InputError, OutputError  # noqa: E402
+from image_dynamics.model.package import shipped_models_dir  # noqa: E402
 from image_dynamics.train.configs import TrainConfig, config_names, get_config, scale_batches  # noqa: E402
 from image_dynamics.train.diffusion import (  # noqa: E402
     NoiseSchedule,
@@ -29,7 +30,13 @@ from image_dynamics.train.diffusion import (  # noqa: E402
     split_prediction,
 )
 from image_dynamics.train.image_encoder import ImageEncoder  # noqa: E402
-from image_dynamics.train.loop import model_from_checkpoint, plan_stages, train, train_regression  # noqa: E402
+from image_dynamics.train.loop import (  # noqa: E402
+    load_motion_model,
+    model_from_checkpoint,
+    plan_stages,
+    train,
+    train_regression,
+)
 from image_dynamics.train.model import MotionModel, export_graphs  # noqa: E402
 from image_dynamics.train.regression import RegressionModel, RegressionUNet  # noqa: E402
 from image_dynamics.train.unet import LatentUNet  # noqa: E402
@@ -343,8 +350,8 @@ def test_predict_resizes_in_and_out_keeping_pixel_units(stats_json: str):
 def short_config(**changes) -> TrainConfig:
     """``tiny`` with the stage proportions the training tests count on (steps=10 -> 3 VAE, 5 diffusion, 1 attention,
     1 energy; steps=7 continuing a model -> 5 diffusion, 1 attention, 1 energy)."""
-    return dataclasses.replace(get_config("tiny"), **{"vae_steps": 150, "diffusion_steps": 250, "attention_steps": 40,
-                                                      "energy_steps": 60, **changes})
+    return dataclasses.replace(get_config("tiny"), vae_steps=150, diffusion_steps=250, attention_steps=40,
+                               energy_steps=60, **changes)
 
 
 def test_train_resume_continues_exactly_where_it_stopped(dataset: Path, tmp_path: Path):
@@ -831,3 +838,13 @@ def test_snapshots_keep_the_model_every_n_steps(dataset: Path, tmp_path: Path):
     assert any(not torch.equal(early.energy.state_dict()[k], v) for k, v in final.energy.state_dict().items())
     with pytest.raises(InputError, match="snapshot_every must be 0"):
         dataclasses.replace(cfg, snapshot_every=-1).validate()
+    # one loader reads them all: a snapshot, a run folder, its checkpoint (averaged weights), an exported package
+    for source in (tmp_path / "energy" / "snapshots" / "model_step000006.pt", tmp_path / "energy",
+                   tmp_path / "energy" / "checkpoint.pt"):
+        loaded = load_motion_model(source)
+        for key, value in final.state_dict().items():
+            torch.testing.assert_close(loaded.state_dict()[key], value, rtol=0, atol=0)
+    assert load_motion_model(shipped_models_dir() / "default").energy is not None
+    (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="broken.pt"):
+        load_motion_model(tmp_path / "broken.pt")

@@ -431,8 +431,34 @@ def _ema_parameters(model: MotionModel) -> dict[str, torch.nn.Parameter]:
 def model_from_checkpoint(path: str | os.PathLike) -> MotionModel:
     """The motion model a run's ``checkpoint.pt`` holds, with its EMA weights: what ``model.pt`` would be had the run
     ended there (frequency attention on once stage 3 has begun). For runs stopped early by a deadline or a crash."""
+    return _model_from_run_payload(load_payload(path, "training_run"), Path(path))
+
+
+def load_motion_model(path: str | os.PathLike) -> MotionModel:
+    """A trained motion model from any file or folder that holds one: a ``model.pt`` or a snapshot of one, a run
+    folder holding a ``model.pt``, a run's ``checkpoint.pt`` (its averaged weights, as :func:`model_from_checkpoint`)
+    or an exported model package (rebuilt from its graphs by :mod:`.recover`)."""
+    path, is_package = _model_file(path)
+    if is_package:
+        from .recover import rebuild_from_package
+
+        return rebuild_from_package(path)[0]
+    payload = load_payload(path, ("motion_model", "training_run"))
+    if payload["kind"] == "training_run":
+        return _model_from_run_payload(payload, path)
+    return MotionModel.from_payload(payload, path)
+
+
+def _model_file(path: str | os.PathLike) -> tuple[Path, bool]:
+    """``(path, is_package)``: an exported package's folder, or the model file (a run folder's ``model.pt``)."""
     path = Path(path)
-    payload = load_payload(path, "training_run")
+    if path.is_dir() and not (path / "model.pt").exists() and (path / "model.json").exists():
+        return path, True
+    return (path / "model.pt" if path.is_dir() else path), False
+
+
+def _model_from_run_payload(payload: dict[str, Any], path: Path) -> MotionModel:
+    """:func:`model_from_checkpoint` of a checkpoint already read from ``path`` (named in errors)."""
     if payload.get("run_kind") != "motion":
         raise InputError(f"{path}: this checkpoint belongs to a {payload.get('run_kind')} run, not a motion model run.")
     attention = int(payload["stage_index"]) >= MOTION_STAGES.index("freq_attention")
@@ -719,12 +745,11 @@ def _read_init_model(init_from: str | os.PathLike, config: TrainConfig, data: Tr
     package, rebuilt by :mod:`.recover`), checked against
     the run's configuration name and data; returns its payload, path, stored configuration and the data normalised
     by the model's own statistics."""
-    path = Path(init_from)
-    if path.is_dir() and not (path / "model.pt").exists() and (path / "model.json").exists():
+    path, is_package = _model_file(init_from)
+    if is_package:
         from .recover import package_payload  # an exported package: its torch model rebuilt from the graphs
         payload = package_payload(path)
     else:
-        path = path / "model.pt" if path.is_dir() else path
         payload = load_payload(path, "motion_model")
     if payload["config_name"] != config.name:
         raise InputError(f"{path}: this model was trained with config '{payload['config_name']}', not "
@@ -902,7 +927,7 @@ class _RegressionStage(_Stage):
         return {"loss": loss.item(), "lr": self.apply(loss, i, cfg)}
 
     def end(self) -> None:
-        self.t.model.save(self.t.run.model_path)
+        self.t.write_model()
 
 
 def train_regression(config_name: str | TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -918,5 +943,5 @@ def train_regression(config_name: str | TrainConfig, data_dir: str | os.PathLike
                           resume, overwrite, seed, device, progress, cancel, batch_multiplier=batch_multiplier,
                           photo_realism=photo_realism)
     if run.stage_index >= 1 and not run.model_path.exists():
-        trainer.model.save(run.model_path)
+        trainer.write_model()
     return run.model_path
