@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from image_dynamics.data.normalise import NormStats, normalise
-from image_dynamics.model.processing import MAX_ENERGY_GAIN, coherent_fill, energy_from_log, match_band_energy
+from image_dynamics.io import srgb_to_linear
+from image_dynamics.model.processing import (
+    MAX_ENERGY_GAIN,
+    coherent_fill,
+    energy_from_log,
+    energy_net_input,
+    exposure_key,
+    match_band_energy,
+    normalise_exposure,
+)
 
 K, H, W = 5, 6, 7
 
@@ -76,6 +85,27 @@ def test_the_fill_supplies_exactly_the_energy_a_sample_cannot_carry_in_the_netwo
     reachable = np.square(pixels).sum(axis=2)
     np.testing.assert_array_equal(match_band_energy(pixels, reachable, fill=fill), match_band_energy(pixels, reachable))
     np.testing.assert_array_equal(match_band_energy(pixels, np.zeros_like(target), fill=fill), 0.0)
+
+
+def test_normalise_exposure_brings_each_image_to_the_key_and_keeps_its_colours():
+    rng = np.random.default_rng(3)
+    dark = rng.random((3, 12, 20), np.float32) * 0.3          # a dim picture: key well below 0.05
+    bright = 0.4 + rng.random((3, 12, 20), np.float32) * 0.5  # a bright one: key above 0.2
+    batch = np.stack([dark, bright])
+    keys = exposure_key(batch)
+    assert keys[0] < 0.05 < 0.2 < keys[1]
+    out = normalise_exposure(batch, 0.1)
+    assert out.shape == batch.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+    # darkened: nothing clips, so the key is met (up to the log's floor); brightened: a little clips, so nearly
+    np.testing.assert_allclose(exposure_key(out[1:]), [0.1], rtol=5e-3)
+    assert (out[1] < batch[1]).all() and (out[0] >= batch[0]).all() and abs(exposure_key(out[:1])[0] - 0.1) < 0.01
+    # one factor on linear light per image: every unclipped pixel's channels keep their ratios
+    lin_in, lin_out = srgb_to_linear(batch[1]), srgb_to_linear(out[1])
+    np.testing.assert_allclose(lin_out / lin_in, np.full_like(lin_in, (lin_out / lin_in).mean()), rtol=1e-3)
+    # no key: the image as it is
+    np.testing.assert_array_equal(energy_net_input(batch, None), batch)
+    np.testing.assert_array_equal(energy_net_input(batch, 0.0), batch)
+    np.testing.assert_array_equal(energy_net_input(batch, 0.1), out)
 
 
 def test_energy_from_log_inverts_the_networks_log_and_never_goes_negative():

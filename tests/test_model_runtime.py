@@ -8,6 +8,7 @@ exported graphs with torch on real inputs from a synthetic dataset made here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ from image_dynamics.model import predict as predict_mod  # noqa: E402
 from image_dynamics.model import providers  # noqa: E402
 from image_dynamics.model.package import ModelPackage, ModelPackageError, find_models, resolve_model  # noqa: E402
 from image_dynamics.model.predict import MotionPredictor, predict_motion  # noqa: E402
-from image_dynamics.model.processing import fit_to_model_grid, prepare_images  # noqa: E402
+from image_dynamics.model.processing import exposure_key, fit_to_model_grid, normalise_exposure, prepare_images  # noqa: E402
 from image_dynamics.model.sampler import ddim_timesteps, sample_latents  # noqa: E402
 from image_dynamics.train import diffusion  # noqa: E402
 from image_dynamics.train.configs import get_config  # noqa: E402
@@ -291,6 +292,49 @@ def test_the_energy_net_rescales_each_pixel_and_packages_without_one_give_the_sa
     edit_manifest(broken, lambda d: d.update(energy={"floor": 0}))
     with pytest.raises(ModelPackageError, match="'energy.floor' must be positive, got 0"):
         ModelPackage.load(broken)
+
+
+def test_a_package_with_an_energy_input_key_feeds_its_network_the_re_exposed_image(
+        run_dir: Path, torch_model: MotionModel, predictor: MotionPredictor, samples, tmp_path: Path, capsys):
+    """``export --energy-input-key``: the package records the key (model.json and the configuration it carries), the
+    runtime feeds the energy network the image re-exposed to it, and torch (a model rebuilt from the package, or one
+    whose configuration names the key) agrees with the package end to end."""
+    assert run("-q", "export", run_dir, "-o", tmp_path / "keyed", "--energy-input-key", "0.05") == 0
+    doc = json.loads((tmp_path / "keyed" / "model.json").read_text())
+    assert doc["energy"]["input_key"] == 0.05 and doc["training"]["config"]["energy_input_key"] == 0.05
+    keyed = MotionPredictor(tmp_path / "keyed", provider="cpu")
+    assert keyed.package.energy_input_key == 0.05 and keyed.package.summary()["energy_input_key"] == 0.05
+    assert predictor.package.energy_input_key is None and "energy_input_key" not in predictor.package.summary()
+    image = samples["images"][2]
+    batch = prepare_images(image, W, H)
+    assert abs(exposure_key(batch)[0] - 0.05) > 0.01  # the key changes what the network sees
+    with torch.no_grad():
+        plain = torch_model.band_energy(torch.from_numpy(batch))
+        re_exposed = torch_model.band_energy(torch.from_numpy(normalise_exposure(batch, 0.05)))
+    assert not np.allclose(plain, re_exposed, rtol=0.05)
+    keyed_model = MotionModel.load(run_dir / "model.pt")
+    keyed_model.config = dataclasses.replace(keyed_model.config, energy_input_key=0.05)
+    with torch.no_grad():
+        np.testing.assert_allclose(keyed_model.band_energy(torch.from_numpy(batch)), re_exposed, rtol=1e-5, atol=1e-9)
+    got = keyed.predict(image, seed=4, cache=False).coeffs
+    expected = keyed_model.predict(image, seed=4)[0]
+    assert np.abs(got - expected).max() <= SAMPLE_RTOL * np.abs(expected).max()
+    assert not np.allclose(got, predictor.predict(image, seed=4, cache=False).coeffs)
+    # the key is part of the package's hash, so of every cached result's key
+    other = copy_package(tmp_path / "keyed", tmp_path / "other")
+    edit_manifest(other, lambda d: d["energy"].update(input_key=0.06))
+    same = copy_package(tmp_path / "keyed", tmp_path / "same")
+    assert ModelPackage.load(other).sha256 != ModelPackage.load(same).sha256
+    # bad keys: one clear line naming the field (package) or the option (CLI, exit 2)
+    broken = copy_package(tmp_path / "keyed", tmp_path / "broken")
+    edit_manifest(broken, lambda d: d["energy"].update(input_key=3))
+    with pytest.raises(ModelPackageError, match="'energy.input_key' must be an exposure key between 0.01 and 0.5"):
+        ModelPackage.load(broken)
+    capsys.readouterr()
+    assert run("export", run_dir, "-o", tmp_path / "bad", "--energy-input-key", "2") == 2
+    assert "energy_input_key must be 0 (the image as it is) or an exposure key between 0.01 and 0.5, got 2.0" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
 
 
 def test_numpy_sampler_reproduces_the_torch_sampler_step_for_step():

@@ -12,6 +12,7 @@ from image_dynamics.data.shards import read_info
 from image_dynamics.data.synth import generate_dataset
 from image_dynamics.errors import InputError
 from image_dynamics.model.package import ModelPackageError
+from image_dynamics.model.processing import energy_net_input
 from image_dynamics.train.configs import get_config
 from image_dynamics.train.export import export_package
 from image_dynamics.train.loop import train
@@ -77,6 +78,32 @@ def test_a_package_is_continued_in_its_energy_stage_only(dataset: Path, package:
     with pytest.raises(InputError, match="no VAE encoder"):
         train("tiny", dataset, tmp_path / "all", steps=3, device="cpu", init_from=model_path)
     assert not (tmp_path / "diffusion").exists() and not (tmp_path / "all").exists()
+
+
+def test_with_an_energy_input_key_stage_4_trains_on_what_the_package_will_feed(dataset: Path, package: Path,
+                                                                             tmp_path: Path, monkeypatch):
+    """``--set energy_input_key=K``: every training batch reaches the energy network re-exposed to K (as the exported
+    package will feed it), the key travels with the model and its package, and a model rebuilt from that package
+    keeps it."""
+    from image_dynamics.train import loop
+
+    seen = []
+
+    def recording(images, key):
+        seen.append((images.shape, key))
+        return energy_net_input(images, key)
+
+    monkeypatch.setattr(loop, "energy_net_input", recording)
+    model_path = train("tiny", dataset, tmp_path / "keyed", steps=2, device="cpu", init_from=package,
+                       stages=("energy",), settings=("energy_input_key=0.08",))
+    assert len(seen) == 2 and all(key == 0.08 and shape[1] == 3 for shape, key in seen)
+    assert MotionModel.load(model_path).config.energy_input_key == 0.08
+    export_package(model_path, tmp_path / "pkg")
+    rebuilt, _ = rebuild_from_package(tmp_path / "pkg")
+    assert rebuilt.config.energy_input_key == 0.08
+    seen.clear()
+    train("tiny", dataset, tmp_path / "plain", steps=1, device="cpu", init_from=package, stages=("energy",))
+    assert seen == []  # no key: the images as they are, no call
 
 
 def test_a_package_whose_weights_cannot_all_be_placed_is_refused(package: Path, tmp_path: Path):

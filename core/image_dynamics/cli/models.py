@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eta", type=float, help="default DDIM eta recorded in the package (default: the config's)")
     p.add_argument("--guidance", type=float,
                    help="default classifier-free guidance recorded in the package (1 = off; default: the config's)")
+    p.add_argument("--energy-input-key", type=float, metavar="KEY",
+                   help="the exposure (log-average luminance, e.g. 0.1) the motion-energy network sees each image at; "
+                        "0 = the image as it is (default: the config's)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing package")
     p.set_defaults(run=cmd_export)
 
@@ -81,6 +84,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                              opset=args.opset or DEFAULT_OPSET, overwrite=args.overwrite,
                              licence=args.licence or DEFAULT_LICENCE, data_note=args.data_note,
                              steps=args.steps, eta=args.eta, guidance=args.guidance,
+                             energy_input_key=args.energy_input_key,
                              progress=lambda done, total: bar(done, total, "exporting"))
     finally:
         bar.close()

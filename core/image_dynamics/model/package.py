@@ -13,7 +13,8 @@
   ``inputs`` / ``outputs`` names and files (``fp32``, optional ``fp16``); ``opset``;
 - ``energy`` ``{floor}`` when the package has an ``energy_net``: the floor (squared pixels) inside its
   ``log(E + floor)`` output; optional ``fill_coherence_px``: the energy a sample cannot carry is filled in with
-  motion coherent over that many grid pixels (:func:`~.processing.coherent_fill`);
+  motion coherent over that many grid pixels (:func:`~.processing.coherent_fill`); optional ``input_key``: the
+  network sees the image re-exposed to that log-average luminance (:func:`~.processing.energy_net_input`);
 - ``files``: every file with its ``sha256`` and ``bytes``; ``licence``; ``data_note`` (what data trained it);
 - optional facts: ``training``, ``software``, ``export`` (simplifier, parity measured at export).
 
@@ -36,6 +37,7 @@ import numpy as np
 from .. import limits
 from ..errors import InputError
 from ..normalisation import NormStats, norm_stats_from_json
+from .processing import ENERGY_INPUT_KEY_RANGE
 
 FORMAT_VERSION = 1
 MANIFEST = "model.json"
@@ -110,6 +112,9 @@ class ModelPackage:
     #: coherence (grid pixels) of the motion filled in where a sample is too weak for the energy network's energy
     #: (:func:`~.processing.coherent_fill`); None: no fill (packages before release 5)
     energy_fill_px: float | None = None
+    #: exposure key the energy network's input is brought to (:func:`~.processing.energy_net_input`); None: the image
+    #: as it is (packages before release 6)
+    energy_input_key: float | None = None
 
     @property
     def has_energy_net(self) -> bool:
@@ -230,6 +235,7 @@ class ModelPackage:
         return {"name": self.name, "path": str(self.path), "K": self.num_bands,
                 "resolution": f"{self.width}x{self.height}", "size_mb": round(self.size_bytes / 2 ** 20, 2),
                 "fp16": self.has_fp16, "energy_net": self.has_energy_net, "licence": self.licence,
+                **({"energy_input_key": self.energy_input_key} if self.energy_input_key else {}),
                 "data": self.data_note,
                 "steps": self.sampler.steps, "guidance": self.sampler.guidance, "sha256": self.sha256[:12]}
 
@@ -339,7 +345,7 @@ def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
     for key in ("licence", "data_note", "name"):
         if not isinstance(doc[key], str):
             raise fail(f"'{key}' must be text, got {doc[key]!r}")
-    energy_floor = energy_fill_px = None
+    energy_floor = energy_fill_px = energy_input_key = None
     if "energy_net" in graphs:
         energy = doc.get("energy")
         if not isinstance(energy, dict) or "floor" not in energy:
@@ -352,9 +358,15 @@ def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
             if not 0.5 <= energy_fill_px <= max(width, height):
                 raise fail(f"'energy.fill_coherence_px' must be between 0.5 and {max(width, height)} grid pixels, "
                            f"got {energy_fill_px}")
+        if "input_key" in energy:
+            energy_input_key = number(energy["input_key"], "energy.input_key")
+            low, high = ENERGY_INPUT_KEY_RANGE
+            if not low <= energy_input_key <= high:
+                raise fail(f"'energy.input_key' must be an exposure key between {low} and {high}, "
+                           f"got {energy_input_key}")
     return ModelPackage(folder, doc, sha, doc["name"], k, freqs_hz, fps, window, width, height, coeff_grid,
                         latent_shape, stats, sampler, graphs, opset, files, doc["licence"], doc["data_note"],
-                        energy_floor, energy_fill_px)
+                        energy_floor, energy_fill_px, energy_input_key)
 
 
 def _parse_sampler(entry: Any, fail, integer, number) -> SamplerDefaults:

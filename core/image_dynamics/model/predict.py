@@ -33,7 +33,14 @@ from ..errors import CancelledError, ImageDynamicsError, InputError
 from ..limits import check_seed
 from . import cache as motion_cache
 from .package import ModelPackage, ModelPackageError, resolve_model
-from .processing import channels_to_output, coherent_fill, energy_from_log, fit_to_model_grid, prepare_on_grid
+from .processing import (
+    channels_to_output,
+    coherent_fill,
+    energy_from_log,
+    energy_net_input,
+    fit_to_model_grid,
+    prepare_on_grid,
+)
 from .providers import ProviderChoice, choose_providers, fallback_to_cpu, session_options
 from .sampler import check_sampler_settings, sample_latents
 
@@ -267,7 +274,7 @@ class MotionPredictor:
         (channels,) = runners["vae_decoder"].run({"latents": latents})
         band_energy = None
         if energy:
-            (log_energy,) = runners["energy_net"].run({"image": batch})
+            (log_energy,) = runners["energy_net"].run({"image": energy_net_input(batch, pkg.energy_input_key)})
             band_energy = energy_from_log(log_energy, pkg.energy_floor)
         fill = None
         if band_energy is not None and pkg.energy_fill_px is not None:

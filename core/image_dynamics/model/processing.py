@@ -1,6 +1,8 @@
 """numpy pre- and post-processing of the motion model, shared by the torch model and the ONNX runtime.
 
 - :func:`prepare_images`: pixels -> the model's float32 input ``[B, 3, h, w]``;
+- :func:`normalise_exposure`: that input brought to one exposure (what packages with ``energy.input_key`` feed their
+  motion-energy network, so that how bright a photo was exposed does not decide how much it moves);
 - :func:`fit_to_model_grid`: how an image of any aspect ratio is placed on the model grid (resized to the largest
   grid of its own aspect that fits, then mirror-padded to the full grid) and which part of the output is the image;
 - :func:`match_band_energy`: a sampled motion rescaled, pixel by pixel, to the motion-energy network's energy, and
@@ -18,6 +20,7 @@ import numpy as np
 
 from .. import normalisation as norm
 from ..errors import InputError
+from ..io import linear_to_srgb, srgb_to_linear
 from ..normalisation import channels_to_coeffs
 
 
@@ -37,6 +40,41 @@ def prepare_images(images: np.ndarray, width: int, height: int) -> np.ndarray:
         interp = cv2.INTER_AREA if arr.shape[2] > width else cv2.INTER_LINEAR
         arr = np.stack([cv2.resize(a, (width, height), interpolation=interp) for a in arr])
     return np.ascontiguousarray(arr.transpose(0, 3, 1, 2))
+
+
+#: Rec. 709 luminance weights of linear RGB.
+LUMINANCE_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], np.float32)
+#: The exposure keys a package or configuration may name for its energy network's input (:func:`energy_net_input`):
+#: from a night scene to a bright beach; outside, the clipped highlights or the sRGB toe would swallow the picture.
+ENERGY_INPUT_KEY_RANGE = (0.01, 0.5)
+#: Added to every pixel's luminance before its logarithm, so black pixels do not drag the log-average to zero.
+KEY_FLOOR = 1e-4
+
+
+def exposure_key(images: np.ndarray) -> np.ndarray:
+    """The exposure of each image: float64 ``[B]``, the log-average luminance of its linear light (Rec. 709 weights,
+    :data:`KEY_FLOOR` added), from sRGB-encoded float ``[B, 3, h, w]`` in 0..1 (the model's input). A mid-grey
+    picture's key is 0.18 x its brightness; the 2-D synthetic scenes' median is about 0.15."""
+    arr = np.asarray(images, np.float32)
+    lum = np.einsum("bchw,c->bhw", srgb_to_linear(np.clip(arr, 0.0, 1.0)), LUMINANCE_WEIGHTS)
+    return np.exp(np.log(lum.astype(np.float64) + KEY_FLOOR).mean(axis=(1, 2)))
+
+
+def normalise_exposure(images: np.ndarray, key: float) -> np.ndarray:
+    """float32 ``[B, 3, h, w]``: each sRGB image (float 0..1, the model's input) re-exposed so that its
+    :func:`exposure_key` is ``key``: its linear light scaled by one factor, clipped at 1, re-encoded. Colours and
+    contrast within the image are kept (up to the clipped highlights); only its overall brightness changes."""
+    arr = np.clip(np.asarray(images, np.float32), 0.0, 1.0)
+    if arr.ndim != 4 or arr.shape[1] != 3:
+        raise InputError(f"images must be [B, 3, h, w], got shape {arr.shape}")
+    gain = (float(key) / exposure_key(arr)).astype(np.float32)[:, None, None, None]
+    return np.ascontiguousarray(linear_to_srgb(np.clip(srgb_to_linear(arr) * gain, 0.0, 1.0)), dtype=np.float32)
+
+
+def energy_net_input(images: np.ndarray, input_key: float | None) -> np.ndarray:
+    """What a motion-energy network is fed: the model input ``[B, 3, h, w]`` itself, or re-exposed to
+    ``input_key`` (:func:`normalise_exposure`) when its package or configuration names one (None or 0: as it is)."""
+    return normalise_exposure(images, input_key) if input_key else np.asarray(images, np.float32)
 
 
 #: Largest factor by which :func:`match_band_energy` raises a pixel's sampled amplitude: more would blow a sample's

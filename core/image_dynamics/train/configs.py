@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
+from ..model.processing import ENERGY_INPUT_KEY_RANGE
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,9 @@ class TrainConfig:
     #: exported packages fill the energy a sample cannot carry with motion coherent over this many grid pixels
     #: (:func:`image_dynamics.model.processing.coherent_fill`); 0: no fill (release 4 was exported without)
     energy_fill_px: float = 4.0
+    #: the energy network sees each image re-exposed to this log-average luminance, in training and in the exported
+    #: package (:func:`image_dynamics.model.processing.energy_net_input`); 0: the image as it is (releases 1-5)
+    energy_input_key: float = 0.0
 
     # --- regression baseline ------------------------------------------------------------------------------------------
     regression_channels: tuple[int, ...] = (48, 96, 192, 320, 384)  #: decoder widths at /2, /4, ... (mirrors encoder)
@@ -226,6 +230,10 @@ class TrainConfig:
         if not (self.energy_fill_px == 0 or 0.5 <= self.energy_fill_px <= max(self.width, self.height)):
             raise InputError(f"config '{self.name}': energy_fill_px must be 0 (no fill) or between 0.5 and "
                              f"{max(self.width, self.height)} grid pixels, got {self.energy_fill_px}")
+        low, high = ENERGY_INPUT_KEY_RANGE
+        if not (self.energy_input_key == 0 or low <= self.energy_input_key <= high):
+            raise InputError(f"config '{self.name}': energy_input_key must be 0 (the image as it is) or an exposure "
+                             f"key between {low} and {high}, got {self.energy_input_key}")
         if any(lvl < 0 or lvl >= self.unet_levels for lvl in self.freq_attention_levels):
             raise InputError(f"config '{self.name}': freq_attention_levels {self.freq_attention_levels} outside "
                              f"0..{self.unet_levels - 1}")

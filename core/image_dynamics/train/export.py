@@ -22,6 +22,7 @@ or interrupted export never leaves half a package.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import json
 import os
@@ -117,6 +118,7 @@ def export_package(source: MotionModel | str | os.PathLike, out_dir: str | os.Pa
                    fp16: bool = False, opset: int = DEFAULT_OPSET, overwrite: bool = False,
                    licence: str = DEFAULT_LICENCE, data_note: str | None = None,
                    steps: int | None = None, eta: float | None = None, guidance: float | None = None,
+                   energy_input_key: float | None = None,
                    progress: Callable[[int, int], None] | None = None) -> Path:
     """Write the model package of a trained motion model.
 
@@ -131,6 +133,9 @@ def export_package(source: MotionModel | str | os.PathLike, out_dir: str | os.Pa
         data_note: what data trained the model (default: the note the training run recorded).
         steps, eta, guidance: the sampler defaults the package records (default: the training configuration's), e.g.
             a guidance scale chosen by evaluating the trained model.
+        energy_input_key: the exposure key the package's energy network sees each image at
+            (:func:`~image_dynamics.model.processing.energy_net_input`; 0: the image as it is); default: the training
+            configuration's. Recorded in the configuration the package carries too, so a model rebuilt from it agrees.
         progress: ``progress(done, total)`` after each graph written.
 
     Returns:
@@ -148,6 +153,8 @@ def export_package(source: MotionModel | str | os.PathLike, out_dir: str | os.Pa
         raise OutputError(f"{out}: already holds files; nothing was written. Pass --overwrite to replace the package, "
                           "or choose another folder.")
     model = _load_model(source).eval()
+    if energy_input_key is not None:
+        model.config = dataclasses.replace(model.config, energy_input_key=float(energy_input_key)).validate()
     sampler = _sampler_defaults(model.config, steps, eta, guidance)
     name = name or out.resolve().name
     note = data_note if data_note is not None else (model.data_note or "not recorded")
@@ -274,7 +281,8 @@ def _manifest(model: MotionModel, name: str, opset: int, graphs: dict[str, Any],
         "licence": licence,
         "data_note": data_note,
         **({"energy": {"floor": float(cfg.energy_floor),
-                       **({"fill_coherence_px": float(cfg.energy_fill_px)} if cfg.energy_fill_px > 0 else {})}}
+                       **({"fill_coherence_px": float(cfg.energy_fill_px)} if cfg.energy_fill_px > 0 else {}),
+                       **({"input_key": float(cfg.energy_input_key)} if cfg.energy_input_key > 0 else {})}}
            if model.energy is not None else {}),
         "training": {"config_name": facts["config_name"], "config": facts["config"],
                      "frequency_attention_trained": facts["frequency_attention"],

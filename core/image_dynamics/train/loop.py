@@ -54,6 +54,7 @@ import torch
 from ..atomic import atomic_output
 from ..data import normalise as norm
 from ..errors import CancelledError, InputError, OutputError
+from ..model.processing import energy_net_input
 from .augment import photo_realism, realism_rng
 from .configs import TrainConfig, get_config, override_fields, scale_batches, scale_learning_rates
 from .data import ShardStream, TrainData, build_latent_cache, open_training_data, regression_batch, step_rng, vae_batch
@@ -726,6 +727,8 @@ class _EnergyStage(_Stage):
         images, target, known = regression_batch(self.stream, i, cfg.energy_batch, with_known=True,
                                                  realism=cfg.photo_realism)
         imgs = _image_batch(torch.from_numpy(images), t.device)
+        if cfg.energy_input_key:  # what the exported package will feed it (after the camera: a photo's own exposure)
+            imgs = torch.from_numpy(energy_net_input(imgs.cpu().numpy(), cfg.energy_input_key)).to(t.device)
         target_log = torch.from_numpy(log_band_energy_targets(target, t.data.stats, cfg.energy_floor)).to(t.device)
         mask = None if known.min() == 1.0 else torch.from_numpy(known).to(t.device)
         loss, metrics = energy_loss(t.model.energy(imgs), target_log, cfg.energy_floor, cfg.energy_level_weight,

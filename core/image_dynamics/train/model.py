@@ -28,7 +28,7 @@ from torch import nn
 from ..atomic import atomic_output
 from ..errors import InputError
 from ..model import processing
-from ..model.processing import channels_to_output, energy_from_log, load_stats_json, prepare_images  # noqa: F401
+from ..model.processing import channels_to_output, energy_from_log, energy_net_input, load_stats_json, prepare_images  # noqa: F401
 from ..spectral import DEFAULT_FPS, DEFAULT_WINDOW_FRAMES, harmonic_freqs
 from .configs import TrainConfig, get_config
 from .diffusion import NoiseSchedule, ddim_sample
@@ -208,6 +208,9 @@ class MotionModel(CheckpointedModel):
         ``[B, K, h, w]`` in squared pixels of the data's grid."""
         if self.energy is None:
             raise InputError("this motion model has no motion-energy network; train its 'energy' stage first")
+        if self.config.energy_input_key:
+            image = torch.from_numpy(energy_net_input(image.float().cpu().numpy(), self.config.energy_input_key)
+                                     ).to(image.device)
         return energy_from_log(self.energy(image).float().cpu().numpy(), self.config.energy_floor)
 
     @torch.no_grad()
