@@ -1,7 +1,7 @@
 """The real-photo sets (docs/realphoto, docs/realphoto_validation): perspective crops of the HDRIs in the bpy wheel.
 
-The four Poly Haven HDRIs (CC0; ``bpy/*/datafiles/studiolights/world/*.exr``, 1024x512 equirectangular, linear) are
-photographs of real places. Each view here is a pinhole camera (yaw, pitch, horizontal field of view) looking into
+The Poly Haven HDRIs (CC0; ``bpy/*/datafiles/studiolights/world/*.exr``, 1024x512 equirectangular, linear) are
+photographs of real places; the report set looks into four of them, the validation set into seven. Each view here is a pinhole camera (yaw, pitch, horizontal field of view) looking into
 one of them, sampled bilinearly from the panorama, exposed to its own log-average luminance, tone-mapped (Reinhard,
 ``x / (1 + x)``) and sRGB-encoded into a 512x320 8-bit PNG. At 1024 px over 360 degrees a 90-degree view holds
 about 256 source pixels across, so the crops are soft, as a small phone photo enlarged would be.
@@ -11,8 +11,8 @@ of the 512x320 crop, written below, placed by looking at the crops. Static polyg
 a static region drawn over a moving one wins, and a 3-px band around every boundary between the two classes is left
 unlabelled (edges are where a soft image mixes both). These labels were committed before any model was trained on
 Blender data and are never changed (issue 13). The validation views (:data:`VALIDATION_VIEWS`, ``--set validation``)
-look elsewhere into the same panoramas, with labels drawn the same way after release 5 shipped, before any model was
-chosen on them: they choose between models, the report set reports.
+look elsewhere into the same panoramas and into three more, with labels drawn the same way after release 5 shipped,
+before any model was scored on them: they choose between models, the report set reports.
 
 Usage: ``python scripts/make_realphoto_set.py [--set report|validation] [--out DIR] [--overwrite]``; the
 Blender-rendered plant close-ups are made by ``scripts/render_realphoto_plants.py``.
@@ -111,8 +111,8 @@ VIEWS: tuple[View, ...] = (
 
 
 #: The validation set (``--set validation``, written to docs/realphoto_validation): other views into the same four
-#: panoramas, none overlapping a view above, for choosing between models and training snapshots, so that the set
-#: above stays for reporting. Same label rules.
+#: panoramas and three more, none overlapping a view above, for choosing between models and training snapshots, so
+#: that the set above stays for reporting. Same label rules.
 VALIDATION_VIEWS: tuple[View, ...] = (
     # a pine over an arcade, a villa, the road and paving in front of them
     View("venice_buildings", "sunset", yaw=-140.0, pitch=-4.0, fov=90.0, regions=(
