@@ -1,7 +1,8 @@
 """The real-photo sets (docs/realphoto, docs/realphoto_validation): perspective crops of the HDRIs in the bpy wheel.
 
 The Poly Haven HDRIs (CC0; ``bpy/*/datafiles/studiolights/world/*.exr``, 1024x512 equirectangular, linear) are
-photographs of real places; the report set looks into four of them, the validation set into seven. Each view here is a pinhole camera (yaw, pitch, horizontal field of view) looking into
+photographs of real places; the report set looks into four of them, the validation set into seven.
+Each view here is a pinhole camera (yaw, pitch, horizontal field of view) looking into
 one of them, sampled bilinearly from the panorama, exposed to its own log-average luminance, tone-mapped (Reinhard,
 ``x / (1 + x)``) and sRGB-encoded into a 512x320 8-bit PNG. At 1024 px over 360 degrees a 90-degree view holds
 about 256 source pixels across, so the crops are soft, as a small phone photo enlarged would be.

@@ -42,6 +42,35 @@ def test_same_seed_same_pictures_and_shapes_kept():
     assert not np.array_equal(augment.realism_rng(1, 2, 3).random(4), augment.realism_rng(1, 2, 4).random(4))
 
 
+def test_re_expose_brings_the_chosen_pictures_to_keys_spread_over_the_range():
+    from image_dynamics.model.processing import exposure_key
+
+    images = np.stack([_texture(i) // 3 + 40 for i in range(40)])  # mid-dark pictures, key about 0.06-0.1
+    before = exposure_key(images.transpose(0, 3, 1, 2) / 255.0)
+    out = augment.re_expose(images, augment.exposure_rng(1, 4, 9), 1.0)
+    assert out.shape == images.shape and out.dtype == np.uint8
+    keys = exposure_key(out.transpose(0, 3, 1, 2) / 255.0)
+    low, high = augment.EXPOSURE_KEYS
+    assert keys.min() > 0.9 * low and keys.max() < 1.05 * high  # within the range (8-bit rounding, clipped highlights)
+    assert keys.max() / keys.min() > 4 and not np.allclose(keys, before, rtol=0.05)  # spread out, not kept
+    # the same generator state: the same pictures; probability 0: the pictures as they were, as the same array
+    assert np.array_equal(out, augment.re_expose(images, augment.exposure_rng(1, 4, 9), 1.0))
+    assert augment.re_expose(images, augment.exposure_rng(1, 4, 9), 0.0) is images
+    half = augment.re_expose(images, augment.exposure_rng(1, 4, 9), 0.5)
+    kept = [np.array_equal(a, b) for a, b in zip(half, images)]
+    assert 10 <= sum(kept) <= 30
+    with pytest.raises(ValueError, match="uint8"):
+        augment.re_expose(images.astype(np.float32), augment.exposure_rng(1, 4, 9), 1.0)
+    # the configuration's share is checked where it is set (train --set photo_exposure=...)
+    import dataclasses
+
+    from image_dynamics.errors import InputError
+    from image_dynamics.train.configs import get_config
+
+    with pytest.raises(InputError, match="photo_exposure is a share of the pictures, 0..1, got 1.5"):
+        dataclasses.replace(get_config("tiny"), photo_exposure=1.5).validate()
+
+
 def test_strength_zero_is_the_identity_and_bad_input_is_refused():
     images = np.stack([_texture(i) for i in range(3)])
     assert augment.photo_realism(images, np.random.default_rng(0), strength=0.0) is images

@@ -145,8 +145,13 @@ def test_batches_carry_known_masks_flipped_with_the_data(sets):
     _, _, moving, known_all = stream.samples(3)
     assert not (moving & ~known_all).any()  # a pixel of unknown motion is never a crop centre
     # realism changes the pictures, not the targets
-    _, target2, _ = regression_batch(stream, 3, 6, with_known=True, realism=1.0)
+    realistic, target2, _ = regression_batch(stream, 3, 6, with_known=True, realism=1.0)
     assert np.array_equal(target, target2)
+    # so does re-exposing, and it leaves the camera's own draws as they were (its own stream)
+    exposed, target3, known3 = regression_batch(stream, 3, 6, with_known=True, realism=1.0, exposure=1.0)
+    assert np.array_equal(target, target3) and np.array_equal(known, known3)
+    assert not np.array_equal(exposed, realistic)
+    assert np.array_equal(regression_batch(stream, 3, 6, realism=1.0, exposure=0.0)[0], realistic)
 
 
 def test_every_loss_ignores_unknown_pixels():

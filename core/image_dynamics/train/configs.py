@@ -151,6 +151,9 @@ class TrainConfig:
     snapshot_every: int = 0
     shard_batches: int = 16              #: batches drawn from one loaded shard before moving to the next
     photo_realism: float = 0.0           #: strength of the training-time camera (train.augment; 0 off, 1 as designed)
+    #: share of stage 4's pictures re-exposed to a random exposure before the camera (train.augment.re_expose; 0 off,
+    #: as releases 1-5 were trained)
+    photo_exposure: float = 0.0
 
     # ------------------------------------------------------------------------------------------------------------------
     @property
@@ -211,6 +214,9 @@ class TrainConfig:
             raise InputError(f"config '{self.name}': regression_channels must have one width per encoder level")
         if len(self.energy_channels) != len(self.encoder_channels):
             raise InputError(f"config '{self.name}': energy_channels must have one width per encoder level")
+        if not 0.0 <= self.photo_exposure <= 1.0:
+            raise InputError(f"config '{self.name}': photo_exposure is a share of the pictures, 0..1, got "
+                             f"{self.photo_exposure}")
         if not (0.0 <= self.photo_realism <= 4.0):
             raise InputError(f"config '{self.name}': photo_realism must be in 0..4 (0 off, 1 as designed), got "
                              f"{self.photo_realism}")

@@ -29,7 +29,7 @@ from ..atomic import atomic_output
 from ..data import normalise as norm
 from ..data.shards import DatasetInfo, iter_shards, read_info
 from ..errors import InputError
-from .augment import photo_realism, realism_rng
+from .augment import exposure_rng, photo_realism, re_expose, realism_rng
 from .configs import TrainConfig
 
 
@@ -367,10 +367,11 @@ def vae_batch(stream: ShardStream, step: int, batch: int, crop: tuple[int, int],
 
 
 def regression_batch(stream: ShardStream, step: int, batch: int, with_known: bool = False,
-                     realism: float = 0.0):
+                     realism: float = 0.0, exposure: float = 0.0):
     """(images uint8 ``[batch, h, w, 3]``, normalised channels float32 ``[batch, K, 4, h, w]``) with random flips;
-    ``with_known`` adds the known masks, float32 ``[batch, h, w]``. ``realism`` > 0 passes the images through
-    :func:`~.augment.photo_realism` at that strength (draws from :func:`~.augment.realism_rng`)."""
+    ``with_known`` adds the known masks, float32 ``[batch, h, w]``. ``exposure`` > 0 re-exposes that share of the
+    images first (:func:`~.augment.re_expose`, draws from :func:`~.augment.exposure_rng`); ``realism`` > 0 then
+    passes them through :func:`~.augment.photo_realism` at that strength (draws from :func:`~.augment.realism_rng`)."""
     images, coeffs, _, known = stream.samples(step)
     rng = step_rng(stream.seed, stream.stage_key, step)
     picks = rng.integers(0, coeffs.shape[0], batch)
@@ -382,6 +383,8 @@ def regression_batch(stream: ShardStream, step: int, batch: int, with_known: boo
         imgs[j] = imgs[j, :, ::-1]
         target[j] = target[j, :, :, :, ::-1] * np.array([-1, -1, 1, 1], np.float32)[None, :, None, None]
         masks[j] = masks[j, :, ::-1]
+    if exposure > 0:
+        imgs = re_expose(imgs, exposure_rng(stream.seed, stream.stage_key, step), exposure)
     if realism > 0:
         imgs = photo_realism(imgs, realism_rng(stream.seed, stream.stage_key, step), realism)
     if with_known:
