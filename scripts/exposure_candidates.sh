@@ -22,7 +22,7 @@ HELDOUT=$DATA/render_heldout                # generator v4 (3ab635f): --count 12
 HELDOUT_V5=$DATA/render_heldout_v5          # generator v5 (8acb1a6): --count 128 --seed 4
 HELDOUT_ROCKERY=$DATA/render_heldout_rockery  # generator v6 (65bad7d): --families rockery --count 64 --seed 14
 RENDER_V7=$DATA/render_train_v7            # generator v7, every family: `data render --count 1000 --seed 17`
-RENDER_V7_SNAP=$DATA/render_train_v7_snap  # the shards rendered when the runs started (hard links), 608 scenes
+RENDER_V7_SNAP=$DATA/render_train_v7_snap  # the 64 shards (512 scenes) rendered when the runs started: hard links
 RELEASE5=core/image_dynamics/models/default # while release 5 is the shipped package; afterwards: git show 65bad7d
 CANDIDATE=$RUNS/exposure_key_onnx/default
 
@@ -55,16 +55,26 @@ load_motion_model('$RELEASE5').save('$RUNS/release5_recovered/model.pt')"
 
 # 3. the rule (docs/model-card.md, "Release 6"): validation set, held-out Blender sets, synthetic floor, then the
 #    report set as a veto only
-$PY scripts/eval_photos_energy_net.py docs/realphoto_validation "$RELEASE5" "$CANDIDATE" \
-    --json "$RUNS/eval_validation_release6.json"
+[ -f "$RUNS/eval_validation_exposure_key.json" ] || $PY scripts/eval_photos_energy_net.py \
+    docs/realphoto_validation "$RELEASE5" "$CANDIDATE" --json "$RUNS/eval_validation_exposure_key.json"
 for d in "$HELDOUT" "$HELDOUT_V5" "$HELDOUT_ROCKERY"; do
-    $PY scripts/eval_energy_net.py "$d" --limit 128 "$CANDIDATE"
+    out="$RUNS/eval_heldout_exposure_key_$(basename "$d").json"
+    [ -f "$out" ] || $PY scripts/eval_energy_net.py "$d" --limit 128 "$CANDIDATE" --json "$out"
 done
 # (it failed the validation set and two held-out sets; its synthetic floor and report set were not scored)
 
 # 4. runs A (re-exposed pictures) and B (the control) from release 5: 500 steps each, side by side on one thread each
-[ -f "$RENDER_V7_SNAP/dataset.json" ] || { echo "make $RENDER_V7_SNAP: hard links to the first shards of $RENDER_V7 and a" \
-    "dataset.json listing them (docs/model-card.md)" >&2; exit 2; }
+# (the session paused the render once 64 shards were done, for the runs' CPU time; a rerun renders all 1,000 first)
+[ -f "$RENDER_V7_SNAP/dataset.json" ] || $PY -m image_dynamics.cli data render -o "$RENDER_V7" --count 1000 \
+    --seed 17 --workers 2 --threads 1
+[ -f "$RENDER_V7_SNAP/dataset.json" ] || $PY -c "
+import json, os, pathlib
+src, dst = pathlib.Path('$RENDER_V7'), pathlib.Path('$RENDER_V7_SNAP')
+doc = json.loads((src / 'dataset.json').read_text())
+doc['shards'] = doc['shards'][:64]; doc['count'] = 64 * 8
+dst.mkdir(parents=True)
+for name in doc['shards']: os.link(src / name, dst / name)
+(dst / 'dataset.json').write_text(json.dumps(doc))"
 common=(--config default --data "$SYNTH:1" --data "$RENDER_V7_SNAP:4" --init-from "$RUNS/release5_recovered/model.pt"
         --stages energy --steps 500 --photo-realism 1 --lr-scale 0.5 --set energy_mean_weight=0.2
         --set energy_shard_batches=2 --set energy_ema_decay=0.995 --set snapshot_every=100 --device cpu)
