@@ -60,14 +60,15 @@ def exposure_key(images: np.ndarray) -> np.ndarray:
     return np.exp(np.log(lum.astype(np.float64) + KEY_FLOOR).mean(axis=(1, 2)))
 
 
-def normalise_exposure(images: np.ndarray, key: float) -> np.ndarray:
+def normalise_exposure(images: np.ndarray, key: float | np.ndarray) -> np.ndarray:
     """float32 ``[B, 3, h, w]``: each sRGB image (float 0..1, the model's input) re-exposed so that its
-    :func:`exposure_key` is ``key``: its linear light scaled by one factor, clipped at 1, re-encoded. Colours and
-    contrast within the image are kept (up to the clipped highlights); only its overall brightness changes."""
+    :func:`exposure_key` is ``key`` (one for all, or one per image ``[B]``): its linear light scaled by one factor,
+    clipped at 1, re-encoded. Colours and contrast within the image are kept (up to the clipped highlights); only its
+    overall brightness changes."""
     arr = np.clip(np.asarray(images, np.float32), 0.0, 1.0)
     if arr.ndim != 4 or arr.shape[1] != 3:
         raise InputError(f"images must be [B, 3, h, w], got shape {arr.shape}")
-    gain = (float(key) / exposure_key(arr)).astype(np.float32)[:, None, None, None]
+    gain = (np.asarray(key, np.float64) / exposure_key(arr)).astype(np.float32)[:, None, None, None]
     return np.ascontiguousarray(linear_to_srgb(np.clip(srgb_to_linear(arr) * gain, 0.0, 1.0)), dtype=np.float32)
 
 

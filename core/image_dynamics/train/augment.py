@@ -69,10 +69,8 @@ def re_expose(images: np.ndarray, rng: np.random.Generator, probability: float) 
     if not chosen.any():
         return images
     out = images.copy()
-    picked = np.flatnonzero(chosen)
-    for i in picked:
-        x = normalise_exposure(images[i].transpose(2, 0, 1)[None].astype(np.float32) / 255.0, float(keys[i]))[0]
-        out[i] = (x.transpose(1, 2, 0) * 255.0 + 0.5).astype(np.uint8)
+    x = normalise_exposure(images[chosen].transpose(0, 3, 1, 2).astype(np.float32) / 255.0, keys[chosen])
+    out[chosen] = (x.transpose(0, 2, 3, 1) * 255.0 + 0.5).astype(np.uint8)
     return out
 
 
