@@ -152,6 +152,12 @@ def test_batches_carry_known_masks_flipped_with_the_data(sets):
     assert np.array_equal(target, target3) and np.array_equal(known, known3)
     assert not np.array_equal(exposed, realistic)
     assert np.array_equal(regression_batch(stream, 3, 6, realism=1.0, exposure=0.0)[0], realistic)
+    # zooming changes pictures, targets and masks together, from its own stream: the camera's draws are kept
+    zoomed, target4, known4 = regression_batch(stream, 3, 6, with_known=True, zoom=1.0, zoom_max=3.0)
+    assert not np.array_equal(target, target4) and not np.array_equal(images, zoomed)
+    assert zoomed.shape == images.shape and target4.shape == target.shape and known4.shape == known.shape
+    again = regression_batch(stream, 3, 6, with_known=True, zoom=1.0, zoom_max=3.0)
+    assert all(np.array_equal(x, y) for x, y in zip(again, (zoomed, target4, known4)))
 
 
 def test_every_loss_ignores_unknown_pixels():

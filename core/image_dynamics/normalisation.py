@@ -77,17 +77,29 @@ def _band_scales(channels: np.ndarray, stats: NormStats) -> np.ndarray:
     return stats.scales.astype(np.float32).reshape(-1, 1, 1, 1)
 
 
+def signed_sqrt(scaled: np.ndarray) -> np.ndarray:
+    """float32 ``sign(x) * sqrt(|x|)``: the compression :func:`normalise` applies after dividing by the band scale."""
+    x = np.asarray(scaled, dtype=np.float32)
+    return (np.sign(x) * np.sqrt(np.abs(x))).astype(np.float32)
+
+
+def signed_square(normalised: np.ndarray) -> np.ndarray:
+    """float32 ``sign(n) * n^2``, the inverse of :func:`signed_sqrt`: normalised channels in units of their band
+    scale, linear in pixels (so they can be interpolated or scaled without the statistics)."""
+    n = np.asarray(normalised, dtype=np.float32)
+    return (np.sign(n) * n * n).astype(np.float32)
+
+
 def normalise(channels: np.ndarray, stats: NormStats) -> np.ndarray:
     """float32 ``sign(c) * sqrt(|c| / scale_k)`` of channels ``[..., K, 4, H, W]`` (pixels)."""
     ch = np.asarray(channels, dtype=np.float32)
-    scaled = ch / _band_scales(ch, stats)
-    return (np.sign(scaled) * np.sqrt(np.abs(scaled))).astype(np.float32)
+    return signed_sqrt(ch / _band_scales(ch, stats))
 
 
 def denormalise(normalised: np.ndarray, stats: NormStats) -> np.ndarray:
     """Exact inverse of :func:`normalise`: float32 ``sign(n) * n^2 * scale_k`` in pixels."""
     n = np.asarray(normalised, dtype=np.float32)
-    return (np.sign(n) * n * n * _band_scales(n, stats)).astype(np.float32)
+    return (signed_square(n) * _band_scales(n, stats)).astype(np.float32)
 
 
 def norm_stats_to_json(stats: NormStats) -> str:

@@ -45,6 +45,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..model.processing import ENERGY_INPUT_KEY_RANGE
+from .framing import MAX_ZOOM
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,11 @@ class TrainConfig:
     #: share of stage 4's pictures re-exposed to a random exposure before the camera (train.augment.re_expose; 0 off,
     #: as releases 1-5 were trained)
     photo_exposure: float = 0.0
+    #: share of stage 4's pictures seen through a longer lens: a window cropped and resampled to the grid, its motion
+    #: scaled with it (train.framing.zoom_in; 0 off, as releases 1-5 were trained), magnified by up to
+    #: ``photo_zoom_max``
+    photo_zoom: float = 0.0
+    photo_zoom_max: float = 2.0
 
     # ------------------------------------------------------------------------------------------------------------------
     @property
@@ -217,6 +223,12 @@ class TrainConfig:
         if not 0.0 <= self.photo_exposure <= 1.0:
             raise InputError(f"config '{self.name}': photo_exposure is a share of the pictures, 0..1, got "
                              f"{self.photo_exposure}")
+        if not 0.0 <= self.photo_zoom <= 1.0:
+            raise InputError(f"config '{self.name}': photo_zoom is a share of the pictures, 0..1, got "
+                             f"{self.photo_zoom}")
+        if not 1.0 <= self.photo_zoom_max <= MAX_ZOOM:
+            raise InputError(f"config '{self.name}': photo_zoom_max is a magnification, 1..{MAX_ZOOM}, got "
+                             f"{self.photo_zoom_max}")
         if not (0.0 <= self.photo_realism <= 4.0):
             raise InputError(f"config '{self.name}': photo_realism must be in 0..4 (0 off, 1 as designed), got "
                              f"{self.photo_realism}")

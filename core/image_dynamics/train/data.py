@@ -31,6 +31,7 @@ from ..data.shards import DatasetInfo, iter_shards, read_info
 from ..errors import InputError
 from .augment import exposure_rng, photo_realism, re_expose, realism_rng
 from .configs import TrainConfig
+from .framing import zoom_in, zoom_rng
 
 
 @dataclass
@@ -367,11 +368,14 @@ def vae_batch(stream: ShardStream, step: int, batch: int, crop: tuple[int, int],
 
 
 def regression_batch(stream: ShardStream, step: int, batch: int, with_known: bool = False,
-                     realism: float = 0.0, exposure: float = 0.0):
+                     realism: float = 0.0, exposure: float = 0.0, zoom: float = 0.0, zoom_max: float = 2.0):
     """(images uint8 ``[batch, h, w, 3]``, normalised channels float32 ``[batch, K, 4, h, w]``) with random flips;
-    ``with_known`` adds the known masks, float32 ``[batch, h, w]``. ``exposure`` > 0 re-exposes that share of the
-    images first (:func:`~.augment.re_expose`, draws from :func:`~.augment.exposure_rng`); ``realism`` > 0 then
-    passes them through :func:`~.augment.photo_realism` at that strength (draws from :func:`~.augment.realism_rng`)."""
+    ``with_known`` adds the known masks, float32 ``[batch, h, w]``. ``zoom`` > 0 magnifies that share of the
+    pictures, targets and masks with them, by up to ``zoom_max`` (:func:`~.framing.zoom_in`, draws from
+    :func:`~.framing.zoom_rng`); ``exposure`` > 0 then re-exposes that share of the images
+    (:func:`~.augment.re_expose`, draws from :func:`~.augment.exposure_rng`); ``realism`` > 0 last passes them
+    through :func:`~.augment.photo_realism` at that strength (draws from :func:`~.augment.realism_rng`): framing,
+    light, then the camera."""
     images, coeffs, _, known = stream.samples(step)
     rng = step_rng(stream.seed, stream.stage_key, step)
     picks = rng.integers(0, coeffs.shape[0], batch)
@@ -383,6 +387,9 @@ def regression_batch(stream: ShardStream, step: int, batch: int, with_known: boo
         imgs[j] = imgs[j, :, ::-1]
         target[j] = target[j, :, :, :, ::-1] * np.array([-1, -1, 1, 1], np.float32)[None, :, None, None]
         masks[j] = masks[j, :, ::-1]
+    if zoom > 0:
+        framing = zoom_rng(stream.seed, stream.stage_key, step)
+        imgs, target, masks = zoom_in(imgs, target, masks, framing, zoom, zoom_max)
     if exposure > 0:
         imgs = re_expose(imgs, exposure_rng(stream.seed, stream.stage_key, step), exposure)
     if realism > 0:

@@ -725,7 +725,8 @@ class _EnergyStage(_Stage):
     def step(self, i: int) -> dict[str, float]:
         t, cfg = self.t, self.t.config
         images, target, known = regression_batch(self.stream, i, cfg.energy_batch, with_known=True,
-                                                 realism=cfg.photo_realism, exposure=cfg.photo_exposure)
+                                                 realism=cfg.photo_realism, exposure=cfg.photo_exposure,
+                                                 zoom=cfg.photo_zoom, zoom_max=cfg.photo_zoom_max)
         imgs = _image_batch(torch.from_numpy(images), t.device)
         if cfg.energy_input_key:  # what the exported package will feed it (after the camera: a photo's own exposure)
             imgs = torch.from_numpy(energy_net_input(imgs.cpu().numpy(), cfg.energy_input_key)).to(t.device)
