@@ -31,11 +31,15 @@ from image_dynamics.train.loop import load_motion_model
 from image_dynamics.train.model import MotionModel
 
 
-def energy_predictor(model: MotionModel):
+def energy_predictor(model: MotionModel, energy_of=None):
     """``predict(images uint8 [B, H, W, 3], seed) -> complex64 [B, K, 2, H, W]`` carrying the network's band
-    energies (x real part ``sqrt(E_k)``, the rest 0)."""
+    energies (x real part ``sqrt(E_k)``, the rest 0). ``energy_of(model, image [H, W, 3]) -> [K, H, W]``, if given,
+    runs the network on each picture its own way (``scripts/tiled_energy_probe.py``); by default the batch at once."""
     def predict(images: np.ndarray, seed: int) -> np.ndarray:
-        energy = model.band_energy(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0)  # [B, K, H, W]
+        if energy_of is None:
+            energy = model.band_energy(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0)  # [B, K, H, W]
+        else:
+            energy = np.stack([energy_of(model, image) for image in images]).astype(np.float32)
         coeffs = np.zeros((energy.shape[0], energy.shape[1], 2, *energy.shape[2:]), np.complex64)
         coeffs[:, :, 0] = np.sqrt(energy)
         return coeffs

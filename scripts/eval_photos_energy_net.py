@@ -32,9 +32,17 @@ from image_dynamics.train.loop import load_motion_model
 from image_dynamics.train.model import MotionModel
 
 
-def energy_volume_predictor(model: MotionModel):
+def whole_picture_energy(model: MotionModel, image: np.ndarray) -> np.ndarray:
+    """float ``[K, h, w]``: the network's band energies (squared grid pixels) for the picture resized to its grid."""
+    cfg = model.config
+    with torch.no_grad():
+        return np.asarray(model.band_energy(torch.from_numpy(prepare_images(image, cfg.width, cfg.height)))[0])
+
+
+def energy_volume_predictor(model: MotionModel, energy_of=whole_picture_energy):
     """``predict(image uint8 [H, W, 3], seed) -> SpectralVolume`` on the model grid whose x coefficients are the
-    network's ``sqrt(E_k)`` (the rest 0): its motion energy is the network's."""
+    network's ``sqrt(E_k)`` (the rest 0): its motion energy is the network's. ``energy_of(model, image) ->
+    [K, h, w]`` says how the network is run on a picture (the whole picture at once unless a probe says otherwise)."""
     cfg = model.config
 
     def predict(image: np.ndarray, seed: int) -> spectral.SpectralVolume:
@@ -42,7 +50,7 @@ def energy_volume_predictor(model: MotionModel):
         if abs(w / h - cfg.width / cfg.height) > 0.01:
             raise InputError(f"a {w}x{h} photo: this script needs the model grid's aspect ratio "
                              f"({cfg.width}x{cfg.height}); use image-dynamics eval-photos with a package")
-        energy = model.band_energy(torch.from_numpy(prepare_images(image, cfg.width, cfg.height)))[0]  # [K, h, w]
+        energy = energy_of(model, image)  # [K, h, w]
         coeffs = np.zeros((energy.shape[0], 2, *energy.shape[1:]), np.complex64)
         coeffs[:, 0] = np.sqrt(energy)
         return spectral.make(coeffs, np.asarray(model.freqs_hz), model.fps)

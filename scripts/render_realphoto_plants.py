@@ -14,8 +14,9 @@ unlabelled (0). Scene and geometry
 are functions of a fixed seed, so a rerun gives the same labels; the images may differ by a few levels between
 CPUs (Cycles and OIDN are not bit-stable across instruction sets).
 
-Usage: ``python scripts/render_realphoto_plants.py [--out docs/realphoto] [--samples 32] [--overwrite]`` (the
-committed pictures were rendered with 32 samples).
+Usage: ``python scripts/render_realphoto_plants.py [--out docs/realphoto] [--samples 32] [--overwrite]
+[--seed-offset N]`` (the committed pictures were rendered with 32 samples; the validation set's close-ups are
+``--out docs/realphoto_validation_closeups --seed-offset 20``: other scenes of the same three designs).
 Needs the blender extra (bpy); about a minute per scene on 2 cores.
 """
 
@@ -321,11 +322,13 @@ SCENES = {"plant_wall": (build_plant_wall, 11), "grass_rocks": (build_grass_rock
           "flowers_sky": (build_flowers_sky, 13)}
 
 
-def render_scene(name: str, samples: int, workdir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Render one scene: uint8 sRGB image ``[320, 512, 3]`` and its object-index map int ``[320, 512]``."""
+def render_scene(name: str, samples: int, workdir: Path, seed_offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Render one scene: uint8 sRGB image ``[320, 512, 3]`` and its object-index map int ``[320, 512]``.
+    ``seed_offset`` > 0 draws another scene of the same design (the validation set's close-ups)."""
     import bpy
 
     build, seed = SCENES[name]
+    seed += seed_offset
     scene = _reset()
     camera = build(np.random.default_rng(seed))
     _world(scene, hdri_folder() / "forest.exr")
@@ -409,15 +412,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=32)
     parser.add_argument("--only", help="comma-separated scene names (default: all)")
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--seed-offset", type=int, default=0,
+                        help="draw other scenes of the same designs, written as <name>_<seed>.png (0: the report "
+                             "set's close-ups)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     names = args.only.split(",") if args.only else list(SCENES)
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            image, index = render_scene(name, args.samples, Path(tmp))
-            write_png(args.out / f"{name}.png", image, args.overwrite)
-            write_png(args.out / f"{name}_labels.png", labels_from_index(index), args.overwrite)
-            print(f"{name}: {(index == PLANT).mean():.1%} plant pixels")
+            image, index = render_scene(name, args.samples, Path(tmp), args.seed_offset)
+            stem = f"{name}_{SCENES[name][1] + args.seed_offset}" if args.seed_offset else name
+            write_png(args.out / f"{stem}.png", image, args.overwrite)
+            write_png(args.out / f"{stem}_labels.png", labels_from_index(index), args.overwrite)
+            print(f"{stem}: {(index == PLANT).mean():.1%} plant pixels")
     return 0
 
 
