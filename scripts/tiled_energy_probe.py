@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from detail_tiles import tiles_band_energy  # noqa: E402
 from eval_energy_net import energy_predictor  # noqa: E402
 from eval_photos_energy_net import energy_volume_predictor, whole_picture_energy  # noqa: E402
 
@@ -33,27 +34,18 @@ from image_dynamics.realphoto import evaluate_photos, load_photo_set  # noqa: E4
 from image_dynamics.train.loop import load_motion_model  # noqa: E402
 
 
-def tile_origins(size: int, tile: int, zoom: int) -> np.ndarray:
-    """int ``[2 zoom - 1]``: where tiles of ``tile`` px start along an axis of ``size`` = ``zoom * tile`` px."""
-    return np.linspace(0, size - tile, 2 * zoom - 1).round().astype(int)
-
-
 def tiled_energy(model, image: np.ndarray, zoom: int = 2) -> np.ndarray:
-    """float ``[K, h, w]`` (squared grid pixels): the network on enlarged tiles, blended and averaged to the grid."""
+    """float ``[K, h, w]`` (squared grid pixels): the network on enlarged tiles, blended and averaged to the grid
+    (``detail_tiles.tiles_band_energy``)."""
     w, h = model.config.width, model.config.height
     big = cv2.resize(image, (w * zoom, h * zoom), interpolation=cv2.INTER_CUBIC if image.shape[1] < w * zoom
                      else cv2.INTER_AREA)
-    ys, xs = tile_origins(h * zoom, h, zoom), tile_origins(w * zoom, w, zoom)
-    weight = np.outer(np.hanning(h + 2)[1:-1], np.hanning(w + 2)[1:-1])
-    total = np.zeros((model.config.num_bands, h * zoom, w * zoom))
-    weight_sum = np.zeros((h * zoom, w * zoom))
-    for y in ys:
-        for x in xs:
-            energy = whole_picture_energy(model, np.ascontiguousarray(big[y:y + h, x:x + w])) / zoom ** 2
-            total[:, y:y + h, x:x + w] += energy * weight
-            weight_sum[y:y + h, x:x + w] += weight
-    full = total / np.maximum(weight_sum, 1e-9)
-    return full.reshape(full.shape[0], h, zoom, w, zoom).mean(axis=(2, 4))
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return np.asarray(model.band_energy(torch.from_numpy(batch)))
+
+    return tiles_band_energy(run, np.ascontiguousarray(big.transpose(2, 0, 1), dtype=np.float32) / 255.0, zoom)
 
 
 def main() -> None:
