@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Release 6 as it was made (docs/model-card.md, "Release 6"): release 5's energy network trained on for 100 steps
+# (run RZ, rule r11, written before the data was rendered), on the synthetic scenes, the first scenes of release 5's
+# own Blender sets re-rendered by their generators, and new generator-v7 scenes of release 5's families, half the
+# pictures zoomed. Everything is made once; a rerun skips what exists. About 45 minutes of rendering, 13 of training
+# and 30 of scoring on 2 cores.
+#
+#   bash scripts/train_release6.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA=${DATA:-/work/datasets}
+RUNS=${RUNS:-/work/runs}
+GEN=${GEN:-/work/gen}                    # worktrees of the generator versions
+PY=${PY:-.venv/bin/python}
+RELEASE5=${RELEASE5:-$RUNS/release5_pkg/default}  # release 5's package: `git show 1524ff4:core/...` or a checkout
+
+render_with() {  # VERSION COMMIT FOLDER COUNT SEED [FAMILIES] (COMMIT "current": this checkout's generator)
+    local version=$1 commit=$2 out=$3 count=$4 seed=$5 families=() core
+    [ -n "${6:-}" ] && families=(--families "$6")
+    [ -f "$out/.complete" ] && return
+    if [ "$commit" = current ]; then core=core; else
+        [ -d "$GEN/$version" ] || git worktree add -f "$GEN/$version" "$commit"
+        core=$GEN/$version/core
+    fi
+    PYTHONPATH="$core" $PY -m image_dynamics.cli data render -o "$out" --count "$count" --seed "$seed" \
+        --workers 2 --threads 1 "${families[@]}"
+    touch "$out/.complete"
+}
+
+# 0. release 5's weights, rebuilt from its package
+if [ ! -f "$RUNS/release5_recovered/model.pt" ]; then
+    if [ ! -f "$RELEASE5/model.json" ]; then
+        mkdir -p "$RELEASE5"
+        for f in model.json energy_net.onnx image_encoder.onnx denoiser.onnx vae_decoder.onnx; do
+            git show "1524ff4:core/image_dynamics/models/default/$f" > "$RELEASE5/$f"
+        done
+    fi
+    $PY -c "from image_dynamics.train.loop import load_motion_model
+load_motion_model('$RELEASE5').save('$RUNS/release5_recovered/model.pt')"
+fi
+
+# 1. training data: 2,000 synthetic scenes, the first scenes of release 5's v4, v5 and rockery sets, 256 v7 scenes
+[ -f "$DATA/synth_train/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/synth_train" --count 2000 \
+    --seed 0
+render_with v7 current "$DATA/render_v7_r5fam" 256 27 coast,lake,meadow,rockery,village,waterfront
+render_with v4 3ab635f "$DATA/render_train_v4_160" 160 1
+render_with v5 8acb1a6 "$DATA/render_train_v5_160" 160 3
+render_with v6 65bad7d "$DATA/render_train_rockery_96" 96 13 rockery
+
+# 2. run RZ: 500 steps, the averaged weights kept every 100
+[ -f "$RUNS/rz/model.pt" ] || OMP_NUM_THREADS=2 $PY -m image_dynamics.cli train --config default \
+    --init-from "$RUNS/release5_recovered/model.pt" --stages energy --steps 500 --photo-realism 1 --lr-scale 0.5 \
+    --set energy_mean_weight=0.2 --set energy_shard_batches=2 --set energy_ema_decay=0.995 --set snapshot_every=100 \
+    --set photo_zoom=0.5 --set photo_zoom_max=3 --device cpu --seed 23 \
+    --data "$DATA/synth_train:1" --data "$DATA/render_train_v4_160:1" --data "$DATA/render_train_v5_160:1" \
+    --data "$DATA/render_train_rockery_96:1" --data "$DATA/render_v7_r5fam:2" --out "$RUNS/rz" > "$RUNS/rz.log" 2>&1
+
+# 3. the choice: every snapshot on the validation views and close-ups (release 5 first, for reference)
+for set in docs/realphoto_validation docs/realphoto_validation_closeups; do
+    $PY scripts/eval_photos_energy_net.py "$set" "$RELEASE5" "$RUNS"/rz/snapshots/*.pt \
+        --json "$RUNS/eval_$(basename "$set")_rz.json"
+done
+SNAP=$RUNS/rz/snapshots/model_step000100.pt  # the one snapshot rule r11 found eligible
+
+# 4. the gates: held-out Blender sets (rendered by their generators), the report set, the synthetic floor
+render_with v4 3ab635f "$DATA/render_heldout" 128 2
+render_with v5 8acb1a6 "$DATA/render_heldout_v5" 128 4
+render_with v6 65bad7d "$DATA/render_heldout_rockery" 64 14 rockery
+for d in render_heldout render_heldout_v5 render_heldout_rockery; do
+    $PY scripts/eval_energy_net.py "$DATA/$d" --limit 128 "$SNAP" --json "$RUNS/eval_heldout_rz_$d.json"
+done
+CANDIDATE=$RUNS/rz100_onnx/default
+[ -f "$CANDIDATE/model.json" ] || $PY -m image_dynamics.cli -q export "$SNAP" -o "$CANDIDATE" --guidance 3
+$PY -m image_dynamics.cli eval-photos docs/realphoto --model "$CANDIDATE" -o "$RUNS/eval_photos_rz100.json" \
+    --pictures "$RUNS/photos_rz100"
+[ -f "$DATA/test/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/test" --count 256 --seed 7919
+$PY -m image_dynamics.cli eval --data "$DATA/test" --train-data "$DATA/synth_train" --model "$CANDIDATE" \
+    --limit 64 --seeds 0,1,2 --psnr-samples 0 -o "$RUNS/eval_rz100_synth64.json"
+
+# 5. the package: release 5's folder with the new energy_net.onnx and the candidate's model.json, whose entries for
+#    the three unchanged graphs point at release 5's files (the same weights; a re-export differs in bytes only)
+PACKAGE=$RUNS/release6_pkg/default
+if [ ! -f "$PACKAGE/model.json" ]; then
+    mkdir -p "$(dirname "$PACKAGE")" && cp -r "$RELEASE5" "$PACKAGE" && cp "$CANDIDATE/energy_net.onnx" "$PACKAGE/"
+    $PY - "$CANDIDATE" "$RELEASE5" "$PACKAGE" <<'EOF'
+import json, sys
+candidate, release5, package = sys.argv[1:]
+doc = json.load(open(f"{candidate}/model.json"))
+old = json.load(open(f"{release5}/model.json"))
+doc["files"] = {k: doc["files"][k] if k == "energy_net.onnx" else old["files"][k] for k in old["files"]}
+with open(f"{package}/model.json", "w") as f:
+    json.dump(doc, f, indent=1)
+    f.write("\n")
+EOF
+fi
+echo "release 6 package: $PACKAGE (the shipped one also carries the data note and export note of its model.json)"
