@@ -12,10 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DATA=${DATA:-/work/datasets}
-RUNS=${RUNS:-/work/runs}
-GEN=${GEN:-/work/gen}                       # worktrees of the generator versions
-PY=${PY:-.venv/bin/python}
+source scripts/datasets.sh                  # DATA, RUNS, GEN, PY, RELEASE5, render_with, release5_package
+release5_package
 TEST=$DATA/test                             # `data synth --count 256 --seed 7919`
 SYNTH=$DATA/synth_train                     # `data synth --count 2000 --seed 0` (eval's normalisation statistics)
 HELDOUT=$DATA/render_heldout                # generator v4 (3ab635f): --count 128 --seed 2
@@ -23,19 +21,10 @@ HELDOUT_V5=$DATA/render_heldout_v5          # generator v5 (8acb1a6): --count 12
 HELDOUT_ROCKERY=$DATA/render_heldout_rockery  # generator v6 (65bad7d): --families rockery --count 64 --seed 14
 RENDER_V7=$DATA/render_train_v7            # generator v7, every family: `data render --count 1000 --seed 17`
 RENDER_V7_SNAP=$DATA/render_train_v7_snap  # the 64 shards (512 scenes) rendered when the runs started: hard links
-RELEASE5=core/image_dynamics/models/default # while release 5 is the shipped package; afterwards: git show 65bad7d
 CANDIDATE=$RUNS/exposure_key_onnx/default
 
 [ -f "$TEST/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$TEST" --count 256 --seed 7919
 [ -f "$SYNTH/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$SYNTH" --count 2000 --seed 0
-render_with() {  # VERSION COMMIT FOLDER COUNT SEED [FAMILIES]
-    local version=$1 commit=$2 out=$3 count=$4 seed=$5 families=()
-    [ -n "${6:-}" ] && families=(--families "$6")
-    [ -f "$out/dataset.json" ] && return
-    [ -d "$GEN/$version" ] || git worktree add -f "$GEN/$version" "$commit"
-    PYTHONPATH="$GEN/$version/core" $PY -m image_dynamics.cli data render -o "$out" --count "$count" --seed "$seed" \
-        --workers 2 --threads 1 "${families[@]}"
-}
 render_with v4 3ab635f "$HELDOUT" 128 2
 render_with v5 8acb1a6 "$HELDOUT_V5" 128 4
 render_with v6 65bad7d "$HELDOUT_ROCKERY" 64 14 rockery

@@ -13,6 +13,8 @@
 # candidate 5 shipped as release 5 (step 10). The v4 and v5 sets were made by the generator versions of their time:
 # rerender them from commits 3ab635f (v4) and 8acb1a6 (v5); today's code makes v7 scenes. Candidates 7 and 8 (steps
 # 11-12) were trained on from release 5 after it shipped, and not shipped.
+# `core/image_dynamics/models/default` below is the package shipped at the time: release 4 in step 1, release 5 from
+# step 10 on (`git show 1524ff4:core/image_dynamics/models/default/FILE` gives release 5's files; release 6 ships now).
 #
 #   bash scripts/train_release5.sh
 set -euo pipefail

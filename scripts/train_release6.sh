@@ -9,33 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DATA=${DATA:-/work/datasets}
-RUNS=${RUNS:-/work/runs}
-GEN=${GEN:-/work/gen}                    # worktrees of the generator versions
-PY=${PY:-.venv/bin/python}
-RELEASE5=${RELEASE5:-$RUNS/release5_pkg/default}  # release 5's package: `git show 1524ff4:core/...` or a checkout
-
-render_with() {  # VERSION COMMIT FOLDER COUNT SEED [FAMILIES] (COMMIT "current": this checkout's generator)
-    local version=$1 commit=$2 out=$3 count=$4 seed=$5 families=() core
-    [ -n "${6:-}" ] && families=(--families "$6")
-    [ -f "$out/.complete" ] && return
-    if [ "$commit" = current ]; then core=core; else
-        [ -d "$GEN/$version" ] || git worktree add -f "$GEN/$version" "$commit"
-        core=$GEN/$version/core
-    fi
-    PYTHONPATH="$core" $PY -m image_dynamics.cli data render -o "$out" --count "$count" --seed "$seed" \
-        --workers 2 --threads 1 "${families[@]}"
-    touch "$out/.complete"
-}
+source scripts/datasets.sh                # DATA, RUNS, GEN, PY, RELEASE5, render_with, release5_package
+release5_package
 
 # 0. release 5's weights, rebuilt from its package
 if [ ! -f "$RUNS/release5_recovered/model.pt" ]; then
-    if [ ! -f "$RELEASE5/model.json" ]; then
-        mkdir -p "$RELEASE5"
-        for f in model.json energy_net.onnx image_encoder.onnx denoiser.onnx vae_decoder.onnx; do
-            git show "1524ff4:core/image_dynamics/models/default/$f" > "$RELEASE5/$f"
-        done
-    fi
     $PY -c "from image_dynamics.train.loop import load_motion_model
 load_motion_model('$RELEASE5').save('$RUNS/release5_recovered/model.pt')"
 fi

@@ -15,9 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DATA=${DATA:-/work/datasets}
-RUNS=${RUNS:-/work/runs}
-PY=${PY:-.venv/bin/python}
+source scripts/datasets.sh  # DATA, RUNS, PY, RELEASE5, release5_package
+release5_package
 SYNTH=$DATA/synth_train
 RENDER_V7_SNAP=$DATA/render_train_v7_snap    # 512 generator-v7 scenes (scripts/exposure_candidates.sh)
 RENDER_V7_R5=$DATA/render_train_v7_r5families  # of those, the 355 of release 5's families
@@ -50,7 +49,7 @@ run zoom_f22 --data "$SYNTH:1" --data "$RENDER_V7_R5:4" --set photo_zoom=0.5 --s
 
 # 4. every snapshot on the validation views and close-ups (release 5 is scored first, for reference)
 for set in docs/realphoto_validation "$CLOSEUPS"; do
-    $PY scripts/eval_photos_energy_net.py "$set" core/image_dynamics/models/default \
+    $PY scripts/eval_photos_energy_net.py "$set" "$RELEASE5" \
         "$RUNS"/{zoom_2,zoom_3,zoom_f,control_f,zoom_f22}/snapshots/*.pt --json "$RUNS/eval_$(basename "$set")_zoom.json"
 done
 

@@ -1,0 +1,30 @@
+# Sourced (not run) by the scripts that remake a model's data, runs and figures: where datasets, runs and generator
+# checkouts live (override with the environment), and one way to render a Blender set with the generator version
+# that made it. The datasets are not in the repository; these scripts render what is missing.
+DATA=${DATA:-/work/datasets}
+RUNS=${RUNS:-/work/runs}
+GEN=${GEN:-/work/gen}                    # git worktrees of the generator versions
+PY=${PY:-.venv/bin/python}
+
+render_with() {  # VERSION COMMIT FOLDER COUNT SEED [FAMILIES]; COMMIT "current": this checkout's generator
+    local version=$1 commit=$2 out=$3 count=$4 seed=$5 families=() core=core
+    [ -n "${6:-}" ] && families=(--families "$6")
+    if [ "$commit" != current ]; then
+        [ -d "$GEN/$version" ] || git worktree add -f "$GEN/$version" "$commit"
+        core=$GEN/$version/core
+    fi
+    # data render resumes a folder where it stopped and returns at once when the folder is complete
+    PYTHONPATH="$core" $PY -m image_dynamics.cli data render -o "$out" --count "$count" --seed "$seed" \
+        --workers 2 --threads 1 "${families[@]}"
+}
+
+# release 5's package (shipped until release 6): the reference these scripts score against, taken from git if missing
+RELEASE5=${RELEASE5:-$RUNS/release5_pkg/default}
+release5_package() {
+    [ -f "$RELEASE5/model.json" ] && return
+    mkdir -p "$RELEASE5"
+    local f
+    for f in model.json README.md energy_net.onnx image_encoder.onnx denoiser.onnx vae_decoder.onnx; do
+        git show "1524ff4:core/image_dynamics/models/default/$f" > "$RELEASE5/$f"
+    done
+}
