@@ -2,8 +2,8 @@
 # Release 6 as it was made (docs/model-card.md, "Release 6"): release 5's energy network trained on for 100 steps
 # (run RZ, rule r11, written before the data was rendered), on the synthetic scenes, the first scenes of release 5's
 # own Blender sets re-rendered by their generators, and new generator-v7 scenes of release 5's families, half the
-# pictures zoomed. Everything is made once; a rerun skips what exists. About 45 minutes of rendering, 13 of training
-# and 30 of scoring on 2 cores.
+# pictures zoomed. Everything is made once; a rerun skips what exists. On 2 cores: about 40 minutes to render the
+# training data, 13 to train, 25 to render the held-out sets and 20 to score.
 #
 #   bash scripts/train_release6.sh
 set -euo pipefail
