@@ -291,6 +291,30 @@ def test_rockery_scenes_hold_still_stones_in_view_and_plants_that_sway_from_thei
     assert rooted_on_stone >= 10
 
 
+def test_specimen_scenes_frame_plants_close_up_that_sway_by_pixels_beside_still_surroundings():
+    # the pictures this family answers: close-ups of single plants, which the earlier models moved by tenths of a pixel
+    times = np.arange(0, 150, 5)
+    still = set()
+    for seed in range(10):
+        spec = layout(seed, 256, 160, "specimen")
+        still |= {o.name for o in spec.objects if o.part == 0}
+        plants = [o for o in spec.objects if o.part > 0]
+        verts = np.concatenate([o.verts for o in plants])
+        px = spec.camera.project(verts)
+        inside = (px[:, 0] >= 0) & (px[:, 0] < 256) & (px[:, 1] >= 0) & (px[:, 1] < 160)
+        rows = px[inside, 1]
+        assert inside.sum() > 100 and np.ptp(rows) > 0.4 * 160, seed  # plants in the frame fill much of its height
+        swing = []
+        for o in plants:
+            shown = inside[:len(o.verts)]
+            inside = inside[len(o.verts):]
+            pts = o.verts[shown][::7]
+            moved = np.stack([spec.camera.project(pts + d) for d in o.motion.displace(pts, times)])
+            swing.append(np.hypot(*(moved - moved.mean(0)).transpose(2, 0, 1)).max(0))
+        assert np.median(np.concatenate(swing)) > 1.0, seed  # most of the plant moves by more than a pixel
+    assert {"wall", "pot", "soil", "rocks", "ground"} <= still  # what stands beside the plants stays still
+
+
 def test_render_families_can_be_chosen_and_a_folder_resumes_only_with_the_same_ones(tmp_path, monkeypatch, capsys):
     from image_dynamics.cli import main
     from image_dynamics.data.render import dataset
