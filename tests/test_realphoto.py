@@ -105,12 +105,14 @@ def test_photo_metrics_auc_means_and_fractions():
     assert m["auc"] == 1.0  # the unlabelled 9 px pixel is left out
     assert m["mean_rms_px"] == pytest.approx(rms.mean())
     assert m["moving_fraction"] == pytest.approx(3 / 5)  # 1.0, 0.8 and 9.0 exceed 0.5 px
+    assert m["labelled_moving_fraction"] == 1.0 and m["labelled_moving_share"] == pytest.approx(2 / 5)
     assert m["mean_rms_moving_px"] == pytest.approx(0.9) and m["mean_rms_static_px"] == pytest.approx(0.15)
     assert realphoto.photo_metrics(rms[:, ::-1].copy(), labels[:, ::-1].copy())["auc"] == 1.0
     inverted = realphoto.photo_metrics(np.array([[0.1, 0.2, 1.0, 0.8, 0]], np.float32), labels)
     assert inverted["auc"] == 0.0
     static_only = realphoto.photo_metrics(rms, np.full_like(labels, 128))
     assert static_only["auc"] is None and static_only["mean_rms_moving_px"] is None
+    assert static_only["labelled_moving_fraction"] is None and static_only["labelled_moving_share"] == 0.0
 
 
 def test_evaluate_averages_seeds_and_writes_report_and_pictures(tmp_path):

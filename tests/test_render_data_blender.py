@@ -131,7 +131,8 @@ def test_ceiling_truths_share_the_render_and_differ_only_in_hidden_amplitudes():
     assert moving.sum() > 20 and not np.allclose(energy[moving], energy_expected[moving])
 
 
-@pytest.mark.parametrize("family, seed", [("rockery", 2), ("promenade", 3), ("promenade", 6)])  # crag; slabs, gravel
+@pytest.mark.parametrize("family, seed", [("rockery", 2), ("promenade", 3), ("promenade", 6), ("specimen", 0)])
+# crag; slabs, gravel; a potted shrub before a wall
 def test_still_surface_families_render_their_stones_and_floors_still_and_known_and_their_plants_moving(family, seed):
     from image_dynamics.data.render.worker import render_scene
 

@@ -63,8 +63,10 @@ def cmd_eval_photos(args: argparse.Namespace) -> int:
     if not args.quiet:
         for r in report["images"]:
             auc = "  n/a" if r["auc"] is None else f"{r['auc']:.3f}"
+            moving = "" if r["labelled_moving_fraction"] is None else \
+                f" (of the moving-labelled: {100 * r['labelled_moving_fraction']:.1f} %)"
             print(f"{r['name']:<24} AUC {auc}  mean RMS {r['mean_rms_px']:.3f} px  moving > 0.5 px "
-                  f"{100 * r['moving_fraction']:.1f} %")
+                  f"{100 * r['moving_fraction']:.1f} %{moving}")
     say(args, f"wrote {args.output}" + ("" if pictures_dir is None else f" and {len(pictures)} pictures in "
                                                                          f"{pictures_dir}"))
     return EXIT_OK
