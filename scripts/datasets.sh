@@ -18,13 +18,18 @@ render_with() {  # VERSION COMMIT FOLDER COUNT SEED [FAMILIES]; COMMIT "current"
         --workers 2 --threads 1 "${families[@]}"
 }
 
-# release 5's package (shipped until release 6): the reference these scripts score against, taken from git if missing
-RELEASE5=${RELEASE5:-$RUNS/release5_pkg/default}
-release5_package() {
-    [ -f "$RELEASE5/model.json" ] && return
-    mkdir -p "$RELEASE5"
+# a shipped release's package taken from git: release_package FOLDER COMMIT (the commit that shipped it)
+release_package() {
+    [ -f "$1/model.json" ] && return
+    mkdir -p "$1"
     local f
     for f in model.json README.md energy_net.onnx image_encoder.onnx denoiser.onnx vae_decoder.onnx; do
-        git show "1524ff4:core/image_dynamics/models/default/$f" > "$RELEASE5/$f"
+        git show "$2:core/image_dynamics/models/default/$f" > "$1/$f"
     done
 }
+
+# the references the scripts score against, so that they do not move when a later release ships
+RELEASE5=${RELEASE5:-$RUNS/release5_pkg/default}   # release 5, shipped until release 6
+release5_package() { release_package "$RELEASE5" 1524ff4; }
+RELEASE6=${RELEASE6:-$RUNS/release6_pkg/default}   # release 6, shipped until release 7
+release6_package() { release_package "$RELEASE6" f2e9710; }

@@ -21,7 +21,7 @@ fi
 # 1. training data: 2,000 synthetic scenes, the first scenes of release 5's v4, v5 and rockery sets, 256 v7 scenes
 [ -f "$DATA/synth_train/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/synth_train" --count 2000 \
     --seed 0
-render_with v7 current "$DATA/render_v7_r5fam" 256 27 coast,lake,meadow,rockery,village,waterfront
+render_with v7 97ea7d7 "$DATA/render_v7_r5fam" 256 27 coast,lake,meadow,rockery,village,waterfront
 render_with v4 3ab635f "$DATA/render_train_v4_160" 160 1
 render_with v5 8acb1a6 "$DATA/render_train_v5_160" 160 3
 render_with v6 65bad7d "$DATA/render_train_rockery_96" 96 13 rockery
