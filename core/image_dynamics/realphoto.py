@@ -178,7 +178,9 @@ def photo_metrics(rms: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def _colour_rms(rms: np.ndarray, top: float = PICTURE_RMS_MAX) -> np.ndarray:
+def colour_rms(rms: np.ndarray, top: float = PICTURE_RMS_MAX) -> np.ndarray:
+    """uint8 RGB ``[H, W, 3]`` picture of an RMS map ``[H, W]`` (pixels): inferno on a square-root scale, 0 to
+    ``top`` px; the colour scale of every motion picture of the photo sets and datasets."""
     scaled = np.clip(rms / top, 0, 1) ** 0.5  # square root: small motion stays visible
     return cv2.cvtColor(cv2.applyColorMap((scaled * 255 + 0.5).astype(np.uint8), cv2.COLORMAP_INFERNO),
                         cv2.COLOR_BGR2RGB)
@@ -192,7 +194,8 @@ def _label_overlay(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return (out + 0.5).astype(np.uint8)
 
 
-def _titled(panel: np.ndarray, title: str) -> np.ndarray:
+def titled(panel: np.ndarray, title: str) -> np.ndarray:
+    """``panel`` (uint8 RGB ``[H, W, 3]``) under a 22-px white bar with ``title``."""
     bar = np.full((22, panel.shape[1], 3), 255, np.uint8)
     cv2.putText(bar, title, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     return np.concatenate([bar, panel], axis=0)
@@ -203,11 +206,11 @@ def photo_picture(photo: LabelledPhoto, rms: np.ndarray, frame: np.ndarray, metr
     root scale, 0 to ``PICTURE_RMS_MAX`` px) and a rendered frame, side by side with titles."""
     gap = np.full((photo.image.shape[0] + 22, 4, 3), 255, np.uint8)
     auc = "n/a" if metrics["auc"] is None else f"{metrics['auc']:.2f}"
-    panels = [_titled(photo.image, f"{photo.name}"),
-              _titled(_label_overlay(photo.image, photo.labels), "labels: red moving, blue static"),
-              _titled(_colour_rms(rms), f"motion RMS 0-{PICTURE_RMS_MAX:g} px, AUC {auc}, mean "
+    panels = [titled(photo.image, f"{photo.name}"),
+              titled(_label_overlay(photo.image, photo.labels), "labels: red moving, blue static"),
+              titled(colour_rms(rms), f"motion RMS 0-{PICTURE_RMS_MAX:g} px, AUC {auc}, mean "
                                         f"{metrics['mean_rms_px']:.2f} px"),
-              _titled(frame, f"frame {PICTURE_FRAME:g} (seed 0)")]
+              titled(frame, f"frame {PICTURE_FRAME:g} (seed 0)")]
     return np.concatenate([panels[0], gap, panels[1], gap, panels[2], gap, panels[3]], axis=1)
 
 

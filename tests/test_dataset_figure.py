@@ -1,0 +1,48 @@
+"""scripts/make_dataset_figure.py: the true motion it draws is the eval-photos protocol's RMS, unknown pixels marked."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from image_dynamics import spectral
+from image_dynamics.realphoto import colour_rms
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make_dataset_figure.py"
+
+
+@pytest.fixture(scope="module")
+def figure():
+    spec = importlib.util.spec_from_file_location("make_dataset_figure", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_true_rms_is_the_loop_rms_of_the_displacement_scaled_to_the_figure_width(figure):
+    freqs = spectral.harmonic_freqs(16)
+    coeffs = np.zeros((16, 4, 2, 3), np.float16)
+    coeffs[0, 0] = 5.0  # the 0 Hz band is the loop's mean offset: no motion
+    coeffs[3, 0, 0, 0] = 0.6  # x real: a one-sided coefficient, so a 0.6-px cosine at that pixel
+    coeffs[5, 3, 1, 2] = 0.8  # y imaginary
+    rms = figure.true_rms(coeffs, freqs, scale=2.0)
+    assert rms.shape == (2, 3)
+    assert rms[0, 0] == pytest.approx(0.6 / np.sqrt(2) * 2, rel=1e-3)  # RMS of A cos is A / sqrt(2)
+    assert rms[1, 2] == pytest.approx(0.8 / np.sqrt(2) * 2, rel=1e-3)
+    assert rms[0, 1] == 0.0
+
+
+def test_sample_panels_mark_unknown_pixels_and_share_only_known_ones(figure):
+    image = np.full((20, 30, 3), 128, np.uint8)
+    rms = np.zeros((20, 30), np.float32)
+    rms[:, :10] = 1.0
+    known = np.ones((20, 30), np.uint8)
+    known[:, 20:] = 0
+    panels = figure.sample_panels(image, rms, known, "specimen")
+    assert panels.shape == (20 + 22, 60, 3)
+    motion = panels[22:, 30:]
+    assert (motion[:, 20:] == figure.UNKNOWN_RGB).all()
+    assert (motion[:, :10] == colour_rms(rms)[:, :10]).all() and not (motion[:, 10:20] == motion[:, :10]).all()
