@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from image_dynamics import spectral
 from image_dynamics.realphoto import colour_rms
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make_dataset_figure.py"
+from .conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def figure():
-    spec = importlib.util.spec_from_file_location("make_dataset_figure", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_dataset_figure")
 
 
 def test_true_rms_is_the_loop_rms_of_the_displacement_scaled_to_the_figure_width(figure):

@@ -3,22 +3,17 @@ combining them with the whole picture do what their docstrings say."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "detail_tiles.py"
+from .conftest import load_script
+
 K, H, W = 4, 10, 16
 
 
 @pytest.fixture(scope="module")
 def tiles():
-    spec = importlib.util.spec_from_file_location("detail_tiles", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("detail_tiles")
 
 
 def _pixelwise(batch: np.ndarray) -> np.ndarray:

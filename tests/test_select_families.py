@@ -3,7 +3,6 @@ with them; a family the dataset does not hold is refused with the list of those 
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +11,13 @@ import pytest
 from image_dynamics.data.shards import ShardWriter, iter_shards, read_info
 from image_dynamics.errors import InputError
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "select_families.py"
+from .conftest import load_script
+
 H, W, K = 8, 12, 3
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("select_families", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("select_families")
 
 
 def _dataset(folder: Path) -> list[str]:
