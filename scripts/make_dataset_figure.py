@@ -16,17 +16,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from image_dynamics.data.shards import iter_shards, known_mask, read_info
+from image_dynamics.data.shards import channels_to_coeffs, iter_shards, known_mask, read_info
+from image_dynamics.evaluation import motion_energy
 from image_dynamics.realphoto import MOVING_PX, colour_rms, titled
 
 UNKNOWN_RGB = (0, 90, 0)
 
 
-def true_rms(coeffs: np.ndarray, freqs_hz: np.ndarray, scale: float) -> np.ndarray:
+def true_rms(channels: np.ndarray, freqs_hz: np.ndarray, scale: float) -> np.ndarray:
     """float32 ``[H, W]``: RMS displacement over one loop (pixels, times ``scale``) from one sample's shard
     coefficients (float16 channels ``[K, 4, H, W]``: x/y real/imaginary), bands above 0 Hz."""
-    c = coeffs[freqs_hz > 0].astype(np.float32)
-    return np.sqrt((c ** 2).sum(axis=(0, 1)) / 2.0) * scale
+    energy = motion_energy(channels_to_coeffs(channels)[None], freqs_hz)[0]
+    return (np.sqrt(energy / 2.0) * scale).astype(np.float32)
 
 
 def sample_panels(image: np.ndarray, rms: np.ndarray, known: np.ndarray, kind: str) -> np.ndarray:
@@ -49,12 +50,13 @@ def main() -> None:
     info = read_info(args.dataset)
     scale = args.width / info.width
     pairs = []
-    for shard in iter_shards(info):
+    for shard in iter_shards(info):  # the first samples only: stop reading shards once there are enough
         known = known_mask(shard)
-        for i in range(len(shard["images"])):
-            if len(pairs) < args.count:
-                rms = true_rms(shard["coeffs"][i], info.freqs_hz, scale)
-                pairs.append(sample_panels(shard["images"][i], rms, known[i], str(shard["kinds"][i])))
+        for i in range(min(len(shard["images"]), args.count - len(pairs))):
+            rms = true_rms(shard["coeffs"][i], info.freqs_hz, scale)
+            pairs.append(sample_panels(shard["images"][i], rms, known[i], str(shard["kinds"][i])))
+        if len(pairs) == args.count:
+            break
     if not pairs:
         raise SystemExit(f"{args.dataset}: no samples")
     blank = np.full_like(pairs[0], 255)
