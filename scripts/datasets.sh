@@ -18,6 +18,24 @@ render_with() {  # VERSION COMMIT FOLDER COUNT SEED [FAMILIES]; COMMIT "current"
         --workers 2 --threads 1 "${families[@]}"
 }
 
+# the three held-out Blender sets of the gates, each rendered by the generator that made it (v4, v5, v6 rockery)
+render_heldout_sets() {
+    render_with v4 3ab635f "$DATA/render_heldout" 128 2
+    render_with v5 8acb1a6 "$DATA/render_heldout_v5" 128 4
+    render_with v6 65bad7d "$DATA/render_heldout_rockery" 64 14 rockery
+}
+
+# release 6's training data (run RZ): the synthetic scenes, the first scenes of release 5's v4, v5 and rockery sets
+# rendered by their generators, and 256 v7 scenes of release 5's families
+render_release6_data() {
+    [ -f "$DATA/synth_train/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/synth_train" \
+        --count 2000 --seed 0
+    render_with v7 97ea7d7 "$DATA/render_v7_r5fam" 256 27 coast,lake,meadow,rockery,village,waterfront
+    render_with v4 3ab635f "$DATA/render_train_v4_160" 160 1
+    render_with v5 8acb1a6 "$DATA/render_train_v5_160" 160 3
+    render_with v6 65bad7d "$DATA/render_train_rockery_96" 96 13 rockery
+}
+
 # a shipped release's package taken from git: release_package FOLDER COMMIT (the commit that shipped it)
 release_package() {
     [ -f "$1/model.json" ] && return

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh                  # DATA, RUNS, GEN, PY, RELEASE5, render_with, release5_package
+source scripts/datasets.sh  # DATA, RUNS, GEN, PY, RELEASE5, render_with, render_heldout_sets, release5_package
 release5_package
 TEST=$DATA/test                             # `data synth --count 256 --seed 7919`
 SYNTH=$DATA/synth_train                     # `data synth --count 2000 --seed 0` (eval's normalisation statistics)
@@ -25,9 +25,7 @@ CANDIDATE=$RUNS/exposure_key_onnx/default
 
 [ -f "$TEST/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$TEST" --count 256 --seed 7919
 [ -f "$SYNTH/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$SYNTH" --count 2000 --seed 0
-render_with v4 3ab635f "$HELDOUT" 128 2
-render_with v5 8acb1a6 "$HELDOUT_V5" 128 4
-render_with v6 65bad7d "$HELDOUT_ROCKERY" 64 14 rockery
+render_heldout_sets                         # HELDOUT, HELDOUT_V5, HELDOUT_ROCKERY
 
 # 1. the key: the weighted median exposure of release 5's training mixture at its weights (synthetic 1, v4 1, v5 2,
 #    rockery 1), measured on sets of the same generators (the training sets themselves are not needed)

@@ -10,17 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh                # DATA, RUNS, GEN, PY, RELEASE6, render_with, release6_package
+source scripts/datasets.sh  # DATA, RUNS, GEN, PY, RELEASE6, render_with, render_release6_data, render_heldout_sets
 release6_package
 
 # 1. data: release 6's, 256 specimen scenes of generator v8, and for RS3 the first 320 scenes of the v4 set
-[ -f "$DATA/synth_train/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/synth_train" --count 2000 \
-    --seed 0
-render_with v7 97ea7d7 "$DATA/render_v7_r5fam" 256 27 coast,lake,meadow,rockery,village,waterfront
-render_with v4 3ab635f "$DATA/render_train_v4_160" 160 1
+render_release6_data
 render_with v4 3ab635f "$DATA/render_train_v4_320" 320 1
-render_with v5 8acb1a6 "$DATA/render_train_v5_160" 160 3
-render_with v6 65bad7d "$DATA/render_train_rockery_96" 96 13 rockery
 render_with v8 434d7ac "$DATA/render_specimen_256" 256 31 specimen
 
 # 2. the runs: NAME SEED V4_FOLDER V4_WEIGHT SPECIMEN_WEIGHT
@@ -40,9 +35,7 @@ run rs3 43 render_train_v4_320 1 1
 
 # 3. every snapshot (release 6 first, for reference): validation views and close-ups; held-out sets (gate 1 of
 #    rules r13 and r14), the specimen set reported only
-render_with v4 3ab635f "$DATA/render_heldout" 128 2
-render_with v5 8acb1a6 "$DATA/render_heldout_v5" 128 4
-render_with v6 65bad7d "$DATA/render_heldout_rockery" 64 14 rockery
+render_heldout_sets
 render_with v8 434d7ac "$DATA/render_heldout_specimen" 64 37 specimen
 for name in rs rs2 rs3; do
     for set in docs/realphoto_validation docs/realphoto_validation_closeups; do

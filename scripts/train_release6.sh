@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh                # DATA, RUNS, GEN, PY, RELEASE5, render_with, release5_package
+source scripts/datasets.sh  # DATA, RUNS, GEN, PY, RELEASE5, render_with, render_release6_data, render_heldout_sets
 release5_package
 
 # 0. release 5's weights, rebuilt from its package
@@ -19,12 +19,7 @@ load_motion_model('$RELEASE5').save('$RUNS/release5_recovered/model.pt')"
 fi
 
 # 1. training data: 2,000 synthetic scenes, the first scenes of release 5's v4, v5 and rockery sets, 256 v7 scenes
-[ -f "$DATA/synth_train/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/synth_train" --count 2000 \
-    --seed 0
-render_with v7 97ea7d7 "$DATA/render_v7_r5fam" 256 27 coast,lake,meadow,rockery,village,waterfront
-render_with v4 3ab635f "$DATA/render_train_v4_160" 160 1
-render_with v5 8acb1a6 "$DATA/render_train_v5_160" 160 3
-render_with v6 65bad7d "$DATA/render_train_rockery_96" 96 13 rockery
+render_release6_data
 
 # 2. run RZ: 500 steps, the averaged weights kept every 100
 [ -f "$RUNS/rz/model.pt" ] || OMP_NUM_THREADS=2 $PY -m image_dynamics.cli train --config default \
@@ -42,9 +37,7 @@ done
 SNAP=$RUNS/rz/snapshots/model_step000100.pt  # the one snapshot rule r11 found eligible
 
 # 4. the gates: held-out Blender sets (rendered by their generators), the report set, the synthetic floor
-render_with v4 3ab635f "$DATA/render_heldout" 128 2
-render_with v5 8acb1a6 "$DATA/render_heldout_v5" 128 4
-render_with v6 65bad7d "$DATA/render_heldout_rockery" 64 14 rockery
+render_heldout_sets
 for d in render_heldout render_heldout_v5 render_heldout_rockery; do
     $PY scripts/eval_energy_net.py "$DATA/$d" --limit 128 "$SNAP" --json "$RUNS/eval_heldout_rz_$d.json"
 done
