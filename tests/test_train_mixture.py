@@ -19,6 +19,7 @@ from image_dynamics.errors import InputError  # noqa: E402
 from image_dynamics.train.configs import get_config  # noqa: E402
 from image_dynamics.train.data import (  # noqa: E402
     ShardStream,
+    loss_weights,
     open_training_data,
     parse_data_spec,
     regression_batch,
@@ -203,6 +204,48 @@ def test_every_loss_ignores_unknown_pixels():
         _, metrics = vae_loss(vae, junk, plain, gen(), known)
     assert metrics["l1"] == pytest.approx((recon - junk).abs()[..., :20].mean().item(), rel=1e-5)
     assert metrics["loss"] == pytest.approx(metrics["l1"], rel=1e-6)
+
+
+def test_unknown_pixels_count_at_energy_unknown_weight_when_asked():
+    known = np.array([[1.0, 0.0, 0.5]], np.float32)
+    assert np.allclose(loss_weights(known, 0.0), known)  # 0: left out, as before
+    assert np.allclose(loss_weights(known, 0.4), [[1.0, 0.4, 0.7]])  # a zoom's half-known pixel in between
+    assert loss_weights(known, 0.4).dtype == np.float32
+    with pytest.raises(InputError, match="energy_unknown_weight must be in"):
+        dataclasses.replace(get_config("tiny"), energy_unknown_weight=1.5).validate()
+    # the energy loss sees a target change at unknown pixels once they weigh something, and more as they weigh more
+    torch.manual_seed(0)
+    pred, target = torch.randn(2, K, 40, 64), torch.randn(2, K, 40, 64)
+    changed = target.clone()
+    changed[:, :, :, 50:] += 5.0
+    known = np.ones((2, 40, 64), np.float32)
+    known[:, :, 50:] = 0
+
+    def excess(weight):
+        w = torch.from_numpy(loss_weights(known, weight))
+        return energy_loss(pred, changed, 1e-4, 0.25, w)[0].item() - energy_loss(pred, target, 1e-4, 0.25, w)[0].item()
+
+    assert excess(0.0) == pytest.approx(0.0, abs=1e-6)
+    assert 0 < excess(0.3) < excess(1.0)
+
+
+def test_stage_energy_trains_unknown_pixels_at_their_weight(sets, tmp_path, monkeypatch):
+    """The energy stage passes the known masks through :func:`loss_weights` with the run's weight."""
+    import image_dynamics.train.loop as loop
+
+    seen = []
+    real = loop.energy_loss
+
+    def spy(pred_log, target_log, floor, level_weight, known=None, **kw):
+        seen.append(None if known is None else known.numpy().copy())
+        return real(pred_log, target_log, floor, level_weight, known, **kw)
+
+    monkeypatch.setattr(loop, "energy_loss", spy)
+    cfg = dataclasses.replace(get_config("tiny"), vae_steps=1, diffusion_steps=1, energy_steps=2,
+                              energy_unknown_weight=0.25)
+    loop.train(cfg, sets["junk"], tmp_path / "run", device="cpu", stages=("vae", "diffusion", "energy"))
+    assert len(seen) == 2 and all(w is not None for w in seen)
+    assert all(set(np.unique(w)) == {0.25, 1.0} for w in seen)  # the unknown quarter at 0.25, the rest whole
 
 
 def test_eval_leaves_unknown_pixels_out_of_every_metric():

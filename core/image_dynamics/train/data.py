@@ -367,6 +367,13 @@ def vae_batch(stream: ShardStream, step: int, batch: int, crop: tuple[int, int],
     return np.ascontiguousarray(crops)
 
 
+def loss_weights(known: np.ndarray, unknown_weight: float) -> np.ndarray:
+    """float32 per-pixel loss weights ``[...]`` from known masks ``[...]`` (1 known, 0 unknown, fractions where a
+    zoom mixed them): known pixels weigh 1, unknown ones ``unknown_weight`` (0: left out)."""
+    known = np.asarray(known, np.float32)
+    return (known + np.float32(unknown_weight) * (1.0 - known)).astype(np.float32)
+
+
 def regression_batch(stream: ShardStream, step: int, batch: int, with_known: bool = False,
                      realism: float = 0.0, exposure: float = 0.0, zoom: float = 0.0, zoom_max: float = 2.0):
     """(images uint8 ``[batch, h, w, 3]``, normalised channels float32 ``[batch, K, 4, h, w]``) with random flips;

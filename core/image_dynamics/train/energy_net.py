@@ -59,7 +59,8 @@ def log_band_energy_targets(normalised: np.ndarray, stats: norm.NormStats, floor
 
 
 def _pearson_per_image(pred: torch.Tensor, true: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-image Pearson correlation over pixels ``[B]``; ``weight`` ``[B, H, W]`` (0/1) keeps only some pixels."""
+    """Per-image Pearson correlation over pixels ``[B]``; ``weight`` ``[B, H, W]`` (0 leaves a pixel out, 1 counts it
+    whole; fractions scale its deviations)."""
     p, t = pred.flatten(1), true.flatten(1)
     w = torch.ones_like(p) if weight is None else weight.flatten(1).to(p.dtype)
     n = w.sum(dim=1, keepdim=True).clamp_min(1.0)
@@ -111,7 +112,8 @@ def energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, floor: float, 
       ``mean_weight`` (0: left out, as releases 2-4 were trained), which pulls each region's energy to the mean of
       scenes that look alike.
 
-    ``known`` float ``[B, H, W]`` (1 where the motion is known): every term is taken over known pixels only.
+    ``known`` float ``[B, H, W]``: per-pixel weights (1 where the motion is known, 0 to leave a pixel out,
+    between for :attr:`~.configs.TrainConfig.energy_unknown_weight`); every term is weighted by them.
     """
     pred_e, true_e = band_energy(pred_log, floor), band_energy(target_log, floor)
     if known is None:

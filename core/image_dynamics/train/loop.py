@@ -57,7 +57,16 @@ from ..errors import CancelledError, InputError, OutputError
 from ..model.processing import energy_net_input
 from .augment import photo_realism, realism_rng
 from .configs import TrainConfig, get_config, override_fields, scale_batches, scale_learning_rates
-from .data import ShardStream, TrainData, build_latent_cache, open_training_data, regression_batch, step_rng, vae_batch
+from .data import (
+    ShardStream,
+    TrainData,
+    build_latent_cache,
+    loss_weights,
+    open_training_data,
+    regression_batch,
+    step_rng,
+    vae_batch,
+)
 from .diffusion import diffusion_loss
 from .energy_net import energy_loss, log_band_energy_targets
 from .model import CHECKPOINT_FORMAT, MotionModel, config_from_facts, load_payload, resolve_device, save_payload
@@ -731,7 +740,8 @@ class _EnergyStage(_Stage):
         if cfg.energy_input_key:  # what the exported package will feed it (after the camera: a photo's own exposure)
             imgs = torch.from_numpy(energy_net_input(imgs.cpu().numpy(), cfg.energy_input_key)).to(t.device)
         target_log = torch.from_numpy(log_band_energy_targets(target, t.data.stats, cfg.energy_floor)).to(t.device)
-        mask = None if known.min() == 1.0 else torch.from_numpy(known).to(t.device)
+        weights = loss_weights(known, cfg.energy_unknown_weight)
+        mask = None if weights.min() == 1.0 else torch.from_numpy(weights).to(t.device)
         loss, metrics = energy_loss(t.model.energy(imgs), target_log, cfg.energy_floor, cfg.energy_level_weight,
                                     known=mask, mean_weight=cfg.energy_mean_weight, mean_pool=cfg.energy_mean_pool,
                                     mean_ratio_cap=cfg.energy_mean_ratio_cap)
