@@ -315,6 +315,31 @@ def test_specimen_scenes_frame_plants_close_up_that_sway_by_pixels_beside_still_
     assert {"wall", "pot", "soil", "rocks", "ground"} <= still  # what stands beside the plants stays still
 
 
+def test_specimen_flowers_turn_open_faces_with_a_disc_to_the_camera_and_other_families_keep_theirs():
+    # edge-on petals are all silhouette (unknown motion) at the grid's size; a face with a solid disc is one surface
+    faced = 0
+    for seed in range(40):
+        spec = layout(seed, 256, 160, "specimen")
+        by_name = {o.name: o for o in spec.objects}
+        if "flower_heads" not in by_name:
+            continue
+        assert "flower_discs" in by_name, seed
+        discs, stems = by_name["flower_discs"], by_name["flower_stems"]
+        assert discs.part == stems.part and discs.motion is stems.motion  # one plant, one motion
+        fans = discs.verts.reshape(-1, 13, 3)  # a raised centre and a rim of 12
+        normals = fans[:, 0] - fans[:, 1:].mean(axis=1)
+        to_camera = spec.camera.position[None] - fans[:, 0]
+        cosine = (normals * to_camera).sum(1) / np.linalg.norm(normals, axis=1) / np.linalg.norm(to_camera, axis=1)
+        assert np.mean(cosine > 0.2) > 0.8, seed  # most faces turned to the camera, not edge-on
+        rim = spec.camera.project(fans[:, 1:].reshape(-1, 3)).reshape(-1, 12, 2)
+        assert np.median(np.ptp(rim[..., 0], axis=1)) > 2.0, seed  # several pixels across at 256 px
+        faced += 1
+    assert faced >= 5
+    for family in ("meadow", "garden"):  # their flowers, seen from metres away, stay as they were
+        names = {o.name for s in range(30) for o in layout(s, 256, 160, family).objects}
+        assert "flower_heads" in names and "flower_discs" not in names
+
+
 def test_render_families_can_be_chosen_and_a_folder_resumes_only_with_the_same_ones(tmp_path, monkeypatch, capsys):
     from image_dynamics.cli import main
     from image_dynamics.data.render import dataset

@@ -63,16 +63,21 @@ def blades(roots: np.ndarray, heights: np.ndarray, widths: np.ndarray, lean: np.
 
 
 def leaves(centers: np.ndarray, normals: np.ndarray, sizes: np.ndarray, rng: np.random.Generator,
-           subdiv: int = 2) -> tuple[np.ndarray, np.ndarray]:
+           subdiv: int = 2, along: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Leaves: flat quads of side ``sizes`` ``[n]`` (elongated 1.6:1) at ``centers`` ``[n, 3]`` facing ``normals``,
-    each a ``(subdiv + 1)^2`` vertex grid so motion varying across a leaf is carried by the mesh."""
+    each a ``(subdiv + 1)^2`` vertex grid so motion varying across a leaf is carried by the mesh; each turned at
+    random in its plane, or with its long axis along the directions ``along`` ``[n, 3]`` (petals round a flower's
+    disc; then ``rng`` is not drawn from)."""
     n = centers.shape[0]
     nrm = normals / np.linalg.norm(normals, axis=1, keepdims=True)
     helper = np.where(np.abs(nrm[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
     u = np.cross(nrm, helper)
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     v = np.cross(nrm, u)
-    spin = rng.uniform(0, 2 * np.pi, n)[:, None]
+    if along is None:
+        spin = rng.uniform(0, 2 * np.pi, n)[:, None]
+    else:
+        spin = np.arctan2((along * v).sum(axis=1), (along * u).sum(axis=1))[:, None]
     u, v = np.cos(spin) * u + np.sin(spin) * v, -np.sin(spin) * u + np.cos(spin) * v
     g = np.linspace(-0.5, 0.5, subdiv + 1)
     gu, gv = np.meshgrid(g, g, indexing="ij")
@@ -82,6 +87,28 @@ def leaves(centers: np.ndarray, normals: np.ndarray, sizes: np.ndarray, rng: np.
     cup = (gv ** 2).ravel()[None, :, None] * 0.3 * sizes[:, None, None] * nrm[:, None]
     verts = (centers[:, None] + off + cup).reshape(-1, 3)
     return verts, grid_faces(subdiv + 1, subdiv + 1, n)
+
+
+def discs(centers: np.ndarray, normals: np.ndarray, radii: np.ndarray, dome: float = 0.25,
+          sides: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """Flower discs: ``[n]`` round fans of ``radii`` ``[n]`` (metres) at ``centers`` ``[n, 3]`` facing ``normals``
+    ``[n, 3]``, their centre raised by ``dome`` times the radius (a daisy's or sunflower's seed head), each a centre
+    vertex and a rim of ``sides``."""
+    n = centers.shape[0]
+    nrm = normals / np.linalg.norm(normals, axis=1, keepdims=True)
+    helper = np.where(np.abs(nrm[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
+    u = np.cross(nrm, helper)
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    v = np.cross(nrm, u)
+    ang = np.linspace(0, 2 * np.pi, sides, endpoint=False)
+    rim = centers[:, None] + radii[:, None, None] * (np.cos(ang)[None, :, None] * u[:, None]
+                                                      + np.sin(ang)[None, :, None] * v[:, None])
+    top = centers + (dome * radii)[:, None] * nrm
+    verts = np.concatenate([top[:, None], rim], axis=1).reshape(-1, 3)  # [n * (sides + 1), 3]
+    first = np.arange(n)[:, None] * (sides + 1)
+    j = np.arange(sides)[None]
+    faces = np.stack([np.broadcast_to(first, (n, sides)), first + 1 + j, first + 1 + (j + 1) % sides], -1)
+    return verts, faces.reshape(-1, 3).astype(np.int32)
 
 
 def tube(base, top, r0: float, r1: float, sides: int = 8, rings: int = 4, bend=(0.0, 0.0)) -> tuple[np.ndarray,

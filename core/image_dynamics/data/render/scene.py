@@ -30,7 +30,7 @@ FAMILY_WEIGHTS = {"meadow": 0.16, "lake": 0.12, "coast": 0.09, "waterfront": 0.1
                   "rockery": 0.09, "promenade": 0.08, "interior": 0.06, "campfire": 0.05, "specimen": 0.08}
 FAMILIES = tuple(FAMILY_WEIGHTS)
 HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
-SOURCE = "blender-v8"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
+SOURCE = "blender-v9"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
 BASE_HZ = 0.2
 _EXPECTED_HIDDEN_GAINS = contextvars.ContextVar("render_expected_hidden_gains", default=False)
 
@@ -262,7 +262,13 @@ class _Builder:
                            float(rng.uniform(0.3, 1.0)))
         self.spec.add(kind, mesh, self.material(kind), motion)
 
-    def flowers(self, n: int, r0: float, r1: float, height: float) -> None:
+    def flowers(self, n: int, r0: float, r1: float, height: float, open_faces: bool = False) -> None:
+        """``n`` flowers on stems of about ``height`` (metres) scattered ``r0``-``r1`` from the camera: a ring of
+        petals at each stem's top, facing up (``open_faces`` False: the meadow's and garden's heads, seen from metres
+        away) or, with ``open_faces``, turned 20-75 degrees from the zenith towards the camera (give or take 35
+        degrees) around a solid disc of 40-80 % of the petals' length (a daisy's or sunflower's seed head): a
+        close-up's heads show their faces, whose pixels are one surface and so have known motion, where petals
+        seen edge-on are all silhouette."""
         rng = self.rng
         xy = self.scatter(n, r0, r1, 1.05)
         roots = np.concatenate([xy, np.zeros((n, 1))], 1)
@@ -273,16 +279,34 @@ class _Builder:
         petals_per = int(rng.integers(5, 9))
         ang = np.linspace(0, 2 * np.pi, petals_per, endpoint=False)
         size = height * rng.uniform(0.05, 0.12)
-        centres = (tips[:, None] + size * 0.7 * np.stack([np.cos(ang), np.sin(ang), 0 * ang], -1)[None]).reshape(-1, 3)
-        normals = np.tile(np.stack([0.4 * np.cos(ang), 0.4 * np.sin(ang), np.ones_like(ang)], -1), (n, 1))
-        heads = geo.leaves(centres, normals, np.full(centres.shape[0], size), rng, subdiv=1)
+        if open_faces:
+            facing = np.arctan2(-tips[:, 1], -tips[:, 0]) + rng.normal(0, 0.6, n)  # towards the camera at (0, 0)
+            tilt = rng.uniform(math.radians(20), math.radians(75), n)
+            face = np.stack([np.cos(facing) * np.sin(tilt), np.sin(facing) * np.sin(tilt), np.cos(tilt)], -1)
+            helper = np.where(np.abs(face[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
+            u = np.cross(face, helper)
+            u /= np.linalg.norm(u, axis=1, keepdims=True)
+            v = np.cross(face, u)
+            radial = np.cos(ang)[None, :, None] * u[:, None] + np.sin(ang)[None, :, None] * v[:, None]  # [n, p, 3]
+            centres = (tips[:, None] + size * 0.9 * radial).reshape(-1, 3)
+            normals = (face[:, None] + 0.3 * radial).reshape(-1, 3)
+            disc = geo.discs(tips + 0.02 * size * face, face, size * rng.uniform(0.4, 0.8, n))
+            heads = geo.leaves(centres, normals, np.full(centres.shape[0], size), rng, subdiv=1,
+                               along=radial.reshape(-1, 3))
+        else:
+            centres = (tips[:, None] + size * 0.7 * np.stack([np.cos(ang), np.sin(ang), 0 * ang], -1)[None]
+                       ).reshape(-1, 3)
+            normals = np.tile(np.stack([0.4 * np.cos(ang), 0.4 * np.sin(ang), np.ones_like(ang)], -1), (n, 1))
+            heads = geo.leaves(centres, normals, np.full(centres.shape[0], size), rng, subdiv=1)
         amp = self.plant_wind * height * _hidden(rng, 0.06, 0.2)
         motion = self.sway(0.0, height, amp, float(rng.uniform(1.5, 2.2)), amp * _hidden(rng, 0.1, 0.3),
                            float(rng.uniform(0.4, 1.2)))
         self.spec.add("flower_stems", stems, self.material("grass"), motion)
         petal = self.material("petal")
-        self.spec.add("flower_heads", heads, petal, self.spec.objects[-1].motion)
-        self.spec.objects[-1].part = self.spec.objects[-2].part  # same plants, same motion
+        stems_obj = self.spec.objects[-1]
+        self.spec.add("flower_heads", heads, petal, stems_obj.motion).part = stems_obj.part  # same plants, same motion
+        if open_faces:
+            self.spec.add("flower_discs", disc, self.material("flower_disc"), stems_obj.motion).part = stems_obj.part
 
     def plant(self, pos_xy, height: float, spread: float, n_leaves: int, kind: str = "leaf",
               crown_base: float = 0.0, trunk: float = 0.0, stiffness: float = 1.0, base_z: float = 0.0) -> None:
@@ -492,6 +516,7 @@ class _Builder:
             "reed": [(0.30, 0.32, 0.12), (0.40, 0.36, 0.18)],
             "leaf": [(0.06, 0.16, 0.03), (0.12, 0.22, 0.05), (0.25, 0.22, 0.05), (0.35, 0.15, 0.04)],
             "petal": [(0.8, 0.7, 0.1), (0.85, 0.2, 0.15), (0.9, 0.9, 0.9), (0.5, 0.2, 0.6), (0.9, 0.5, 0.1)],
+            "flower_disc": [(0.85, 0.65, 0.05), (0.45, 0.25, 0.05), (0.12, 0.08, 0.04), (0.9, 0.8, 0.3)],
             "bark": [(0.12, 0.09, 0.06), (0.25, 0.22, 0.2)],
             "rock": [(0.3, 0.28, 0.26), (0.4, 0.36, 0.3), (0.2, 0.2, 0.2), (0.45, 0.4, 0.35)],
             "crag": [(0.05, 0.05, 0.045), (0.08, 0.075, 0.065), (0.12, 0.115, 0.1), (0.07, 0.08, 0.07),
@@ -943,7 +968,7 @@ def _family_specimen(b: _Builder) -> None:
                     str(rng.choice(["grass", "dry_grass", "reed"])), float(rng.uniform(0.004, 0.012)),
                     spread=float(rng.uniform(0.1, 0.5)))
         else:
-            b.flowers(int(rng.integers(5, 40)), y * 0.9, y * 1.15, h)
+            b.flowers(int(rng.integers(5, 40)), y * 0.9, y * 1.15, h, open_faces=True)
 
 
 _FAMILY_BUILDERS = {"meadow": _family_meadow, "lake": _family_lake, "coast": _family_coast,
