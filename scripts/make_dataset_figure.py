@@ -1,11 +1,17 @@
-"""A figure of a training or held-out dataset: some of its pictures beside their true motion.
+"""A figure of a training or held-out dataset: some of its pictures beside their true motion, and beside the motion
+that energy networks predict for them.
 
 Usage: .venv/bin/python scripts/make_dataset_figure.py DATASET -o docs/images/specimen_family.jpg [--count 8]
-       [--columns 2] [--width 512]
+       [--samples 2,3] [--photo PICTURE.png ...] [--model LABEL=MODEL ...] [--columns 2] [--width 512]
 Each sample becomes a pair of panels: the picture, and each pixel's true RMS displacement over one loop in pixels of
 the picture resized to ``--width`` wide (bands above 0 Hz, ``sqrt(E / 2)``; the protocol of ``eval-photos``), on the
 colour scale of the photo sets' pictures (inferno, square root, 0 to 2 px); pixels whose motion is unknown are
-dark green. The titles give the family, the share of known pixels above 0.5 px and the share known.
+dark green. The titles give the family, the share of known pixels above 0.5 px and the share known. ``--samples``
+picks samples by index instead of the first ``--count``. Each ``--photo`` (a picture with no truth, resized to the
+dataset's grid) comes first, its truth panel grey. Each ``--model`` (anything
+``scripts/eval_photos_energy_net.py`` takes: a package, a run's ``model.pt`` or a snapshot) adds a panel per
+picture: its energy network's motion on the same scale, titled with the share above 0.5 px; then ``--columns`` 1
+keeps one picture per row.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from image_dynamics.evaluation import motion_energy
 from image_dynamics.realphoto import MOVING_PX, colour_rms, titled
 
 UNKNOWN_RGB = (0, 90, 0)
+NO_TRUTH_RGB = (200, 200, 200)
 
 
 def true_rms(channels: np.ndarray, freqs_hz: np.ndarray, scale: float) -> np.ndarray:
@@ -30,8 +37,17 @@ def true_rms(channels: np.ndarray, freqs_hz: np.ndarray, scale: float) -> np.nda
     return (np.sqrt(energy / 2.0) * scale).astype(np.float32)
 
 
-def sample_panels(image: np.ndarray, rms: np.ndarray, known: np.ndarray, kind: str) -> np.ndarray:
-    """uint8 ``[H + 22, 2 W, 3]``: the picture and its true motion (unknown pixels dark green), titled."""
+def predicted_rms(energy: np.ndarray, scale: float) -> np.ndarray:
+    """float32 ``[h, w]``: RMS displacement over one loop (pixels, times ``scale``) from an energy network's band
+    energies ``[K, h, w]`` (squared grid pixels), bands above 0 Hz: the same measure as :func:`true_rms`."""
+    return (np.sqrt(np.asarray(energy, np.float64)[1:].sum(axis=0) / 2.0) * scale).astype(np.float32)
+
+
+def sample_panels(image: np.ndarray, rms: np.ndarray | None, known: np.ndarray | None, kind: str) -> np.ndarray:
+    """uint8 ``[H + 22, 2 W, 3]``: the picture and its true motion (unknown pixels dark green), titled; with ``rms``
+    None (a photo) the truth panel is grey."""
+    if rms is None:
+        return np.concatenate([titled(image, kind), titled(np.full_like(image, NO_TRUTH_RGB), "no truth")], axis=1)
     motion = colour_rms(rms)
     motion[known == 0] = UNKNOWN_RGB
     share = float((rms[known > 0] > MOVING_PX).mean()) if known.any() else 0.0
@@ -39,29 +55,66 @@ def sample_panels(image: np.ndarray, rms: np.ndarray, known: np.ndarray, kind: s
     return np.concatenate([titled(image, kind), titled(motion, title)], axis=1)
 
 
+def model_panel(rms: np.ndarray, label: str) -> np.ndarray:
+    """uint8 ``[h + 22, w, 3]``: a network's predicted motion on the truth's colour scale, titled with ``label`` and
+    its share above 0.5 px."""
+    return titled(colour_rms(rms), f"{label}: {100 * float((rms > MOVING_PX).mean()):.1f} % above {MOVING_PX:g} px")
+
+
+def _energy_networks(specs: list[str]) -> list[tuple[str, object]]:
+    """``(label, model)`` for each ``LABEL=MODEL``; torch only when asked."""
+    from image_dynamics.train.loop import load_motion_model
+
+    models = []
+    for spec in specs:
+        label, sep, path = spec.partition("=")
+        if not sep or not label or not path:
+            raise SystemExit(f"--model {spec!r}: write LABEL=MODEL, for example 'release 6=runs/release6_pkg/default'")
+        models.append((label, load_motion_model(path)))
+    return models
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dataset", type=Path)
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--count", type=int, default=8)
+    ap.add_argument("--samples", default="", help="sample indices, comma-separated (instead of the first --count)")
+    ap.add_argument("--photo", type=Path, action="append", default=[], help="a picture with no truth, drawn first")
+    ap.add_argument("--model", action="append", default=[], help="LABEL=MODEL: add its energy network's motion")
     ap.add_argument("--columns", type=int, default=2)
     ap.add_argument("--width", type=int, default=512, help="motion in pixels of the picture at this width")
     args = ap.parse_args()
     info = read_info(args.dataset)
     scale = args.width / info.width
-    pairs = []
+    wanted = sorted({int(i) for i in args.samples.split(",") if i.strip()}) if args.samples else None
+    count = len(wanted) if wanted is not None else args.count
+    pictures = [(np.asarray(Image.open(p).convert("RGB").resize((info.width, info.height), Image.LANCZOS)), None,
+                 None, p.stem) for p in args.photo]
+    index = 0
     for shard in iter_shards(info):  # the first samples only: stop reading shards once there are enough
         known = known_mask(shard)
-        for i in range(min(len(shard["images"]), args.count - len(pairs))):
-            rms = true_rms(shard["coeffs"][i], info.freqs_hz, scale)
-            pairs.append(sample_panels(shard["images"][i], rms, known[i], str(shard["kinds"][i])))
-        if len(pairs) == args.count:
+        for i in range(len(shard["images"])):
+            if (wanted is None or index in wanted) and len(pictures) < count + len(args.photo):
+                rms = true_rms(shard["coeffs"][i], info.freqs_hz, scale)
+                pictures.append((shard["images"][i], rms, known[i], str(shard["kinds"][i])))
+            index += 1
+        if len(pictures) == count + len(args.photo):
             break
-    if not pairs:
+    if not pictures:
         raise SystemExit(f"{args.dataset}: no samples")
-    blank = np.full_like(pairs[0], 255)
-    pairs += [blank] * (-len(pairs) % args.columns)
-    rows = [np.concatenate(pairs[r:r + args.columns], axis=1) for r in range(0, len(pairs), args.columns)]
+    models = _energy_networks(args.model) if args.model else []
+    panels = []
+    for image, rms, known_px, kind in pictures:
+        row = [sample_panels(image, rms, known_px, kind)]
+        if models:
+            from eval_photos_energy_net import whole_picture_energy  # noqa: PLC0415 (torch only when asked)
+
+            row += [model_panel(predicted_rms(whole_picture_energy(m, image), scale), label) for label, m in models]
+        panels.append(np.concatenate(row, axis=1))
+    blank = np.full_like(panels[0], 255)
+    panels += [blank] * (-len(panels) % args.columns)
+    rows = [np.concatenate(panels[r:r + args.columns], axis=1) for r in range(0, len(panels), args.columns)]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(rows, axis=0)).save(args.output, quality=88)
     print(f"wrote {args.output}")

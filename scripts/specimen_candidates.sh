@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The specimen-family candidates (docs/model-card.md, "Close-ups of single plants" and "Unknown pixels in the
-# loss"): runs RS (rule r12), RS2 (r13), RS3 (r14) and RU (r15), each release 6's energy network trained on in stage
-# 4 for 500 steps on release 6's mixture plus 256 close-ups of single plants (generator v8's specimen family), half
-# the pictures zoomed, RU with the unknown pixels in the loss at half weight; every snapshot scored on the
-# validation views and close-ups and on the held-out sets, and RS3's choice (step 300) on the report set. Everything is made once; a rerun skips what exists. On 2 cores: about 15 minutes a run, 30 to render
-# the specimen and extra v4 scenes (plus release 6's data, scripts/train_release6.sh, if it is gone).
+# The specimen-family candidates (docs/model-card.md, "Close-ups of single plants" and "Flowers and unknown
+# pixels"): runs RS (rule r12), RS2 (r13), RS3 (r14), RU (r15) and RF (r16), each release 6's energy network trained on
+# in stage 4 for 500 steps on release 6's mixture plus 256 close-ups of single plants (generator v8's specimen
+# family; v9's, whose flowers face the camera, for RF), half the pictures zoomed, RU with the unknown pixels in the
+# loss at half weight; every snapshot scored on the validation views and close-ups and on the held-out sets, and
+# RS3's choice (step 300) on the report set. Everything is made once; a rerun skips what exists. On 2 cores: about
+# 15 minutes a run, 40 to render the specimen sets and the extra v4 scenes (plus release 6's data,
+# scripts/train_release6.sh, if it is gone).
 #
 #   bash scripts/specimen_candidates.sh
 set -euo pipefail
@@ -17,29 +19,31 @@ release6_package
 render_release6_data
 render_with v4 3ab635f "$DATA/render_train_v4_320" 320 1
 render_with v8 434d7ac "$DATA/render_specimen_256" 256 31 specimen
+render_with v9 76bed91 "$DATA/render_specimen_v9_256" 256 31 specimen
 
-# 2. the runs: NAME SEED V4_FOLDER V4_WEIGHT SPECIMEN_WEIGHT [more train options]
+# 2. the runs: NAME SEED V4_FOLDER V4_WEIGHT SPECIMEN_FOLDER SPECIMEN_WEIGHT [more train options]
 run() {
-    local name=$1 seed=$2 v4=$3 v4_weight=$4 specimen_weight=$5
-    shift 5
+    local name=$1 seed=$2 v4=$3 v4_weight=$4 specimen=$5 specimen_weight=$6
+    shift 6
     [ -f "$RUNS/$name/model.pt" ] || OMP_NUM_THREADS=2 $PY -m image_dynamics.cli train --config default \
         --init-from "$RELEASE6" --stages energy --steps 500 --photo-realism 1 --lr-scale 0.5 \
         --set energy_mean_weight=0.2 --set energy_shard_batches=2 --set energy_ema_decay=0.995 \
         --set snapshot_every=100 --set photo_zoom=0.5 --set photo_zoom_max=3 --device cpu --seed "$seed" \
         --data "$DATA/synth_train:1" --data "$DATA/$v4:$v4_weight" --data "$DATA/render_train_v5_160:1" \
         --data "$DATA/render_train_rockery_96:1" --data "$DATA/render_v7_r5fam:2" \
-        --data "$DATA/render_specimen_256:$specimen_weight" "$@" --out "$RUNS/$name" > "$RUNS/$name.log" 2>&1
+        --data "$DATA/$specimen:$specimen_weight" "$@" --out "$RUNS/$name" > "$RUNS/$name.log" 2>&1
 }
-run rs 29 render_train_v4_160 1 1
-run rs2 41 render_train_v4_160 2 2
-run rs3 43 render_train_v4_320 1 1
-run ru 47 render_train_v4_320 1 1 --set energy_unknown_weight=0.5
+run rs 29 render_train_v4_160 1 render_specimen_256 1
+run rs2 41 render_train_v4_160 2 render_specimen_256 2
+run rs3 43 render_train_v4_320 1 render_specimen_256 1
+run ru 47 render_train_v4_320 1 render_specimen_256 1 --set energy_unknown_weight=0.5
+run rf 53 render_train_v4_320 1 render_specimen_v9_256 1
 
 # 3. every snapshot (release 6 first, for reference): validation views and close-ups; held-out sets (gate 1 of
 #    rules r13 and r14), the specimen set reported only
 render_heldout_sets
 render_with v8 434d7ac "$DATA/render_heldout_specimen" 64 37 specimen
-for name in rs rs2 rs3 ru; do
+for name in rs rs2 rs3 ru rf; do
     for set in docs/realphoto_validation docs/realphoto_validation_closeups; do
         $PY scripts/eval_photos_energy_net.py "$set" "$RELEASE6" "$RUNS/$name"/snapshots/*.pt \
             --json "$RUNS/eval_$(basename "$set")_$name.json"

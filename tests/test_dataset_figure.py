@@ -40,3 +40,24 @@ def test_sample_panels_mark_unknown_pixels_and_share_only_known_ones(figure):
     motion = panels[22:, 30:]
     assert (motion[:, 20:] == figure.UNKNOWN_RGB).all()
     assert (motion[:, :10] == colour_rms(rms)[:, :10]).all() and not (motion[:, 10:20] == motion[:, :10]).all()
+
+
+def test_predicted_rms_measures_a_network_s_band_energies_as_true_rms_measures_the_truth(figure):
+    freqs = spectral.harmonic_freqs(16)
+    coeffs = np.zeros((16, 4, 2, 3), np.float16)
+    coeffs[3, 0, 0, 0] = 0.6
+    coeffs[7, 1, 1, 1] = 0.5
+    coeffs[0, 0] = 3.0  # the 0 Hz band: no motion, whatever a network says of it
+    energy = coeffs.astype(np.float32).__pow__(2).sum(axis=1)  # [K, h, w]: squared pixels per band
+    energy[0] = 9.0
+    assert np.allclose(figure.predicted_rms(energy, 2.0), figure.true_rms(coeffs, freqs, 2.0), rtol=1e-3)
+
+
+def test_photo_and_model_panels(figure):
+    image = np.full((20, 30, 3), 90, np.uint8)
+    photo = figure.sample_panels(image, None, None, "a photo")
+    assert photo.shape == (42, 60, 3) and (photo[22:, 30:] == figure.NO_TRUTH_RGB).all()
+    rms = np.zeros((20, 30), np.float32)
+    rms[:5] = 1.0  # a quarter of the picture above 0.5 px
+    panel = figure.model_panel(rms, "release 6")
+    assert panel.shape == (42, 30, 3) and (panel[22:] == colour_rms(rms)).all()
