@@ -30,7 +30,7 @@ FAMILY_WEIGHTS = {"meadow": 0.16, "lake": 0.12, "coast": 0.09, "waterfront": 0.1
                   "rockery": 0.09, "promenade": 0.08, "interior": 0.06, "campfire": 0.05, "specimen": 0.08}
 FAMILIES = tuple(FAMILY_WEIGHTS)
 HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
-SOURCE = "blender-v9"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
+SOURCE = "blender-v10"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
 BASE_HZ = 0.2
 _EXPECTED_HIDDEN_GAINS = contextvars.ContextVar("render_expected_hidden_gains", default=False)
 
@@ -266,15 +266,17 @@ class _Builder:
         """``n`` flowers on stems of about ``height`` (metres) scattered ``r0``-``r1`` from the camera: a ring of
         petals at each stem's top, facing up (``open_faces`` False: the meadow's and garden's heads, seen from metres
         away) or, with ``open_faces``, turned 20-75 degrees from the zenith towards the camera (give or take 35
-        degrees) around a solid disc of 40-80 % of the petals' length (a daisy's or sunflower's seed head): a
-        close-up's heads show their faces, whose pixels are one surface and so have known motion, where petals
-        seen edge-on are all silhouette."""
+        degrees) around a solid disc of 40-80 % of the petals' length (a daisy's or sunflower's seed head), on
+        stems 4-15 mm wide (6 mm otherwise): a close-up's heads show their faces, whose pixels are one surface and
+        so have known motion, where petals seen edge-on are all silhouette."""
         rng = self.rng
         xy = self.scatter(n, r0, r1, 1.05)
         roots = np.concatenate([xy, np.zeros((n, 1))], 1)
         heights = height * rng.uniform(0.7, 1.3, n)
         lean = rng.normal(0, 0.06, (n, 2)) * heights[:, None]
-        stems = geo.blades(roots, heights, np.full(n, 0.006), lean, rng.uniform(0, np.pi, n), segments=5)
+        # close up, stems from a daisy's to a tulip's or sunflower's (4-15 mm): a wide one is a surface of its own
+        stem_width = float(rng.uniform(0.004, 0.015)) if open_faces else 0.006
+        stems = geo.blades(roots, heights, np.full(n, stem_width), lean, rng.uniform(0, np.pi, n), segments=5)
         tips = roots + np.concatenate([lean * 0.85, heights[:, None] * 0.87], 1)
         petals_per = int(rng.integers(5, 9))
         ang = np.linspace(0, 2 * np.pi, petals_per, endpoint=False)
@@ -948,7 +950,8 @@ def _family_specimen(b: _Builder) -> None:
     for i in range(subjects):
         x = 0.0 if i == 0 else float(rng.uniform(-0.6, 0.6)) * frame_h * 1.6
         y = dist * (1.0 if i == 0 else float(rng.uniform(0.85, 1.2)))
-        kind = str(rng.choice(["shrub", "shrub", "grass", "flowers"]))
+        # flowers half the time: a close-up's flowers are the plants no model moved (v9: a quarter)
+        kind = str(rng.choice(["shrub", "grass", "flowers", "flowers"]))
         h = size * (1.0 if i == 0 else float(rng.uniform(0.5, 1.0)))
         if kind == "shrub":
             base = pot_h if i == 0 else 0.0
