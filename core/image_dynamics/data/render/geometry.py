@@ -62,6 +62,16 @@ def blades(roots: np.ndarray, heights: np.ndarray, widths: np.ndarray, lean: np.
     return verts, grid_faces(segments + 1, 2, n)
 
 
+def plane_axes(normals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(n, u, v)``, each ``[N, 3]``: the unit ``normals`` ``[N, 3]`` and two unit axes in the plane they face
+    (``u`` horizontal unless the normal is nearly vertical; ``n``, ``u``, ``v`` right-handed)."""
+    nrm = normals / np.linalg.norm(normals, axis=1, keepdims=True)
+    helper = np.where(np.abs(nrm[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
+    u = np.cross(nrm, helper)
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    return nrm, u, np.cross(nrm, u)
+
+
 def leaves(centers: np.ndarray, normals: np.ndarray, sizes: np.ndarray, rng: np.random.Generator,
            subdiv: int = 2, along: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Leaves: flat quads of side ``sizes`` ``[n]`` (elongated 1.6:1) at ``centers`` ``[n, 3]`` facing ``normals``,
@@ -69,11 +79,7 @@ def leaves(centers: np.ndarray, normals: np.ndarray, sizes: np.ndarray, rng: np.
     random in its plane, or with its long axis along the directions ``along`` ``[n, 3]`` (petals round a flower's
     disc; then ``rng`` is not drawn from)."""
     n = centers.shape[0]
-    nrm = normals / np.linalg.norm(normals, axis=1, keepdims=True)
-    helper = np.where(np.abs(nrm[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
-    u = np.cross(nrm, helper)
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
-    v = np.cross(nrm, u)
+    nrm, u, v = plane_axes(normals)
     if along is None:
         spin = rng.uniform(0, 2 * np.pi, n)[:, None]
     else:
@@ -95,11 +101,7 @@ def discs(centers: np.ndarray, normals: np.ndarray, radii: np.ndarray, dome: flo
     ``[n, 3]``, their centre raised by ``dome`` times the radius (a daisy's or sunflower's seed head), each a centre
     vertex and a rim of ``sides``."""
     n = centers.shape[0]
-    nrm = normals / np.linalg.norm(normals, axis=1, keepdims=True)
-    helper = np.where(np.abs(nrm[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
-    u = np.cross(nrm, helper)
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
-    v = np.cross(nrm, u)
+    nrm, u, v = plane_axes(normals)
     ang = np.linspace(0, 2 * np.pi, sides, endpoint=False)
     rim = centers[:, None] + radii[:, None, None] * (np.cos(ang)[None, :, None] * u[:, None]
                                                       + np.sin(ang)[None, :, None] * v[:, None])

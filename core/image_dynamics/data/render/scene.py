@@ -284,11 +284,8 @@ class _Builder:
         if open_faces:
             facing = np.arctan2(-tips[:, 1], -tips[:, 0]) + rng.normal(0, 0.6, n)  # towards the camera at (0, 0)
             tilt = rng.uniform(math.radians(20), math.radians(75), n)
-            face = np.stack([np.cos(facing) * np.sin(tilt), np.sin(facing) * np.sin(tilt), np.cos(tilt)], -1)
-            helper = np.where(np.abs(face[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
-            u = np.cross(face, helper)
-            u /= np.linalg.norm(u, axis=1, keepdims=True)
-            v = np.cross(face, u)
+            face, u, v = geo.plane_axes(np.stack([np.cos(facing) * np.sin(tilt), np.sin(facing) * np.sin(tilt),
+                                                  np.cos(tilt)], -1))
             radial = np.cos(ang)[None, :, None] * u[:, None] + np.sin(ang)[None, :, None] * v[:, None]  # [n, p, 3]
             centres = (tips[:, None] + size * 0.9 * radial).reshape(-1, 3)
             normals = (face[:, None] + 0.3 * radial).reshape(-1, 3)
