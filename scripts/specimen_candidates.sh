@@ -64,3 +64,18 @@ $PY -m image_dynamics.cli eval-photos docs/realphoto --model "$CANDIDATE" -o "$R
     --pictures "$RUNS/photos_rs3_300" --overwrite
 $PY -m image_dynamics.cli eval-photos docs/realphoto --model "$RELEASE6" -o "$RUNS/eval_photos_release6_again.json" \
     --pictures "$RUNS/photos_release6" --overwrite
+
+# 5. the choice of rules r15-r17 (RU, RF, RF2: none eligible) from the scores above, and RF2's step 400 on the
+#    report set after it (for the record, not a choice)
+for name in ru rf rf2; do
+    $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$name.json" \
+        "$RUNS/eval_realphoto_validation_closeups_$name.json" \
+        --heldout "$RUNS/eval_heldout_${name}_render_heldout.json" \
+        --heldout "$RUNS/eval_heldout_${name}_render_heldout_v5.json" \
+        --heldout "$RUNS/eval_heldout_${name}_render_heldout_rockery.json" --json "$RUNS/choice_$name.json"
+done
+CANDIDATE=$RUNS/rf2_400_onnx/default
+[ -f "$CANDIDATE/model.json" ] || $PY -m image_dynamics.cli -q export "$RUNS/rf2/snapshots/model_step000400.pt" \
+    -o "$CANDIDATE" --guidance 3
+$PY -m image_dynamics.cli eval-photos docs/realphoto --model "$CANDIDATE" -o "$RUNS/eval_photos_rf2_400.json" \
+    --pictures "$RUNS/photos_rf2_400" --overwrite
