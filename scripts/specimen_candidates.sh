@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The specimen-family candidates (docs/model-card.md, "Close-ups of single plants" and "Flowers and unknown
-# pixels"): runs RS (rule r12), RS2 (r13), RS3 (r14), RU (r15), RF (r16), RF2 (r17) and RF2N (r18), each release 6's
-# energy network trained on in stage 4 for 500 steps on release 6's mixture plus 256 close-ups of single plants (generator
+# The specimen-family candidates (docs/model-card.md, "Close-ups of single plants" and "Flowers and unknown pixels"):
+# runs RS (rule r12), RS2 (r13), RS3 (r14), RU (r15), RF (r16), RF2 (r17) and RF2N (r18), each release 6's energy
+# network trained on in stage 4 for 500 steps on release 6's mixture plus 256 close-ups of single plants (generator
 # v8's specimen family; v9's, whose flowers face the camera, for RF; v10's, flowers in half the subjects, for RF2),
-# half the pictures zoomed (not in RF2N), RU with the unknown pixels in the loss at half weight; every snapshot scored on the
-# validation views and close-ups and on the held-out sets, and RS3's choice (step 300) on the report set.
+# half the pictures zoomed (not in RF2N), RU with the unknown pixels in the loss at half weight; every snapshot scored
+# on the validation views and close-ups and on the held-out sets, and RS3's choice (step 300) on the report set.
 # Everything is made once; a rerun skips what exists. On 2 cores: about 15 minutes a run, 50 to render the specimen
 # sets and the extra v4 scenes (plus release 6's data, scripts/train_release6.sh, if it is gone).
 #
@@ -57,12 +57,17 @@ for name in rs rs2 rs3 ru rf rf2 rf2n; do
     done
 done
 
+# a snapshot on the report set, whole model: RUN STEP (an exported package beside the run, then eval-photos)
+report_snapshot() {
+    local name=$1 step=$2 candidate="$RUNS/${1}_${2}_onnx/default"
+    [ -f "$candidate/model.json" ] || $PY -m image_dynamics.cli -q export \
+        "$RUNS/$name/snapshots/model_step$(printf %06d "$step").pt" -o "$candidate" --guidance 3
+    $PY -m image_dynamics.cli eval-photos docs/realphoto --model "$candidate" -o "$RUNS/eval_photos_${name}_$step.json" \
+        --pictures "$RUNS/photos_${name}_$step" --overwrite
+}
+
 # 4. RS3's choice, step 300, on the report set (gate 2; it failed there), release 6 beside it
-CANDIDATE=$RUNS/rs3_300_onnx/default
-[ -f "$CANDIDATE/model.json" ] || $PY -m image_dynamics.cli -q export "$RUNS/rs3/snapshots/model_step000300.pt" \
-    -o "$CANDIDATE" --guidance 3
-$PY -m image_dynamics.cli eval-photos docs/realphoto --model "$CANDIDATE" -o "$RUNS/eval_photos_rs3_300.json" \
-    --pictures "$RUNS/photos_rs3_300" --overwrite
+report_snapshot rs3 300
 $PY -m image_dynamics.cli eval-photos docs/realphoto --model "$RELEASE6" -o "$RUNS/eval_photos_release6_again.json" \
     --pictures "$RUNS/photos_release6" --overwrite
 
@@ -75,8 +80,4 @@ for name in ru rf rf2 rf2n; do
         --heldout "$RUNS/eval_heldout_${name}_render_heldout_v5.json" \
         --heldout "$RUNS/eval_heldout_${name}_render_heldout_rockery.json" --json "$RUNS/choice_$name.json"
 done
-CANDIDATE=$RUNS/rf2_400_onnx/default
-[ -f "$CANDIDATE/model.json" ] || $PY -m image_dynamics.cli -q export "$RUNS/rf2/snapshots/model_step000400.pt" \
-    -o "$CANDIDATE" --guidance 3
-$PY -m image_dynamics.cli eval-photos docs/realphoto --model "$CANDIDATE" -o "$RUNS/eval_photos_rf2_400.json" \
-    --pictures "$RUNS/photos_rf2_400" --overwrite
+report_snapshot rf2 400
