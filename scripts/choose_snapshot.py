@@ -111,6 +111,15 @@ def evaluate_rule(validation: dict, closeups: dict, heldouts: list[dict], args) 
     """The reference key and one row per snapshot with every clause."""
     val, close = validation["models"], closeups["models"]
     ref = reference_key(list(val), args.reference)
+    missing = [k for k in val if k not in close]
+    if missing:
+        raise SystemExit(f"the close-ups' file has no scores for {', '.join(missing)}: score the same models on "
+                         "docs/realphoto_validation_closeups (scripts/eval_photos_energy_net.py)")
+    for held in heldouts:
+        absent = [k for k in val if k != ref and k not in held["models"]]
+        if absent:
+            raise SystemExit(f"the held-out file of {held['data']} has no scores for {', '.join(absent)}: score the "
+                             "same snapshots there (scripts/eval_energy_net.py)")
     rows = []
     for key in val:
         if key == ref:

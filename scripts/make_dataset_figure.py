@@ -24,7 +24,7 @@ from PIL import Image
 
 from image_dynamics.data.shards import channels_to_coeffs, iter_shards, known_mask, read_info
 from image_dynamics.evaluation import motion_energy
-from image_dynamics.realphoto import MOVING_PX, colour_rms, titled
+from image_dynamics.realphoto import MOVING_PX, colour_rms, loop_rms, titled
 
 UNKNOWN_RGB = (0, 90, 0)
 NO_TRUTH_RGB = (200, 200, 200)
@@ -33,14 +33,13 @@ NO_TRUTH_RGB = (200, 200, 200)
 def true_rms(channels: np.ndarray, freqs_hz: np.ndarray, scale: float) -> np.ndarray:
     """float32 ``[H, W]``: RMS displacement over one loop (pixels, times ``scale``) from one sample's shard
     coefficients (float16 channels ``[K, 4, H, W]``: x/y real/imaginary), bands above 0 Hz."""
-    energy = motion_energy(channels_to_coeffs(channels)[None], freqs_hz)[0]
-    return (np.sqrt(energy / 2.0) * scale).astype(np.float32)
+    return loop_rms(motion_energy(channels_to_coeffs(channels)[None], freqs_hz)[0]) * np.float32(scale)
 
 
 def predicted_rms(energy: np.ndarray, scale: float) -> np.ndarray:
     """float32 ``[h, w]``: RMS displacement over one loop (pixels, times ``scale``) from an energy network's band
     energies ``[K, h, w]`` (squared grid pixels), bands above 0 Hz: the same measure as :func:`true_rms`."""
-    return (np.sqrt(np.asarray(energy, np.float64)[1:].sum(axis=0) / 2.0) * scale).astype(np.float32)
+    return loop_rms(np.asarray(energy, np.float64)[1:].sum(axis=0)) * np.float32(scale)
 
 
 def sample_panels(image: np.ndarray, rms: np.ndarray | None, known: np.ndarray | None, kind: str) -> np.ndarray:
@@ -59,6 +58,20 @@ def model_panel(rms: np.ndarray, label: str) -> np.ndarray:
     """uint8 ``[h + 22, w, 3]``: a network's predicted motion on the truth's colour scale, titled with ``label`` and
     its share above 0.5 px."""
     return titled(colour_rms(rms), f"{label}: {100 * float((rms > MOVING_PX).mean()):.1f} % above {MOVING_PX:g} px")
+
+
+def parse_samples(text: str) -> list[int] | None:
+    """Sorted distinct sample indices from ``--samples`` (``"2,3"``); None for an empty option (the first
+    ``--count``); one clear line for anything else."""
+    if not text.strip():
+        return None
+    try:
+        wanted = sorted({int(i) for i in text.split(",") if i.strip()})
+    except ValueError:
+        raise SystemExit(f"--samples {text!r}: write sample indices separated by commas, for example 2,3") from None
+    if not wanted or wanted[0] < 0:
+        raise SystemExit(f"--samples {text!r}: write sample indices of 0 or more, for example 2,3")
+    return wanted
 
 
 def _energy_networks(specs: list[str]) -> list[tuple[str, object]]:
@@ -87,7 +100,7 @@ def main() -> None:
     args = ap.parse_args()
     info = read_info(args.dataset)
     scale = args.width / info.width
-    wanted = sorted({int(i) for i in args.samples.split(",") if i.strip()}) if args.samples else None
+    wanted = parse_samples(args.samples)
     count = len(wanted) if wanted is not None else args.count
     pictures = [(np.asarray(Image.open(p).convert("RGB").resize((info.width, info.height), Image.LANCZOS)), None,
                  None, p.stem) for p in args.photo]
@@ -103,6 +116,9 @@ def main() -> None:
             break
     if not pictures:
         raise SystemExit(f"{args.dataset}: no samples")
+    if wanted is not None and len(pictures) < count + len(args.photo):
+        raise SystemExit(f"--samples {args.samples}: {args.dataset} holds {index} samples (0 to {index - 1}); "
+                         "pick indices below that")
     models = _energy_networks(args.model) if args.model else []
     panels = []
     for image, rms, known_px, kind in pictures:

@@ -79,3 +79,13 @@ def test_the_reference_must_be_unambiguous(rule):
         rule.reference_key(["release 5", "release 6"])
     with pytest.raises(SystemExit, match="not in the file"):
         rule.reference_key(["a"], "b")
+
+
+def test_files_that_do_not_score_the_same_models_get_one_clear_line(rule):
+    validation = {"models": {REF: _validation(0.80, 0.90, 0.01), "s100": _validation(0.87, 0.90, 0.01)}}
+    closeups = {"models": {REF: _closeups(0.05, 0.01)}}
+    with pytest.raises(SystemExit, match="close-ups' file has no scores for s100"):
+        rule.evaluate_rule(validation, closeups, [], _args())
+    closeups["models"]["s100"] = _closeups(0.05, 0.03)
+    with pytest.raises(SystemExit, match="held-out file of /data/render_heldout has no scores for s100"):
+        rule.evaluate_rule(validation, closeups, [_held(0.53, {})], _args())

@@ -61,3 +61,10 @@ def test_photo_and_model_panels(figure):
     rms[:5] = 1.0  # a quarter of the picture above 0.5 px
     panel = figure.model_panel(rms, "release 6")
     assert panel.shape == (42, 30, 3) and (panel[22:] == colour_rms(rms)).all()
+
+
+def test_sample_indices_are_read_or_refused_in_one_line(figure):
+    assert figure.parse_samples("3, 2,3") == [2, 3] and figure.parse_samples("") is None
+    for bad in ("two", "2;3", "-1", ","):
+        with pytest.raises(SystemExit, match="--samples"):
+            figure.parse_samples(bad)

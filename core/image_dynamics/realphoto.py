@@ -138,6 +138,12 @@ def load_photo_set(folder: str | os.PathLike, width: int = WIDTH) -> list[Labell
     return photos
 
 
+def loop_rms(energy: np.ndarray) -> np.ndarray:
+    """float32 ``[...]``: RMS displacement about the loop mean (pixels) from motion energies ``E`` ``[...]``
+    (squared pixels, bands above 0 Hz): ``sqrt(E / 2)``, the RMS of a cosine being its amplitude over sqrt 2."""
+    return np.sqrt(np.maximum(energy, 0.0) / 2.0).astype(np.float32)
+
+
 def motion_rms(volume: spectral.SpectralVolume, image: np.ndarray) -> np.ndarray:
     """float32 ``[H, W]``: each pixel's RMS displacement about its loop mean, in pixels of ``image`` (uint8
     ``[H, W, 3]``), from a volume on any grid of the image's aspect ratio.
@@ -154,7 +160,7 @@ def motion_rms(volume: spectral.SpectralVolume, image: np.ndarray) -> np.ndarray
     if energy.shape != (height, width):
         guide = image.astype(np.float32) / 255.0
         energy = EdgeAwareUpsampler(guide, energy.shape).apply(energy[None])[0]
-    return np.sqrt(np.maximum(energy, 0.0) / 2.0).astype(np.float32)
+    return loop_rms(energy)
 
 
 def photo_metrics(rms: np.ndarray, labels: np.ndarray) -> dict:

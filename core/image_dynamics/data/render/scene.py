@@ -289,14 +289,14 @@ class _Builder:
             radial = np.cos(ang)[None, :, None] * u[:, None] + np.sin(ang)[None, :, None] * v[:, None]  # [n, p, 3]
             centres = (tips[:, None] + size * 0.9 * radial).reshape(-1, 3)
             normals = (face[:, None] + 0.3 * radial).reshape(-1, 3)
+            along = radial.reshape(-1, 3)  # petals point out from the disc (leaves then draws nothing)
             disc = geo.discs(tips + 0.02 * size * face, face, size * rng.uniform(0.4, 0.8, n))
-            heads = geo.leaves(centres, normals, np.full(centres.shape[0], size), rng, subdiv=1,
-                               along=radial.reshape(-1, 3))
         else:
             centres = (tips[:, None] + size * 0.7 * np.stack([np.cos(ang), np.sin(ang), 0 * ang], -1)[None]
                        ).reshape(-1, 3)
             normals = np.tile(np.stack([0.4 * np.cos(ang), 0.4 * np.sin(ang), np.ones_like(ang)], -1), (n, 1))
-            heads = geo.leaves(centres, normals, np.full(centres.shape[0], size), rng, subdiv=1)
+            along = None
+        heads = geo.leaves(centres, normals, np.full(centres.shape[0], size), rng, subdiv=1, along=along)
         amp = self.plant_wind * height * _hidden(rng, 0.06, 0.2)
         motion = self.sway(0.0, height, amp, float(rng.uniform(1.5, 2.2)), amp * _hidden(rng, 0.1, 0.3),
                            float(rng.uniform(0.4, 1.2)))
