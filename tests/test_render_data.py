@@ -128,8 +128,28 @@ def test_layout_is_a_pure_function_of_the_seed_and_families_have_motion():
         assert np.array_equal(m.displace(pts, [3.0, 40.0]), b.motions[pid].displace(pts, [3.0, 40.0]))
     for family in FAMILIES:
         spec = layout(5, 96, 60, family)
-        assert spec.motions, family  # every family has something that moves
+        assert bool(spec.motions) == (family != "still_life"), family  # all but the still close-ups have motion
         assert any(o.part == 0 for o in spec.objects), family  # and something static
+
+
+def test_still_life_close_ups_are_still_framed_like_the_specimen_close_ups_and_leave_other_families_as_they_were():
+    subjects, distances = set(), []
+    for seed in range(40):
+        spec = layout(seed, 256, 160, "still_life")
+        assert not spec.motions and all(o.part == 0 and o.motion is None for o in spec.objects), seed
+        names = {o.name for o in spec.objects}
+        subjects |= names
+        # the subject stands in the middle of the frame, 0.6-4 m away, as a specimen plant does
+        assert 0.6 <= spec.camera.focus_m <= 4.5 or spec.camera.fstop == 0.0, seed
+        distances.append(np.linalg.norm(spec.objects[-1].verts.mean(0) - spec.camera.position))
+        cars = [o for o in spec.objects if o.name == "car_body"]
+        for car in cars:  # parked cars stay behind the subjects, never filling the frame
+            assert np.linalg.norm(car.verts.mean(0) - spec.camera.position) > 3.0, seed
+    assert {"pot", "posts", "stones", "bench", "crates", "sculpture", "lamp_pole", "car_body", "wall"} <= subjects
+    assert 0.6 <= np.median(distances) <= 5.0
+    # the specimen family shares its surroundings' code and keeps its layouts: the same first objects as v10
+    spec = layout(3, 256, 160, "specimen")
+    assert spec.objects[0].name == "ground" and spec.motions
 
 
 def test_shards_store_known_and_read_datasets_without_it_as_all_known(tmp_path):

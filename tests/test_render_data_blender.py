@@ -131,6 +131,15 @@ def test_ceiling_truths_share_the_render_and_differ_only_in_hidden_amplitudes():
     assert moving.sum() > 20 and not np.allclose(energy[moving], energy_expected[moving])
 
 
+def test_a_still_life_close_up_renders_all_known_and_exactly_still():
+    from image_dynamics.data.render.worker import render_scene
+
+    spec, image, truth = render_scene(12, 64, 40, threads=2, samples=2, family="still_life")
+    assert spec.family == "still_life" and image.std() > 5
+    assert not truth.moving.any() and truth.known.mean() == 1.0  # no silhouette mixes a moving surface
+    assert np.all(truth.coeffs == 0)
+
+
 @pytest.mark.parametrize("family, seed", [("rockery", 2), ("promenade", 3), ("promenade", 6), ("specimen", 0)])
 # crag; slabs, gravel; a potted shrub before a wall
 def test_still_surface_families_render_their_stones_and_floors_still_and_known_and_their_plants_moving(family, seed):
