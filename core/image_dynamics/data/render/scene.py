@@ -8,8 +8,10 @@ with Gerstner waves and ripples, a near bank with reeds, grass and rocks, a far 
 ``coast`` (sea swell and wind waves, a beach or rock shore, cliffs, dune grass), ``village`` (houses, walls, paving,
 fences, a flag, laundry, trees and shrubs), ``garden`` (close-ups of flowers and leafy plants in front of a hedge,
 wall or trees, often with a shallow depth of field), ``interior`` (a room with a table, candles, curtains at a bright
-window, furniture, books and vases) and ``campfire`` (a fire of several flames on logs in a ring of stones at dusk,
-grass and trees around). Moving objects get part ids 1, 2, ...; static ones 0.
+window, furniture, books and vases), ``campfire`` (a fire of several flames on logs in a ring of stones at dusk,
+grass and trees around), ``waterfront``, ``rockery`` and ``promenade`` (still quays, stones and slabs beside water
+and plants), ``specimen`` (close-ups of single plants) and ``still_life`` (the same close-ups of still things, and
+still rooms, with nothing moving); docs/data.md has the table. Moving objects get part ids 1, 2, ...; static ones 0.
 """
 
 from __future__ import annotations
