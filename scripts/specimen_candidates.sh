@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The specimen-family candidates (docs/model-card.md, "Close-ups of single plants" and "Flowers and unknown pixels"):
-# runs RS (rule r12), RS2 (r13), RS3 (r14), RU (r15), RF (r16), RF2 (r17), RF2N (r18) and RL (r19), each release 6's
-# energy network trained on in stage 4 for 500 steps on release 6's mixture plus 256 close-ups of single plants
-# (generator v8's specimen family; v9's, whose flowers face the camera, for RF; v10's, flowers in half the subjects,
-# for RF2, RF2N and RL), RL with 256 still close-ups too (v11's still_life family), half the pictures zoomed (not in
-# RF2N), RU with the unknown pixels in the loss at half weight; every snapshot scored
-# on the validation views and close-ups and on the held-out sets, and RS3's choice (step 300) on the report set.
-# Everything is made once; a rerun skips what exists. On 2 cores: about 15 minutes a run, 50 to render the specimen
-# sets and the extra v4 scenes (plus release 6's data, scripts/train_release6.sh, if it is gone).
+# The specimen-family candidates (docs/model-card.md, "Close-ups of single plants", "Flowers and unknown pixels" and
+# "Still close-ups"): runs RS (rule r12), RS2 (r13), RS3 (r14), RU (r15), RF (r16), RF2 (r17), RF2N (r18), RL (r19),
+# RL2 (r20), RL3 (r21) and RL4 (r22), each release 6's energy network trained on in stage 4 for 500 steps on release
+# 6's mixture plus 256 close-ups of single plants (generator v8's specimen family; v9's, whose flowers face the
+# camera, for RF; v10's, flowers in half the subjects, for RF2, RF2N and RL-RL4), RL-RL4 with 256 still close-ups
+# too (v11's still_life family at weight 1, at 2 in RL2; v12's, 40 % still rooms, in RL3), half the pictures zoomed
+# (not in RF2N), RU with the unknown pixels in the loss at half weight; every snapshot scored on the validation views
+# and close-ups and on the held-out sets, and RS3's choice (step 300) on the report set. Everything is made once; a
+# rerun skips what exists. On 2 cores: about 15 minutes a run, 50 to render the specimen sets and the extra v4
+# scenes, 8 each still set (plus release 6's data, scripts/train_release6.sh, if it is gone).
 #
 #   bash scripts/specimen_candidates.sh
 set -euo pipefail
@@ -23,6 +24,7 @@ render_with v8 434d7ac "$DATA/render_specimen_256" 256 31 specimen
 render_with v9 76bed91 "$DATA/render_specimen_v9_256" 256 31 specimen
 render_with v10 be84763 "$DATA/render_specimen_v10_256" 256 31 specimen
 render_with v11 f890642 "$DATA/render_still_life_256" 256 43 still_life
+render_with v12 09f7fd9 "$DATA/render_still_life_v12_256" 256 43 still_life
 
 # 2. the runs: NAME SEED V4_FOLDER V4_WEIGHT SPECIMEN_FOLDER SPECIMEN_WEIGHT [more train options]
 run() {
@@ -44,12 +46,15 @@ run rf 53 render_train_v4_320 1 render_specimen_v9_256 1
 run rf2 59 render_train_v4_320 1 render_specimen_v10_256 1
 run rf2n 61 render_train_v4_320 1 render_specimen_v10_256 1 --set photo_zoom=0  # the later --set wins
 run rl 67 render_train_v4_320 1 render_specimen_v10_256 1 --data "$DATA/render_still_life_256:1"
+run rl2 71 render_train_v4_320 1 render_specimen_v10_256 1 --data "$DATA/render_still_life_256:2"
+run rl3 73 render_train_v4_320 1 render_specimen_v10_256 1 --data "$DATA/render_still_life_v12_256:1"
+run rl4 79 render_train_v4_320 1 render_specimen_v10_256 1 --data "$DATA/render_still_life_256:1"
 
 # 3. every snapshot (release 6 first, for reference): validation views and close-ups; held-out sets (gate 1 of
 #    rules r13 and r14), the specimen set reported only
 render_heldout_sets
 render_with v8 434d7ac "$DATA/render_heldout_specimen" 64 37 specimen
-for name in rs rs2 rs3 ru rf rf2 rf2n rl; do
+for name in rs rs2 rs3 ru rf rf2 rf2n rl rl2 rl3 rl4; do
     for set in docs/realphoto_validation docs/realphoto_validation_closeups; do
         $PY scripts/eval_photos_energy_net.py "$set" "$RELEASE6" "$RUNS/$name"/snapshots/*.pt \
             --json "$RUNS/eval_$(basename "$set")_$name.json"
@@ -76,7 +81,7 @@ $PY -m image_dynamics.cli eval-photos docs/realphoto --model "$RELEASE6" -o "$RU
 
 # 5. the choice of rules r15-r18 (RU, RF, RF2, RF2N: none eligible) from the scores above, and RF2's step 400 on the
 #    report set after it (for the record, not a choice)
-for name in ru rf rf2 rf2n rl; do
+for name in ru rf rf2 rf2n rl rl2 rl3 rl4; do
     $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$name.json" \
         "$RUNS/eval_realphoto_validation_closeups_$name.json" \
         --heldout "$RUNS/eval_heldout_${name}_render_heldout.json" \
