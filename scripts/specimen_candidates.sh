@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The specimen-family candidates (docs/model-card.md, "Close-ups of single plants", "Flowers and unknown pixels" and
 # "Still close-ups"): runs RS (rule r12), RS2 (r13), RS3 (r14), RU (r15), RF (r16), RF2 (r17), RF2N (r18), RL (r19),
-# RL2 (r20), RL3 (r21) and RL4 (r22), each release 6's energy network trained on in stage 4 for 500 steps on release
-# 6's mixture plus 256 close-ups of single plants (generator v8's specimen family; v9's, whose flowers face the
-# camera, for RF; v10's, flowers in half the subjects, for RF2, RF2N and RL-RL4), RL-RL4 with 256 still close-ups
-# too (v11's still_life family at weight 1, at 2 in RL2; v12's, 40 % still rooms, in RL3), half the pictures zoomed
-# (not in RF2N), RU with the unknown pixels in the loss at half weight; every snapshot scored on the validation views
-# and close-ups and on the held-out sets, and RS3's choice (step 300) on the report set. Everything is made once; a
-# rerun skips what exists. On 2 cores: about 15 minutes a run, 50 to render the specimen sets and the extra v4
-# scenes, 8 each still set (plus release 6's data, scripts/train_release6.sh, if it is gone).
+# RL2 (r20), RL3 (r21), RL4 (r22), RL5 (r23) and RL6 (r24), each release 6's energy network trained on in stage 4 for
+# 500 steps on release 6's mixture plus 256 close-ups of single plants (generator v8's specimen family; v9's, whose
+# flowers face the camera, for RF; v10's, flowers in half the subjects, for RF2, RF2N and RL-RL6), RL-RL6 with 256
+# still close-ups too (v11's still_life family at weight 1, at 2 in RL2; v12's, 40 % still rooms, in RL3), RL5 and
+# RL6 with the specimen scenes at 1.5, RL6 with the v4 scenes at 1.5 and snapshots every 50 steps, half the pictures
+# zoomed (not in RF2N), RU with the unknown pixels in the loss at half weight; every snapshot scored on the
+# validation views and close-ups and on the held-out sets, and RS3's choice (step 300) on the report set. Everything
+# is made once; a rerun skips what exists. On 2 cores: about 15 minutes a run, 50 to render the specimen sets and
+# the extra v4 scenes, 8 each still set (plus release 6's data, scripts/train_release6.sh, if it is gone).
 #
 #   bash scripts/specimen_candidates.sh
 set -euo pipefail
@@ -49,12 +50,15 @@ run rl 67 render_train_v4_320 1 render_specimen_v10_256 1 --data "$DATA/render_s
 run rl2 71 render_train_v4_320 1 render_specimen_v10_256 1 --data "$DATA/render_still_life_256:2"
 run rl3 73 render_train_v4_320 1 render_specimen_v10_256 1 --data "$DATA/render_still_life_v12_256:1"
 run rl4 79 render_train_v4_320 1 render_specimen_v10_256 1 --data "$DATA/render_still_life_256:1"
+run rl5 83 render_train_v4_320 1 render_specimen_v10_256 1.5 --data "$DATA/render_still_life_256:1"
+run rl6 89 render_train_v4_320 1.5 render_specimen_v10_256 1.5 --data "$DATA/render_still_life_256:1" \
+    --set snapshot_every=50  # the later --set wins
 
 # 3. every snapshot (release 6 first, for reference): validation views and close-ups; held-out sets (gate 1 of
 #    rules r13 and r14), the specimen set reported only
 render_heldout_sets
 render_with v8 434d7ac "$DATA/render_heldout_specimen" 64 37 specimen
-for name in rs rs2 rs3 ru rf rf2 rf2n rl rl2 rl3 rl4; do
+for name in rs rs2 rs3 ru rf rf2 rf2n rl rl2 rl3 rl4 rl5 rl6; do
     for set in docs/realphoto_validation docs/realphoto_validation_closeups; do
         $PY scripts/eval_photos_energy_net.py "$set" "$RELEASE6" "$RUNS/$name"/snapshots/*.pt \
             --json "$RUNS/eval_$(basename "$set")_$name.json"
@@ -81,7 +85,7 @@ $PY -m image_dynamics.cli eval-photos docs/realphoto --model "$RELEASE6" -o "$RU
 
 # 5. the choice of rules r15-r18 (RU, RF, RF2, RF2N: none eligible) from the scores above, and RF2's step 400 on the
 #    report set after it (for the record, not a choice)
-for name in ru rf rf2 rf2n rl rl2 rl3 rl4; do
+for name in ru rf rf2 rf2n rl rl2 rl3 rl4 rl5 rl6; do
     $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$name.json" \
         "$RUNS/eval_realphoto_validation_closeups_$name.json" \
         --heldout "$RUNS/eval_heldout_${name}_render_heldout.json" \
