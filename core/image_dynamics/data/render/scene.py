@@ -995,10 +995,10 @@ def _family_still_life(b: _Builder) -> None:
     """A close-up of still things framed as the specimen family frames its plants: pots and vases, posts and
     bollards, a pile of stones, a bench, crates, a plinth with a sculpture, a lamp, 0.6-4 m from the camera, before
     the same walls, stones, paving or sky, with the same depth of field, and sometimes parked cars further back.
-    Nothing in it moves. Models
-    trained with the specimen close-ups moved still pictures more (the static-only validation views 0.014 -> 0.03 px,
-    runs RS-RF2): that framing, soft backgrounds and walls came only with moving subjects. From v12, 40 % of them are
-    indoors instead (:func:`_still_room`), drawn apart so that the outdoor ones are v11's, vertex for vertex."""
+    Nothing in it moves. Models trained with the specimen close-ups moved still pictures more (the static-only
+    validation views 0.014 -> 0.03 px, runs RS-RF2): that framing, soft backgrounds and walls came only with moving
+    subjects. From v12, 40 % of them are indoors instead (:func:`_still_room`), drawn apart so that the outdoor ones
+    are v11's, vertex for vertex."""
     if np.random.default_rng([b.spec.seed, 0x1D00]).random() < 0.4:
         _still_room(b)
         return
