@@ -825,6 +825,20 @@ def _family_promenade(b: _Builder) -> None:
         b.fence(edge - 0.3, -12, 12)
 
 
+def _frame_height(b: _Builder, dist: float, lens: float) -> float:
+    """The height (metres) that the frame spans ``dist`` metres from the camera through a ``lens`` mm lens."""
+    return dist * b.camera.sensor_mm * b.camera.height / b.camera.width / lens
+
+
+def _room_shell(b: _Builder, depth: float, half: float, height: float, floor: dict, wall: dict) -> None:
+    """A roofless room round the camera: a floor of material ``floor``, a back wall ``depth`` metres ahead and two
+    side walls ``half`` metres to either side, ``height`` metres tall, of material ``wall``."""
+    b.spec.add("floor", geo.box((0, depth / 2, -0.1), (2 * half, depth + 2, 0.1)), floor, smooth=False)
+    b.spec.add("back_wall", geo.box((0, depth, -0.1), (2 * half, 0.2, height)), wall, smooth=False)
+    for side in (-1, 1):
+        b.spec.add("side_wall", geo.box((side * half, depth / 2, -0.1), (0.2, depth + 2, height)), wall, smooth=False)
+
+
 def _table_mesh(x: float, y: float, width: float, depth: float, height: float) -> tuple[np.ndarray, np.ndarray]:
     """A table (top 4 cm thick and four legs 5 cm square) centred on ``(x, y)``, ``width x depth x height``
     metres."""
@@ -850,10 +864,7 @@ def _family_interior(b: _Builder) -> None:
           height=th + float(rng.uniform(0.1, 0.7)), lens=float(rng.uniform(30, 70)))
     half = float(rng.uniform(2.5, 5.0))
     wall = b.material(str(rng.choice(["wall", "wall", "brick", "wood"])))
-    b.spec.add("floor", geo.box((0, depth / 2, -0.1), (2 * half, depth + 2, 0.1)), b.material("wood"), smooth=False)
-    b.spec.add("back_wall", geo.box((0, depth, -0.1), (2 * half, 0.2, 4.5)), wall, smooth=False)
-    for side in (-1, 1):
-        b.spec.add("side_wall", geo.box((side * half, depth / 2, -0.1), (0.2, depth + 2, 4.5)), wall, smooth=False)
+    _room_shell(b, depth, half, 4.5, b.material("wood"), wall)
     # a bright window in the back wall with curtains in front of it
     wx = float(rng.uniform(-half * 0.5, half * 0.5))
     ww, wz, wh = float(rng.uniform(0.8, 1.8)), float(rng.uniform(0.8, 1.2)), float(rng.uniform(1.0, 1.8))
@@ -957,7 +968,7 @@ def _family_specimen(b: _Builder) -> None:
     rng = b.rng
     dist = float(rng.uniform(0.6, 2.5))  # camera to the subject (metres)
     lens = float(rng.uniform(28, 85))
-    frame_h = dist * 36.0 * b.camera.height / b.camera.width / lens  # the frame's height at the subject (metres)
+    frame_h = _frame_height(b, dist, lens)
     size = frame_h * float(rng.uniform(0.5, 1.2))  # the subject's height
     pot_h = float(rng.uniform(0.15, 0.45)) * size if rng.random() < 0.5 else 0.0
     cam_h = float(np.clip(rng.uniform(0.3, 1.3) * (pot_h + size), 0.15, 1.8))
@@ -1005,7 +1016,7 @@ def _family_still_life(b: _Builder) -> None:
     rng = b.rng
     dist = float(rng.uniform(0.6, 4.0))
     lens = float(rng.uniform(28, 85))
-    frame_h = dist * 36.0 * b.camera.height / b.camera.width / lens
+    frame_h = _frame_height(b, dist, lens)
     size = frame_h * float(rng.uniform(0.5, 1.2))
     cam_h = float(np.clip(rng.uniform(0.3, 1.3) * size, 0.15, 1.8))
     b.aim((0.0, dist, size * float(rng.uniform(0.35, 0.6))), height=cam_h, lens=lens)
@@ -1038,11 +1049,7 @@ def _still_room(b: _Builder) -> None:
     b.camera = b.spec.camera = replace(b.camera, fstop=fstop, focus_m=math.hypot(desk_y, b.cam_h - desk_h))
     half = float(rng.uniform(1.5, 3.0))
     wall = b.material(str(rng.choice(["wall", "wall", "brick", "wood"])))
-    b.spec.add("floor", geo.box((0, depth / 2, -0.1), (2 * half, depth + 2, 0.1)),
-               b.material(str(rng.choice(["wood", "slabs", "paving"]))), smooth=False)
-    b.spec.add("back_wall", geo.box((0, depth, -0.1), (2 * half, 0.2, 3.0)), wall, smooth=False)
-    for side in (-1, 1):
-        b.spec.add("side_wall", geo.box((side * half, depth / 2, -0.1), (0.2, depth + 2, 3.0)), wall, smooth=False)
+    _room_shell(b, depth, half, 3.0, b.material(str(rng.choice(["wood", "slabs", "paving"]))), wall)
     dw, dd = float(rng.uniform(0.9, 1.8)), float(rng.uniform(0.5, 0.75))
     b.spec.add("desk", _table_mesh(desk_x, desk_y, dw, dd, desk_h), b.material(str(rng.choice(["wood", "metal"]))),
                smooth=False)
@@ -1161,7 +1168,8 @@ def _still_thing(b: _Builder, kind: str, x: float, y: float, h: float) -> None:
             for side in (-0.5, 0.5):
                 cx = x + along * length * c - side * width * s
                 cy = y + along * length * s + side * width * c
-                wheels.append(geo.tube((cx - 0.1 * -s, cy - 0.1 * c, 0.33), (cx + 0.1 * -s, cy + 0.1 * c, 0.33),
+                # an axle 20 cm long across the car, along (-sin, cos)
+                wheels.append(geo.tube((cx + 0.1 * s, cy - 0.1 * c, 0.33), (cx - 0.1 * s, cy + 0.1 * c, 0.33),
                                        0.33, 0.33, 14, 1))
         add("car_wheels", geo.merge(*wheels), b.material("rock"))
     else:
