@@ -15,14 +15,20 @@ Blender data and are never changed (issue 13). The validation views (:data:`VALI
 look elsewhere into the same panoramas and into three more, with labels drawn the same way after release 5 shipped,
 before any model was scored on them: they choose between models, the report set reports.
 
-Usage: ``python scripts/make_realphoto_set.py [--set report|validation] [--out DIR] [--overwrite]``; the
-Blender-rendered plant close-ups are made by ``scripts/render_realphoto_plants.py``.
+The places set (:data:`PLACES_VIEWS`, ``--set places``) looks into eight other Poly Haven panoramas (CC0), of places
+no set, figure or training scene here had used: the 1k Radiance ``.hdr`` files of pmndrs/drei-assets (commit
+456060a, ``hdri/``), fetched once by hand and checked by their sha256 (:data:`PLACES_SHA256`); ``--hdri-folder``
+says where they are. Its labels were drawn the same way on 2026-12-05, before any model was scored on them.
+
+Usage: ``python scripts/make_realphoto_set.py [--set report|validation|places] [--hdri-folder DIR] [--out DIR]
+[--overwrite]``; the Blender-rendered plant close-ups are made by ``scripts/render_realphoto_plants.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import math
 import sys
 from dataclasses import dataclass, field
@@ -197,6 +203,96 @@ VALIDATION_VIEWS: tuple[View, ...] = (
 )
 
 
+#: The places set (``--set places``, written to docs/realphoto_places): eight views into eight panoramas of places this
+#: project had never used, drawn on 2026-12-05 before any model was scored on them (rule r25). Trunks, lawns and
+#: pastures, whose motion in wind is a matter of degree, are left unlabelled.
+PLACES_VIEWS: tuple[View, ...] = (
+    # sandstone pinnacles among pines and beeches, a path between them
+    View("slope_rocks", "forest_slope_1k", yaw=-95.0, pitch=12.0, fov=75.0, regions=(
+        (M, _rect(2, 30, 55, 110)),                                              # leaves at the left
+        (M, _rect(90, 60, 125, 120)),                                            # leaves between the trunks
+        (S, ((215, 100), (235, 50), (255, 32), (275, 60), (295, 85), (298, 125), (215, 130))),  # the pinnacle
+        (S, _rect(415, 50, 512, 135)),                                           # the rock wall at the right
+        (S, ((172, 200), (262, 200), (292, 250), (290, 320), (205, 320), (160, 262))),  # the path
+    )),
+    # young spruce and beech leaves before a mossy boulder, two thick trunks
+    View("slope_undergrowth", "forest_slope_1k", yaw=170.0, pitch=10.0, fov=90.0, regions=(
+        (M, ((232, 168), (300, 160), (322, 200), (318, 258), (240, 262), (228, 215))),  # the young spruce
+        (M, ((78, 155), (125, 150), (170, 200), (170, 318), (80, 318), (78, 230))),     # beech leaves, lower left
+        (S, ((330, 172), (395, 165), (440, 190), (448, 228), (340, 232))),               # the mossy boulder
+        (S, _rect(20, 10, 62, 255)),                                             # the thick trunk at the left
+        (S, _rect(436, 5, 462, 150)),                                            # the thick trunk at the right
+    )),
+    # spruces on an alpine pasture, fence posts, an overcast sky
+    View("horn_meadow", "immenstadter_horn_1k", yaw=-120.0, pitch=0.0, fov=80.0, regions=(
+        (M, ((25, 60), (60, 10), (150, 5), (185, 40), (180, 150), (30, 150))),  # the spruces at the left
+        (M, ((262, 5), (285, 5), (312, 70), (315, 160), (245, 160), (252, 70))),  # the spruce in the middle
+        (S, _rect(330, 10, 512, 100)),                                           # sky
+        (S, _rect(196, 5, 236, 105)),                                            # sky between the spruces
+        (S, _rect(243, 168, 251, 232)),                                          # fence post
+        (S, _rect(165, 165, 171, 208)),                                          # fence post
+        (S, _rect(97, 168, 102, 196)),                                           # fence post
+        (S, _rect(502, 180, 512, 298)),                                          # fence post at the right edge
+    )),
+    # shrubs on sandstone slabs at dawn, mountains and sky behind
+    View("kiara_shrubs", "kiara_1_dawn_1k", yaw=80.0, pitch=-10.0, fov=80.0, regions=(
+        (M, ((240, 172), (300, 165), (335, 185), (350, 230), (330, 255), (200, 262), (185, 235), (215, 200))),  # shrub
+        (M, ((10, 235), (60, 225), (115, 228), (125, 260), (60, 280), (10, 280))),  # the shrub at the left
+        (S, _rect(0, 0, 440, 60)),                                               # sky
+        (S, _rect(0, 100, 512, 125)),                                            # mountains
+        (S, ((400, 250), (470, 215), (512, 205), (512, 320), (430, 320), (400, 290))),  # the slab at the right
+        (S, _rect(20, 292, 120, 318)),                                           # the slab at the lower left
+        (S, _rect(135, 232, 180, 252)),                                          # the rock behind the shrub
+    )),
+    # savanna trees at dusk (one stop up), a dirt track at the left
+    View("savanna_trees", "dikhololo_night_1k", yaw=-110.0, pitch=0.0, fov=80.0, stops=1.0, regions=(
+        (M, ((200, 75), (240, 55), (275, 62), (300, 100), (290, 125), (210, 130), (190, 110))),  # the tall tree
+        (M, ((100, 100), (130, 90), (165, 95), (175, 125), (140, 150), (100, 140))),  # the tree at the left
+        (S, _rect(0, 0, 512, 40)),                                               # sky
+        (S, _rect(330, 40, 512, 110)),                                           # sky at the right
+        (S, _rect(0, 40, 150, 85)),                                              # sky at the left
+        (S, ((0, 187), (60, 172), (120, 164), (125, 172), (60, 190), (0, 214))),  # the dirt track
+    )),
+    # a park's tree line under a blue sky, a disc-golf basket on the lawn
+    View("park_trees", "rooitou_park_1k", yaw=-130.0, pitch=-2.0, fov=60.0, regions=(
+        (M, _rect(262, 82, 328, 122)),                                           # tree
+        (M, _rect(337, 70, 383, 118)),                                           # tree
+        (M, _rect(428, 72, 512, 122)),                                           # trees at the right
+        (M, _rect(128, 100, 248, 126)),                                          # trees at the left
+        (S, _rect(0, 0, 512, 60)),                                               # sky
+        (S, _rect(180, 172, 212, 215)),                                          # the basket
+    )),
+    # static only: a street crossing, office towers, a bench, a cycle path
+    View("platz_street", "potsdamer_platz_1k", yaw=20.0, pitch=5.0, fov=90.0, regions=(
+        (S, _rect(0, 0, 125, 165)),                                              # glass facade
+        (S, _rect(190, 0, 255, 125)),                                            # brick tower
+        (S, _rect(335, 0, 450, 100)),                                            # sky
+        (S, _rect(0, 205, 340, 250)),                                            # road
+        (S, ((90, 300), (240, 250), (285, 262), (200, 320), (90, 320))),         # bench
+        (S, _rect(390, 210, 512, 320)),                                          # cycle path and paving
+    )),
+    # static only: a museum hall, doors, a screen, benches, a wooden floor
+    View("hall_interior", "st_fagans_interior_1k", yaw=0.0, pitch=0.0, fov=90.0, regions=(
+        (S, _rect(0, 20, 240, 120)),                                             # ceiling and wall
+        (S, _rect(48, 140, 108, 195)),                                           # double door
+        (S, _rect(425, 133, 505, 167)),                                          # screen
+        (S, _rect(20, 225, 105, 280)),                                           # bench
+        (S, _rect(250, 215, 512, 265)),                                          # floor
+    )),
+)
+
+#: sha256 of each places panorama (pmndrs/drei-assets, commit 456060a, ``hdri/<name>.hdr``).
+PLACES_SHA256 = {
+    "forest_slope_1k": "926a6bb81897919b2924f42407162b8d54be91eab2da3fe7fe19daf308cfa09a",
+    "immenstadter_horn_1k": "799dd5a7b4b8db725b7d998bfa5fa7077bddb3e87e92d1ac04962309e87ee21c",
+    "kiara_1_dawn_1k": "ee70fb8c8fb3e34566802191d83b299e179ecc392b97639e6c750f66e161c8e2",
+    "dikhololo_night_1k": "6861489f983cdc0c22435b781a3487171bd25f25f9cc52c46ac402d48e08249e",
+    "rooitou_park_1k": "af15cb5ca49de469e2ee74fcb6622cb32b36e3f9ee95504fc762d9c3d62c5163",
+    "potsdamer_platz_1k": "7afe4c2f9700ee78c7477c53fa355463d7dda1fdede401432d6b5f9ff0a95696",
+    "st_fagans_interior_1k": "8b73849c956e2d97e7a6cfacbe9396d90a84fcbd9b24327a37a6629150055cca",
+}
+
+
 def hdri_folder() -> Path:
     """The folder of the HDRIs inside the installed bpy wheel (found without importing bpy)."""
     import importlib.util
@@ -212,9 +308,27 @@ def hdri_folder() -> Path:
 
 
 def read_panorama(path: Path) -> np.ndarray:
-    """Linear float32 ``[H, W, 3]`` of an RGB EXR."""
+    """Linear float32 ``[H, W, 3]`` (RGB) of an RGB EXR or a Radiance ``.hdr``."""
+    if path.suffix == ".hdr":
+        bgr = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise SystemExit(f"{path}: not a readable Radiance HDR file")
+        return np.ascontiguousarray(bgr[..., ::-1], dtype=np.float32)
     channels, _ = read_exr(path)
     return np.stack([channels["R"], channels["G"], channels["B"]], axis=-1).astype(np.float32)
+
+
+def places_panorama(folder: Path, name: str) -> Path:
+    """The places panorama ``<folder>/<name>.hdr``, checked against :data:`PLACES_SHA256`."""
+    path = folder / f"{name}.hdr"
+    if not path.is_file():
+        raise SystemExit(f"{path}: missing; --hdri-folder must hold the 1k HDRIs of pmndrs/drei-assets (commit "
+                         f"456060a, hdri/)")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != PLACES_SHA256[name]:
+        raise SystemExit(f"{path}: sha256 {digest[:12]}..., expected {PLACES_SHA256[name][:12]}...: another file "
+                         f"than the one the labels were drawn on")
+    return path
 
 
 def perspective_crop(panorama: np.ndarray, yaw: float, pitch: float, fov: float, width: int = WIDTH,
@@ -272,28 +386,38 @@ def write_png(path: Path, pixels: np.ndarray, overwrite: bool) -> None:
         tmp.write_bytes(data.tobytes())
 
 
+SETS = {"report": ("realphoto", VIEWS), "validation": ("realphoto_validation", VALIDATION_VIEWS),
+        "places": ("realphoto_places", PLACES_VIEWS)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=("report", "validation"), default="report",
-                        help="the report set (docs/realphoto) or the validation set (docs/realphoto_validation)")
+    parser.add_argument("--set", choices=tuple(SETS), default="report",
+                        help="the report set (docs/realphoto), the validation set (docs/realphoto_validation) or the "
+                             "places set (docs/realphoto_places)")
+    parser.add_argument("--hdri-folder", type=Path,
+                        help="the places set's panoramas (pmndrs/drei-assets hdri/); the other sets use bpy's")
     parser.add_argument("--out", type=Path, help="output folder (default: the set's folder under docs/)")
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--only", help="comma-separated view names (default: all)")
     args = parser.parse_args(argv)
     docs = Path(__file__).resolve().parents[1] / "docs"
-    args.out = args.out or docs / ("realphoto" if args.set == "report" else "realphoto_validation")
+    folder_name, views = SETS[args.set]
+    args.out = args.out or docs / folder_name
+    if args.set == "places" and args.hdri_folder is None:
+        raise SystemExit("--set places needs --hdri-folder: the 1k HDRIs of pmndrs/drei-assets (commit 456060a, hdri/)")
     args.out.mkdir(parents=True, exist_ok=True)
-    folder = hdri_folder()
     wanted = set(args.only.split(",")) if args.only else None
-    for view in VIEWS if args.set == "report" else VALIDATION_VIEWS:
+    for view in views:
         if wanted is not None and view.name not in wanted:
             continue
-        image = tone_map(perspective_crop(read_panorama(folder / f"{view.hdri}.exr"), view.yaw, view.pitch, view.fov),
-                         view.stops)
+        path = (places_panorama(args.hdri_folder, view.hdri) if args.set == "places"
+                else hdri_folder() / f"{view.hdri}.exr")
+        image = tone_map(perspective_crop(read_panorama(path), view.yaw, view.pitch, view.fov), view.stops)
         write_png(args.out / f"{view.name}.png", image, args.overwrite)
         if view.regions:
             write_png(args.out / f"{view.name}_labels.png", draw_labels(view.regions), args.overwrite)
-        print(f"{view.name}: {view.hdri}.exr yaw {view.yaw} pitch {view.pitch} fov {view.fov}"
+        print(f"{view.name}: {path.name} yaw {view.yaw} pitch {view.pitch} fov {view.fov}"
               f"{'' if view.regions else ' (no labels yet)'}")
     return 0
 
