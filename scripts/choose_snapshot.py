@@ -2,8 +2,9 @@
 and unknown pixels"), computed from the JSONs that the scoring scripts write, so no session applies them by hand.
 
 Usage: .venv/bin/python scripts/choose_snapshot.py VALIDATION.json CLOSEUPS.json [--heldout HELDOUT.json ...]
-       [--reference KEY] [--margin 0.01] [--max-view-loss 0.05] [--closeup-factor 2] [--closeup-auc 0.91]
-       [--static-ratio-floor 0.3] [--heldout-corr 0.01] [--heldout-auc 0.005] [--json OUT]
+       [--places PLACES.json] [--reference KEY] [--margin 0.01] [--max-view-loss 0.05] [--closeup-factor 2]
+       [--closeup-auc 0.91] [--static-ratio-floor 0.3] [--heldout-corr 0.01] [--heldout-auc 0.005]
+       [--places-still-px 0.005] [--json OUT]
 
 VALIDATION.json and CLOSEUPS.json are ``scripts/eval_photos_energy_net.py --json`` on ``docs/realphoto_validation``
 and ``docs/realphoto_validation_closeups`` (the reference model and the snapshots, one run); each HELDOUT.json is
@@ -18,7 +19,10 @@ default`` or the key given). The reference is the model whose key holds ``releas
 - (c) the static-only views' mean motion is at most max(the reference's ratio, ``static-ratio-floor``) times each
   close-up's mean motion;
 - (d) on every held-out set its energy correlation is at most ``heldout-corr`` and its AUC at most ``heldout-auc``
-  below the reference's (left out when no held-out file is given: then say so).
+  below the reference's (left out when no held-out file is given: then say so);
+- (e) only with ``--places`` (``eval_photos_energy_net`` on ``docs/realphoto_places``, rule r25 on): its mean AUC
+  there is at least the reference's, no view loses more than ``max-view-loss``, and the static-only views' mean
+  motion is at most the reference's + ``places-still-px``.
 
 The highest validation mean AUC among the eligible wins; within 0.001 the earlier snapshot (the order of the file).
 """
@@ -84,6 +88,14 @@ def static_ratio_clause(ref_val: dict, ref_close: dict, val: dict, close: dict, 
             "ok": all(got[name] <= limits[name] for name in got)}
 
 
+def places_clause(ref: dict, cand: dict, max_view_loss: float, still_px: float) -> dict:
+    """(e) from two ``eval_photos_energy_net`` entries of the places set: (a)'s figures with no margin, and the
+    static-only views' mean motion (px) at most the reference's + ``still_px``."""
+    row = validation_clause(ref, cand, 0.0, max_view_loss)
+    still, ref_still = cand["score"]["static_only_mean_rms_px"], ref["score"]["static_only_mean_rms_px"]
+    return {**row, "static_px": still, "ok": row["ok"] and still <= ref_still + still_px}
+
+
 def heldout_clause(sets: list[tuple[str, dict, dict]], max_corr_loss: float, max_auc_loss: float) -> dict:
     """(d) from ``(set, reference figures, candidate figures)`` of ``eval_energy_net``: no set loses more than the
     limits; ``ok`` None when there are no sets."""
@@ -107,9 +119,13 @@ def choose(rows: list[dict]) -> dict | None:
     return best
 
 
-def evaluate_rule(validation: dict, closeups: dict, heldouts: list[dict], args) -> tuple[str, list[dict]]:
-    """The reference key and one row per snapshot with every clause."""
+def evaluate_rule(validation: dict, closeups: dict, heldouts: list[dict], args,
+                  places: dict | None = None) -> tuple[str, list[dict]]:
+    """The reference key and one row per snapshot with every clause ((e) only when ``places`` is given)."""
     val, close = validation["models"], closeups["models"]
+    if places is not None and [k for k in val if k not in places["models"]]:
+        raise SystemExit("the places file has no scores for some models: score the same models on "
+                         "docs/realphoto_places (scripts/eval_photos_energy_net.py)")
     ref = reference_key(list(val), args.reference)
     missing = [k for k in val if k not in close]
     if missing:
@@ -134,9 +150,20 @@ def evaluate_rule(validation: dict, closeups: dict, heldouts: list[dict], args) 
                "b": closeup_clause(close[ref], close[key], args.closeup_factor, args.closeup_auc),
                "c": static_ratio_clause(val[ref], close[ref], val[key], close[key], args.static_ratio_floor),
                "d": heldout_clause(sets, args.heldout_corr, args.heldout_auc)}
-        row["eligible"] = all(row[c]["ok"] for c in "abcd")
+        if places is not None:
+            row["e"] = places_clause(places["models"][ref], places["models"][key], args.max_view_loss,
+                                     args.places_still_px)
+        row["eligible"] = all(row[c]["ok"] for c in "abcde" if c in row)
         rows.append(row)
     return ref, rows
+
+
+def places_text(e: dict | None) -> str:
+    """Clause (e) as printed after the others ('' when the places set was not given)."""
+    if e is None:
+        return ""
+    return (f" | (e) places {e['mean_auc']:.3f}, worst {e['worst_loss']:+.3f} {e['worst_view']}, static "
+            f"{e['static_px']:.4f} px {'ok' if e['ok'] else 'NO'}")
 
 
 def main() -> None:
@@ -144,6 +171,7 @@ def main() -> None:
     ap.add_argument("validation", type=Path)
     ap.add_argument("closeups", type=Path)
     ap.add_argument("--heldout", type=Path, action="append", default=[])
+    ap.add_argument("--places", type=Path, help="docs/realphoto_places scores: adds clause (e)")
     ap.add_argument("--reference")
     ap.add_argument("--margin", type=float, default=0.01)
     ap.add_argument("--max-view-loss", type=float, default=0.05)
@@ -152,10 +180,12 @@ def main() -> None:
     ap.add_argument("--static-ratio-floor", type=float, default=0.3)
     ap.add_argument("--heldout-corr", type=float, default=0.01)
     ap.add_argument("--heldout-auc", type=float, default=0.005)
+    ap.add_argument("--places-still-px", type=float, default=0.005)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     ref, rows = evaluate_rule(json.loads(args.validation.read_text()), json.loads(args.closeups.read_text()),
-                              [json.loads(p.read_text()) for p in args.heldout], args)
+                              [json.loads(p.read_text()) for p in args.heldout], args,
+                              json.loads(args.places.read_text()) if args.places else None)
     print(f"reference: {ref}")
     for row in rows:
         a, b, c, d = (row[k] for k in "abcd")
@@ -164,7 +194,7 @@ def main() -> None:
               f"{'ok' if a['ok'] else 'NO'} | (b) {100 * b['share']:.2f} % at AUC {b['auc']:.3f} "
               f"{'ok' if b['ok'] else 'NO'} | (c) static {c['static_px']:.3f} px, ratios "
               f"{' '.join(f'{r:.2f}' for r in c['ratios'].values())} {'ok' if c['ok'] else 'NO'} | (d) {held} "
-              f"{'-' if d['ok'] is None else 'ok' if d['ok'] else 'NO'}")
+              f"{'-' if d['ok'] is None else 'ok' if d['ok'] else 'NO'}" + places_text(row.get("e")))
     chosen = choose(rows)
     if not any(row["d"]["ok"] is not None for row in rows):
         print("held-out sets not given: (d) not scored, so no snapshot is eligible yet")

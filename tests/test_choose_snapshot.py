@@ -36,7 +36,7 @@ def _held(ref_corr: float, corrs: dict[str, float]) -> dict:
 
 def _args(**kw):
     base = dict(reference=None, margin=0.01, max_view_loss=0.05, closeup_factor=2.0, closeup_auc=0.91,
-                static_ratio_floor=0.3, heldout_corr=0.01, heldout_auc=0.005)
+                static_ratio_floor=0.3, heldout_corr=0.01, heldout_auc=0.005, places_still_px=0.005)
     return SimpleNamespace(**{**base, **kw})
 
 
@@ -89,3 +89,21 @@ def test_files_that_do_not_score_the_same_models_get_one_clear_line(rule):
     closeups["models"]["s100"] = _closeups(0.05, 0.03)
     with pytest.raises(SystemExit, match="held-out file of /data/render_heldout has no scores for s100"):
         rule.evaluate_rule(validation, closeups, [_held(0.53, {})], _args())
+
+
+def test_the_places_clause_fails_on_a_lower_mean_a_lost_view_or_a_still_view_that_moves(rule):
+    validation = {"models": {REF: _validation(0.80, 0.90, 0.010), **{k: _validation(0.86, 0.90, 0.010)
+                                                                      for k in ("s1", "s2", "s3", "s4")}}}
+    closeups = {"models": {REF: _closeups(0.05, 0.01), **{k: _closeups(0.05, 0.03) for k in ("s1", "s2", "s3", "s4")}}}
+    held = _held(0.53, {k: 0.53 for k in ("s1", "s2", "s3", "s4")})
+    places = {"models": {REF: _validation(0.90, 0.90, 0.004),
+                         "s1": _validation(0.90, 0.91, 0.008),   # ok: 0.004 px more is within 0.005
+                         "s2": _validation(0.88, 0.91, 0.004),   # mean 0.895 < 0.90
+                         "s3": _validation(0.97, 0.84, 0.004),   # a view lost 0.06
+                         "s4": _validation(0.90, 0.91, 0.010)}}  # the still views moved 0.006 px more
+    _, rows = rule.evaluate_rule(validation, closeups, [held], _args(), places)
+    assert {row["snapshot"]: row["e"]["ok"] for row in rows} == {"s1": True, "s2": False, "s3": False, "s4": False}
+    assert [row["snapshot"] for row in rows if row["eligible"]] == ["s1"]
+    # without the places file the rows carry no clause (e), as under the rules before r25
+    _, rows = rule.evaluate_rule(validation, closeups, [held], _args())
+    assert all("e" not in row and row["eligible"] for row in rows)
