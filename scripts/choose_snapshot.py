@@ -4,7 +4,7 @@ and unknown pixels"), computed from the JSONs that the scoring scripts write, so
 Usage: .venv/bin/python scripts/choose_snapshot.py VALIDATION.json CLOSEUPS.json [--heldout HELDOUT.json ...]
        [--places PLACES.json] [--reference KEY] [--margin 0.01] [--max-view-loss 0.05] [--closeup-factor 2]
        [--closeup-auc 0.91] [--static-ratio-floor 0.3] [--heldout-corr 0.01] [--heldout-auc 0.005]
-       [--places-still-px 0.005] [--json OUT]
+       [--places-still-px 0.005] [--view-loss NAME=LOSS ...] [--json OUT]
 
 VALIDATION.json and CLOSEUPS.json are ``scripts/eval_photos_energy_net.py --json`` on ``docs/realphoto_validation``
 and ``docs/realphoto_validation_closeups`` (the reference model and the snapshots, one run); each HELDOUT.json is
@@ -13,7 +13,7 @@ default`` or the key given). The reference is the model whose key holds ``releas
 ``--reference``. A snapshot is eligible when
 
 - (a) its validation mean AUC is at least the reference's + ``margin`` and no view loses more than
-  ``max-view-loss`` AUC;
+  ``max-view-loss`` AUC, or than a tighter limit ``--view-loss NAME=LOSS`` gives a view (rule r27 on);
 - (b) the close-ups' mean share above 0.5 px is at least ``closeup-factor`` times the reference's, at a mean
   close-up AUC of at least ``closeup-auc``;
 - (c) the static-only views' mean motion is at most max(the reference's ratio, ``static-ratio-floor``) times each
@@ -52,16 +52,22 @@ def _by_name(entry: dict) -> dict[str, dict]:
     return {image["name"]: image for image in entry["images"]}
 
 
-def validation_clause(ref: dict, cand: dict, margin: float, max_view_loss: float) -> dict:
+def validation_clause(ref: dict, cand: dict, margin: float, max_view_loss: float,
+                      view_loss: dict[str, float] | None = None) -> dict:
     """(a) from two ``eval_photos_energy_net`` entries of the validation views: the mean AUC, the worst view's loss
-    against the reference (AUC, negative = lower) and whether the clause holds."""
+    against the reference (AUC, negative = lower) and whether the clause holds; ``view_loss`` gives some views a
+    tighter limit than ``max_view_loss``."""
     ref_images, cand_images = _by_name(ref), _by_name(cand)
     losses = {name: image["auc"] - ref_images[name]["auc"] for name, image in cand_images.items()
               if image["auc"] is not None}
+    unknown = sorted(set(view_loss or {}) - set(losses))
+    if unknown:
+        raise SystemExit(f"--view-loss names {', '.join(unknown)}, which the validation file has no AUC for")
     worst = min(losses, key=losses.get)
     mean_auc = cand["score"]["mean_auc"]
+    within = all(loss >= -(view_loss or {}).get(name, max_view_loss) for name, loss in losses.items())
     return {"mean_auc": mean_auc, "worst_view": worst, "worst_loss": losses[worst],
-            "ok": mean_auc >= ref["score"]["mean_auc"] + margin and losses[worst] >= -max_view_loss}
+            "ok": mean_auc >= ref["score"]["mean_auc"] + margin and within}
 
 
 def closeup_share(entry: dict) -> tuple[float, float]:
@@ -146,7 +152,7 @@ def evaluate_rule(validation: dict, closeups: dict, heldouts: list[dict], args,
             ref_held = reference_key(list(models), args.reference if args.reference in models else None)
             sets.append((Path(held["data"]).name, models[ref_held], models[key]))
         row = {"snapshot": key,
-               "a": validation_clause(val[ref], val[key], args.margin, args.max_view_loss),
+               "a": validation_clause(val[ref], val[key], args.margin, args.max_view_loss, args.view_loss),
                "b": closeup_clause(close[ref], close[key], args.closeup_factor, args.closeup_auc),
                "c": static_ratio_clause(val[ref], close[ref], val[key], close[key], args.static_ratio_floor),
                "d": heldout_clause(sets, args.heldout_corr, args.heldout_auc)}
@@ -156,6 +162,18 @@ def evaluate_rule(validation: dict, closeups: dict, heldouts: list[dict], args,
         row["eligible"] = all(row[c]["ok"] for c in "abcde" if c in row)
         rows.append(row)
     return ref, rows
+
+
+def parse_view_losses(items: list[str]) -> dict[str, float]:
+    """``["venice_quay=0.01"]`` -> ``{"venice_quay": 0.01}``; one clear line for anything else."""
+    limits = {}
+    for item in items:
+        name, _, loss = item.partition("=")
+        try:
+            limits[name] = float(loss)
+        except ValueError:
+            raise SystemExit(f"--view-loss {item!r}: write NAME=LOSS, e.g. venice_quay=0.01") from None
+    return limits
 
 
 def places_text(e: dict | None) -> str:
@@ -181,8 +199,11 @@ def main() -> None:
     ap.add_argument("--heldout-corr", type=float, default=0.01)
     ap.add_argument("--heldout-auc", type=float, default=0.005)
     ap.add_argument("--places-still-px", type=float, default=0.005)
+    ap.add_argument("--view-loss", action="append", default=[], metavar="NAME=LOSS",
+                    help="a tighter limit on one validation view's AUC loss than --max-view-loss")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    args.view_loss = parse_view_losses(args.view_loss)
     ref, rows = evaluate_rule(json.loads(args.validation.read_text()), json.loads(args.closeups.read_text()),
                               [json.loads(p.read_text()) for p in args.heldout], args,
                               json.loads(args.places.read_text()) if args.places else None)

@@ -36,7 +36,8 @@ def _held(ref_corr: float, corrs: dict[str, float]) -> dict:
 
 def _args(**kw):
     base = dict(reference=None, margin=0.01, max_view_loss=0.05, closeup_factor=2.0, closeup_auc=0.91,
-                static_ratio_floor=0.3, heldout_corr=0.01, heldout_auc=0.005, places_still_px=0.005)
+                static_ratio_floor=0.3, heldout_corr=0.01, heldout_auc=0.005, places_still_px=0.005,
+                view_loss={})
     return SimpleNamespace(**{**base, **kw})
 
 
@@ -107,3 +108,15 @@ def test_the_places_clause_fails_on_a_lower_mean_a_lost_view_or_a_still_view_tha
     # without the places file the rows carry no clause (e), as under the rules before r25
     _, rows = rule.evaluate_rule(validation, closeups, [held], _args())
     assert all("e" not in row and row["eligible"] for row in rows)
+
+
+def test_a_tighter_limit_on_one_view(rule):
+    ref, cand = _validation(0.80, 0.90, 0.01), _validation(0.95, 0.88, 0.01)  # the quay loses 0.02
+    assert rule.validation_clause(ref, cand, 0.01, 0.05)["ok"]
+    assert not rule.validation_clause(ref, cand, 0.01, 0.05, {"quay": 0.01})["ok"]
+    assert rule.validation_clause(ref, cand, 0.01, 0.05, {"forest": 0.01})["ok"]
+    assert rule.parse_view_losses(["quay=0.01"]) == {"quay": 0.01}
+    with pytest.raises(SystemExit, match="NAME=LOSS"):
+        rule.parse_view_losses(["quay"])
+    with pytest.raises(SystemExit, match="no AUC for"):
+        rule.validation_clause(ref, cand, 0.01, 0.05, {"sea": 0.01})
