@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The specimen-family candidates (docs/model-card.md, "Close-ups of single plants", "Flowers and unknown pixels" and
-# "Still close-ups"): runs RS (rule r12), RS2 (r13), RS3 (r14), RU (r15), RF (r16), RF2 (r17), RF2N (r18), RL (r19),
-# RL2 (r20), RL3 (r21), RL4 (r22), RL5 (r23) and RL6 (r24), each release 6's energy network trained on in stage 4 for
-# 500 steps on release 6's mixture plus 256 close-ups of single plants (generator v8's specimen family; v9's, whose
-# flowers face the camera, for RF; v10's, flowers in half the subjects, for RF2, RF2N and RL-RL6), RL-RL6 with 256
-# still close-ups too (v11's still_life family at weight 1, at 2 in RL2; v12's, 40 % still rooms, in RL3), RL5 and
-# RL6 with the specimen scenes at 1.5, RL6 with the v4 scenes at 1.5 and snapshots every 50 steps, half the pictures
-# zoomed (not in RF2N), RU with the unknown pixels in the loss at half weight; every snapshot scored on the
-# validation views and close-ups and on the held-out sets, and RS3's choice (step 300) on the report set. Everything
-# is made once; a rerun skips what exists. On 2 cores: about 15 minutes a run, 50 to render the specimen sets and
-# the extra v4 scenes, 8 each still set (plus release 6's data, scripts/train_release6.sh, if it is gone).
+# The specimen-family candidates (docs/model-card.md, "Close-ups of single plants", "Flowers and unknown pixels",
+# "Still close-ups" and "Places never seen"): runs RS (rule r12), RS2 (r13), RS3 (r14), RU (r15), RF (r16), RF2
+# (r17), RF2N (r18), RL (r19), RL2 (r20), RL3 (r21), RL4 (r22), RL5 (r23), RL6 (r24) and RL7 (r27), each release
+# 6's energy network trained on in stage 4 for 500 steps on release 6's mixture plus 256 close-ups of single plants
+# (generator v8's specimen family; v9's, whose flowers face the camera, for RF; v10's, flowers in half the
+# subjects, for RF2, RF2N and RL-RL7), RL-RL7 with 256 still close-ups too (v11's still_life family at weight 1, at
+# 2 in RL2; v12's, 40 % still rooms, in RL3), RL5-RL7 with the specimen scenes at 1.5, RL6 with the v4 scenes at 1.5
+# and snapshots every 50 steps, RL7 with 256 water scenes, half the pictures zoomed (not in RF2N), RU with the
+# unknown pixels in the loss at half weight; every snapshot scored on the validation views and close-ups and on the
+# held-out sets, and RS3's choice (step 300) on the report set; then rule r25's study of every model on the places
+# set, and the weight-space mixes with release 6 of rules r26 and r27. Everything is made once; a rerun skips what
+# exists. On 2 cores: about 15 minutes a run, 50 to render the specimen sets and the extra v4 scenes, 8 each still
+# set, 12 the water set (plus release 6's data, scripts/train_release6.sh, if it is gone).
 #
 #   bash scripts/specimen_candidates.sh
 set -euo pipefail
@@ -26,6 +28,7 @@ render_with v9 76bed91 "$DATA/render_specimen_v9_256" 256 31 specimen
 render_with v10 be84763 "$DATA/render_specimen_v10_256" 256 31 specimen
 render_with v11 f890642 "$DATA/render_still_life_256" 256 43 still_life
 render_with v12 09f7fd9 "$DATA/render_still_life_v12_256" 256 43 still_life
+render_with v12 09f7fd9 "$DATA/render_water_v12_256" 256 101 coast,lake,waterfront  # RL7 (rule r27)
 
 # 2. the runs: NAME SEED V4_FOLDER V4_WEIGHT SPECIMEN_FOLDER SPECIMEN_WEIGHT [more train options]
 run() {
@@ -53,6 +56,8 @@ run rl4 79 render_train_v4_320 1 render_specimen_v10_256 1 --data "$DATA/render_
 run rl5 83 render_train_v4_320 1 render_specimen_v10_256 1.5 --data "$DATA/render_still_life_256:1"
 run rl6 89 render_train_v4_320 1.5 render_specimen_v10_256 1.5 --data "$DATA/render_still_life_256:1" \
     --set snapshot_every=50  # the later --set wins
+run rl7 97 render_train_v4_320 1 render_specimen_v10_256 1.5 --data "$DATA/render_still_life_256:1" \
+    --data "$DATA/render_water_v12_256:1"
 
 # 3. every snapshot (release 6 first, for reference): validation views and close-ups; held-out sets (gate 1 of
 #    rules r13 and r14), the specimen set reported only
@@ -93,3 +98,54 @@ for name in ru rf rf2 rf2n rl rl2 rl3 rl4 rl5 rl6; do
         --heldout "$RUNS/eval_heldout_${name}_render_heldout_rockery.json" --json "$RUNS/choice_$name.json"
 done
 report_snapshot rf2 400
+
+# 6. rule r25's study: every model judged so far on the places set (docs/realphoto_places), scored once
+models=("$RUNS/release5_recovered/model.pt" "$RELEASE6")
+for name in rz rs rs2 rs3 ru rf rf2 rf2n rl rl2 rl3 rl4 rl5 rl6; do models+=("$RUNS/$name"/snapshots/*.pt); done
+$PY scripts/eval_photos_energy_net.py docs/realphoto_places "${models[@]}" --json "$RUNS/eval_places_study.json"
+
+# scores of CANDIDATES (model files) under LABEL for rules r26 and r27: validation views, close-ups, places, the
+# three held-out sets of gate 1, then the choice (extra options to choose_snapshot.py after the label)
+score_and_choose() {
+    local label=$1; shift
+    local candidates=() options=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do candidates+=("$1"); shift; done
+    [ $# -gt 0 ] && { shift; options=("$@"); }
+    for set in docs/realphoto_validation docs/realphoto_validation_closeups docs/realphoto_places; do
+        $PY scripts/eval_photos_energy_net.py "$set" "$RELEASE6" "${candidates[@]}" \
+            --json "$RUNS/eval_$(basename "$set")_$label.json"
+    done
+    for d in render_heldout render_heldout_v5 render_heldout_rockery; do
+        $PY scripts/eval_energy_net.py "$DATA/$d" --limit 128 "${candidates[@]}" --json "$RUNS/eval_heldout_${label}_$d.json"
+    done
+    $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$label.json" \
+        "$RUNS/eval_realphoto_validation_closeups_$label.json" --places "$RUNS/eval_realphoto_places_$label.json" \
+        --heldout "$RUNS/eval_heldout_${label}_render_heldout.json" \
+        --heldout "$RUNS/eval_heldout_${label}_render_heldout_v5.json" \
+        --heldout "$RUNS/eval_heldout_${label}_render_heldout_rockery.json" "${options[@]}" \
+        --json "$RUNS/choice_$label.json"
+}
+
+# 7. rule r26: release 6 mixed with RL5's step 500 in weight space, a = 0.5 ... 0.9; the choice (a = 0.9) on the
+#    report set (gate 2, which it failed)
+mixes=()
+for a in 050 060 070 080 090; do
+    out=$RUNS/wise/mix_a$a.pt
+    [ -f "$out" ] || $PY scripts/mix_energy_weights.py "$RELEASE6" "$RUNS/rl5/snapshots/model_step000500.pt" \
+        --amount "0.${a:1:1}" -o "$out"
+    mixes+=("$out")
+done
+score_and_choose wise "${mixes[@]}"
+[ -f "$RUNS/wise_a090_onnx/default/model.json" ] || $PY -m image_dynamics.cli -q export "$RUNS/wise/mix_a090.pt" \
+    -o "$RUNS/wise_a090_onnx/default" --guidance 3
+$PY -m image_dynamics.cli eval-photos docs/realphoto --model "$RUNS/wise_a090_onnx/default" \
+    -o "$RUNS/eval_photos_wise_a090.json" --pictures "$RUNS/photos_wise_a090" --overwrite
+
+# 8. rule r27: RL7's snapshots (run above) and each one's mix 0.2 x release 6 + 0.8 x snapshot
+candidates=("$RUNS"/rl7/snapshots/*.pt)
+for snap in "$RUNS"/rl7/snapshots/*.pt; do
+    out=$RUNS/rl7_mix/mix080_$(basename "$snap")
+    [ -f "$out" ] || $PY scripts/mix_energy_weights.py "$RELEASE6" "$snap" --amount 0.8 -o "$out"
+    candidates+=("$out")
+done
+score_and_choose rl7 "${candidates[@]}" -- --view-loss venice_quay=0.01
