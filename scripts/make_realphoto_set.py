@@ -15,7 +15,7 @@ Blender data and are never changed (issue 13). The validation views (:data:`VALI
 look elsewhere into the same panoramas and into three more, with labels drawn the same way after release 5 shipped,
 before any model was scored on them: they choose between models, the report set reports.
 
-The places set (:data:`PLACES_VIEWS`, ``--set places``) looks into eight other Poly Haven panoramas (CC0), of places
+The places set (:data:`PLACES_VIEWS`, ``--set places``) looks into seven other Poly Haven panoramas (CC0), of places
 no set, figure or training scene here had used: the 1k Radiance ``.hdr`` files of pmndrs/drei-assets (commit
 456060a, ``hdri/``), fetched once by hand and checked by their sha256 (:data:`PLACES_SHA256`); ``--hdri-folder``
 says where they are. Its labels were drawn the same way on 2026-12-05, before any model was scored on them.
@@ -203,7 +203,7 @@ VALIDATION_VIEWS: tuple[View, ...] = (
 )
 
 
-#: The places set (``--set places``, written to docs/realphoto_places): eight views into eight panoramas of places this
+#: The places set (``--set places``, written to docs/realphoto_places): eight views into seven panoramas of places this
 #: project had never used, drawn on 2026-12-05 before any model was scored on them (rule r25). Trunks, lawns and
 #: pastures, whose motion in wind is a matter of degree, are left unlabelled.
 PLACES_VIEWS: tuple[View, ...] = (

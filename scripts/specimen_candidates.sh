@@ -11,7 +11,7 @@
 # the validation views and close-ups and on the held-out sets, and RS3's choice (step 300) on the report set; then
 # rule r25's study of every model on the places set, and the weight-space mixes with release 6 of rules r26-r28.
 # Everything is made once; a rerun skips what exists. On 2 cores: about 15 minutes a run, 50 to render the specimen
-# sets and the extra v4 scenes, 8 each still set, 12 the water set (plus release 6's data,
+# sets and the extra v4 scenes, 8 each still set, 20 the water set (with other jobs; plus release 6's data,
 # scripts/train_release6.sh, if it is gone).
 #
 #   bash scripts/specimen_candidates.sh
