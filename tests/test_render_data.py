@@ -183,7 +183,7 @@ _FAKE_RUN = textwrap.dedent("""
     from image_dynamics.data.render import dataset
 
     def fake_job(job):  # stands in for the bpy worker: the resume logic is what is tested here
-        seed, w, h, threads, samples, _families = job
+        seed, w, h, threads, samples, _families, _exposure = job
         time.sleep(float(sys.argv[3]))
         rng = np.random.default_rng(seed % (2 ** 32))
         known = (rng.random((h, w)) > 0.2).astype(np.uint8)
@@ -240,7 +240,7 @@ def test_an_error_in_a_scene_keeps_the_samples_before_it_and_a_rerun_continues(t
     failing = {sample_seed(4, 5)}
 
     def job(j):
-        seed, w, h, _threads, _samples, _families = j
+        seed, w, h, _threads, _samples, _families, _exposure = j
         if seed in failing:
             raise RuntimeError("scene failed")
         return seed, "lake", np.zeros((h, w, 3), np.uint8), np.zeros((16, 4, h, w), np.float16), \
@@ -379,7 +379,7 @@ def test_render_families_can_be_chosen_and_a_folder_resumes_only_with_the_same_o
     asked = []
 
     def job(j):
-        seed, w, h, _threads, _samples, families = j
+        seed, w, h, _threads, _samples, families, _exposure = j
         asked.append(families)
         return seed, pick_family(seed, families), np.zeros((h, w, 3), np.uint8), \
             np.zeros((16, 4, h, w), np.float16), np.ones((h, w), np.uint8)
@@ -394,6 +394,41 @@ def test_render_families_can_be_chosen_and_a_folder_resumes_only_with_the_same_o
     assert main(["data", "render", "-o", str(tmp_path / "q"), "--count", "2", "--families", "rockery,cliffs"]) == 2
     err = capsys.readouterr().err
     assert "no family 'cliffs'" in err and "rockery" in err and "Traceback" not in err
+
+
+def test_an_exposure_shift_darkens_the_picture_only_and_a_folder_resumes_only_with_the_same_shift(
+        tmp_path, monkeypatch, capsys):
+    from image_dynamics.cli import main
+    from image_dynamics.data.render import dataset
+    from image_dynamics.data.render.scene import with_exposure
+
+    spec = layout(11, 96, 60, family="lake")
+    dark = with_exposure(spec, -1.9)
+    assert dark.world["exposure"] == pytest.approx(spec.world["exposure"] - 1.9)
+    assert {k: v for k, v in dark.world.items() if k != "exposure"} == \
+        {k: v for k, v in spec.world.items() if k != "exposure"}
+    assert dark.objects is spec.objects and dark.camera == spec.camera  # same geometry, so the same motion
+    assert with_exposure(spec, 0.0) is spec
+    asked = []
+
+    def job(j):
+        seed, w, h, _threads, _samples, _families, exposure = j
+        asked.append(exposure)
+        return seed, "lake", np.zeros((h, w, 3), np.uint8), np.zeros((16, 4, h, w), np.float16), \
+            np.ones((h, w), np.uint8)
+
+    monkeypatch.setattr(dataset, "_render_job", job)
+    info = dataset.generate_render_dataset(tmp_path / "d", 4, seed=4, width=40, height=32, shard_size=2, workers=0,
+                                           families=("lake",), exposure_stops=-1.9)
+    assert info.source.endswith("families=lake exposure=-1.9") and set(asked) == {-1.9}
+    with pytest.raises(InputError, match="cannot resume"):  # the same folder at another exposure: refused
+        dataset.generate_render_dataset(tmp_path / "d", 6, seed=4, width=40, height=32, shard_size=2, workers=0,
+                                        families=("lake",))
+    plain = dataset.generate_render_dataset(tmp_path / "p", 2, seed=4, width=40, height=32, shard_size=2, workers=0)
+    assert "exposure" not in plain.source  # no shift: the source reads as before
+    assert main(["data", "render", "-o", str(tmp_path / "q"), "--count", "2", "--exposure", "-9"]) == 2
+    err = capsys.readouterr().err
+    assert "--exposure -9" in err and "between -6 and 6" in err and "Traceback" not in err
 
 
 def test_promenade_scenes_put_still_slabs_or_gravel_in_front_of_water_or_a_park_with_facades():

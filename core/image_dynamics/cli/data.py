@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--families", metavar="NAME[,NAME]",
                    help="render only these scene families (default: all, in their usual proportions; "
                         "docs/data.md lists them)")
+    q.add_argument("--exposure", type=float, default=0.0, metavar="STOPS",
+                   help="shift every scene's exposure by STOPS (negative: darker; the renders come out about two "
+                        "stops brighter than photographs, docs/data.md; default 0)")
     q.add_argument("--overwrite", action="store_true", help="delete the dataset already in the folder and start afresh")
     q.set_defaults(run=cmd_data_render)
     q = dsub.add_parser("videos", help="your own footage: optical flow from the first frame, FFT to spectral volumes")
@@ -89,7 +92,7 @@ def cmd_data_render(args: argparse.Namespace) -> int:
         info = generate_render_dataset(args.output, args.count, seed=args.seed, width=width, height=height,
                                        shard_size=args.shard_size, samples=args.samples, workers=args.workers,
                                        threads=args.threads, overwrite=args.overwrite,
-                                       families=parse_families(args.families),
+                                       families=parse_families(args.families), exposure_stops=args.exposure,
                                        progress=lambda done, total, _seconds: bar(done, total, "scenes"),
                                        cancel=Progress().cancel)
     finally:

@@ -10,6 +10,7 @@ shard's samples are rendered twice (an error in a scene keeps the samples before
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from .. import shards
 from ..normalise import compute_norm_stats, save_norm_stats
 from ..synth import sample_seed
 from .motion import FPS
-from .scene import FAMILIES, SOURCE
+from .scene import FAMILIES, MAX_EXPOSURE_SHIFT, SOURCE
 from .truth import NUM_BANDS, WINDOW_FRAMES
 
 
@@ -43,7 +44,7 @@ def _render_job(job: tuple) -> tuple:
 def generate_render_dataset(out_dir: str | os.PathLike, count: int, seed: int = 0, width: int = 256,
                             height: int = 160, shard_size: int = 8, samples: int = 16, workers: int = 1,
                             threads: int = 1, overwrite: bool = False, families: tuple[str, ...] | None = None,
-                            progress: Callable[[int, int, float], None] | None = None,
+                            exposure_stops: float = 0.0, progress: Callable[[int, int, float], None] | None = None,
                             cancel: Any = None) -> shards.DatasetInfo:
     """Render scenes into ``out_dir`` until it holds ``count`` samples, resuming a dataset that is already there.
 
@@ -59,6 +60,8 @@ def generate_render_dataset(out_dir: str | os.PathLike, count: int, seed: int = 
         families: render only scenes of these families (None: all, in their usual proportions), drawn among them
             with their weights; recorded in ``source`` (``blender-v7 families=a,b``), so a folder resumes only with
             the same families.
+        exposure_stops: shift every scene's exposure by this many stops (negative: darker), recorded in ``source``
+            (``exposure=-1.9``) so a folder resumes only with the same shift; 0 renders the scenes as they are.
         progress: called as ``progress(done, count, seconds_per_sample)`` after each sample.
         cancel: object with ``cancelled`` or a callable, checked between samples; a cancelled run keeps what is
             written and can be resumed.
@@ -71,7 +74,13 @@ def generate_render_dataset(out_dir: str | os.PathLike, count: int, seed: int = 
     unknown = [f for f in families or () if f not in FAMILIES]
     if unknown:
         raise InputError(f"--families: no family {unknown[0]!r}; choose among {', '.join(FAMILIES)}.")
+    exposure_stops = float(exposure_stops)
+    if not (math.isfinite(exposure_stops) and abs(exposure_stops) <= MAX_EXPOSURE_SHIFT):
+        raise InputError(f"--exposure {exposure_stops:g}: give a shift in stops between -{MAX_EXPOSURE_SHIFT:g} and "
+                         f"{MAX_EXPOSURE_SHIFT:g} (photographs sit about 1-2 stops below the renders: -1.9).")
     source = f"{SOURCE} families={','.join(families)}" if families else SOURCE
+    if exposure_stops != 0.0:
+        source += f" exposure={exposure_stops:g}"
     out_dir = Path(out_dir)
     freqs = spectral.harmonic_freqs(NUM_BANDS, WINDOW_FRAMES, FPS)
     if overwrite and (out_dir / shards.INDEX_NAME).exists():
@@ -81,7 +90,7 @@ def generate_render_dataset(out_dir: str | os.PathLike, count: int, seed: int = 
     else:
         writer = shards.ShardWriter(out_dir, width, height, freqs, FPS, WINDOW_FRAMES, source, shard_size)
     start = writer.count
-    jobs = [(sample_seed(seed, i), int(width), int(height), int(threads), int(samples), families)
+    jobs = [(sample_seed(seed, i), int(width), int(height), int(threads), int(samples), families, exposure_stops)
             for i in range(start, int(count))]
     done, began = start, time.perf_counter()
     try:

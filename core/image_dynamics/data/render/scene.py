@@ -563,6 +563,19 @@ def pick_family(seed: int, families: tuple[str, ...] | None = None) -> str:
     return names[int(np.random.default_rng([int(seed), 0xFA]).choice(len(names), p=weights / weights.sum()))]
 
 
+#: how far ``data render --exposure`` may shift a scene's exposure, in stops either way
+MAX_EXPOSURE_SHIFT = 6.0
+
+
+def with_exposure(spec: SceneSpec, stops: float) -> SceneSpec:
+    """``spec`` with its camera exposure shifted by ``stops`` (negative: darker; the view transform's exposure, so
+    the picture changes and the geometry and motion do not). The renders come out about twice as bright as
+    photographs (docs/data.md, "Exposure"); ``data render --exposure`` brings a dataset closer to them."""
+    if stops == 0.0:
+        return spec
+    return replace(spec, world={**spec.world, "exposure": spec.world.get("exposure", 0.0) + stops})
+
+
 def layout(seed: int, width: int = 256, height: int = 160, family: str | None = None,
            families: tuple[str, ...] | None = None) -> SceneSpec:
     """The scene of ``seed`` at ``width x height`` pixels (``family`` forces one of :data:`FAMILIES`; otherwise it

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import shards
 from . import blender
-from .scene import expected_hidden_gains, layout
+from .scene import expected_hidden_gains, layout, with_exposure
 from .truth import compute_truth
 
 #: Smallest normal float16 (2^-14 px); smaller stored coefficients become 0 (as in the 2-D generator).
@@ -35,10 +35,10 @@ def quiet_stdout() -> Iterator[None]:
 
 
 def render_scene(seed: int, width: int, height: int, threads: int = 1, samples: int | None = None,
-                 family: str | None = None, families: tuple[str, ...] | None = None):
-    """Render the scene of ``seed`` (of ``family``, or drawn among ``families``; see :func:`.scene.layout`):
-    ``(spec, image uint8 [H, W, 3], truth)`` (see :mod:`.truth`)."""
-    spec = layout(seed, width, height, family, families)
+                 family: str | None = None, families: tuple[str, ...] | None = None, exposure_stops: float = 0.0):
+    """Render the scene of ``seed`` (of ``family``, or drawn among ``families``; see :func:`.scene.layout`), its
+    exposure shifted by ``exposure_stops``: ``(spec, image uint8 [H, W, 3], truth)`` (see :mod:`.truth`)."""
+    spec = with_exposure(layout(seed, width, height, family, families), exposure_stops)
     with tempfile.TemporaryDirectory(prefix="idyn_render_") as tmp, quiet_stdout():
         sc = blender.build(spec, threads=threads, samples=samples)
         image, passes = blender.render(sc, tmp)
@@ -62,9 +62,10 @@ def ceiling_truths(seed: int, width: int, height: int, threads: int = 0, samples
 
 def render_job(job: tuple) -> tuple:
     """One dataset sample in storage form: ``(seed, family, image uint8 [H, W, 3], float16 channels [K, 4, H, W],
-    known uint8 [H, W])`` for ``job = (seed, width, height, threads, samples, families)``."""
-    seed, width, height, threads, samples, families = job
-    spec, image, truth = render_scene(seed, width, height, threads, samples, families=families)
+    known uint8 [H, W])`` for ``job = (seed, width, height, threads, samples, families, exposure_stops)``."""
+    seed, width, height, threads, samples, families, exposure_stops = job
+    spec, image, truth = render_scene(seed, width, height, threads, samples, families=families,
+                                      exposure_stops=exposure_stops)
     parts = np.stack([truth.coeffs.real, truth.coeffs.imag])
     parts[np.abs(parts) < _STORAGE_TINY] = 0.0
     channels = shards.coeffs_to_channels((parts[0] + 1j * parts[1]).astype(np.complex64)).astype(np.float16)
