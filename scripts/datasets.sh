@@ -6,16 +6,18 @@ RUNS=${RUNS:-/work/runs}
 GEN=${GEN:-/work/gen}                    # git worktrees of the generator versions
 PY=${PY:-.venv/bin/python}
 
-render_with() {  # VERSION COMMIT FOLDER COUNT SEED [FAMILIES]; COMMIT "current": this checkout's generator
+render_with() {  # VERSION COMMIT FOLDER COUNT SEED [FAMILIES [more data render options]]; COMMIT "current": this
+    # checkout's generator
     local version=$1 commit=$2 out=$3 count=$4 seed=$5 families=() core=core
     [ -n "${6:-}" ] && families=(--families "$6")
+    shift $(( $# < 6 ? $# : 6 ))
     if [ "$commit" != current ]; then
         [ -d "$GEN/$version" ] || git worktree add -f "$GEN/$version" "$commit"
         core=$GEN/$version/core
     fi
     # data render resumes a folder where it stopped and returns at once when the folder is complete
     PYTHONPATH="$core" $PY -m image_dynamics.cli data render -o "$out" --count "$count" --seed "$seed" \
-        --workers 2 --threads 1 "${families[@]}"
+        --workers 2 --threads 1 "${families[@]}" "$@"
 }
 
 # the three held-out Blender sets of the gates, each rendered by the generator that made it (v4, v5, v6 rockery)

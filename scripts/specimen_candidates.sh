@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # The specimen-family candidates (docs/model-card.md, "Close-ups of single plants", "Flowers and unknown pixels",
 # "Still close-ups" and "Places never seen"): runs RS (rule r12), RS2 (r13), RS3 (r14), RU (r15), RF (r16), RF2
-# (r17), RF2N (r18), RL (r19), RL2 (r20), RL3 (r21), RL4 (r22), RL5 (r23), RL6 (r24), RL7 (r27) and RL8 (r28), each
-# release 6's energy network trained on in stage 4 for 500 steps on release 6's mixture plus 256 close-ups of
-# single plants (generator v8's specimen family; v9's, whose flowers face the camera, for RF; v10's, flowers in half
-# the subjects, for RF2, RF2N and RL-RL8), RL-RL8 with 256 still close-ups too (v11's still_life family at weight 1,
-# at 2 in RL2; v12's, 40 % still rooms, in RL3), RL5-RL8 with the specimen scenes at 1.5, RL6 with the v4 scenes at
-# 1.5 and snapshots every 50 steps, RL7 and RL8 with 256 water scenes (RL8 with half its pictures re-exposed), half
-# the pictures zoomed (not in RF2N), RU with the unknown pixels in the loss at half weight; every snapshot scored on
-# the validation views and close-ups and on the held-out sets, and RS3's choice (step 300) on the report set; then
-# rule r25's study of every model on the places set, and the weight-space mixes with release 6 of rules r26-r28.
-# Everything is made once; a rerun skips what exists. On 2 cores: about 15 minutes a run, 50 to render the specimen
-# sets and the extra v4 scenes, 8 each still set, 20 the water set (with other jobs; plus release 6's data,
-# scripts/train_release6.sh, if it is gone).
+# (r17), RF2N (r18), RL (r19), RL2 (r20), RL3 (r21), RL4 (r22), RL5 (r23), RL6 (r24), RL7 (r27), RL8 (r28) and RL9
+# (r29), each release 6's energy network trained on in stage 4 for 500 steps on release 6's mixture plus 256
+# close-ups of single plants (generator v8's specimen family; v9's, whose flowers face the camera, for RF; v10's,
+# flowers in half the subjects, for RF2, RF2N and RL-RL9), RL-RL9 with 256 still close-ups too (v11's still_life
+# family at weight 1, at 2 in RL2; v12's, 40 % still rooms, in RL3), RL5-RL9 with the specimen scenes at 1.5, RL6
+# with the v4 scenes at 1.5 and snapshots every 50 steps, RL7-RL9 with 256 water scenes (RL8 with half its pictures
+# re-exposed, RL9 with the water rendered 1.9 stops darker), half the pictures zoomed (not in RF2N), RU with the
+# unknown pixels in the loss at half weight; every snapshot scored on the validation views and close-ups and on the
+# held-out sets, and RS3's choice (step 300) on the report set; then rule r25's study of every model on the places
+# set, and the weight-space mixes with release 6 of rules r26-r29. Everything is made once; a rerun skips what
+# exists. On 2 cores: about 15 minutes a run, 50 to render the specimen sets and the extra v4 scenes, 8 each still
+# set, 15-20 each water set (with other jobs; plus release 6's data, scripts/train_release6.sh, if it is gone).
 #
 #   bash scripts/specimen_candidates.sh
 set -euo pipefail
@@ -30,6 +30,9 @@ render_with v10 be84763 "$DATA/render_specimen_v10_256" 256 31 specimen
 render_with v11 f890642 "$DATA/render_still_life_256" 256 43 still_life
 render_with v12 09f7fd9 "$DATA/render_still_life_v12_256" 256 43 still_life
 render_with v12 09f7fd9 "$DATA/render_water_v12_256" 256 101 coast,lake,waterfront  # RL7 (rule r27)
+# the same scenes 1.9 stops darker, for RL9 (rule r29); --exposure came after generator v12's commit, with the
+# scenes unchanged
+render_with v12 current "$DATA/render_water_dark_v12_256" 256 101 coast,lake,waterfront --exposure -1.9
 
 # 2. the runs: NAME SEED V4_FOLDER V4_WEIGHT SPECIMEN_FOLDER SPECIMEN_WEIGHT [more train options]
 run() {
@@ -61,6 +64,8 @@ run rl7 97 render_train_v4_320 1 render_specimen_v10_256 1.5 --data "$DATA/rende
     --data "$DATA/render_water_v12_256:1"
 run rl8 103 render_train_v4_320 1 render_specimen_v10_256 1.5 --data "$DATA/render_still_life_256:1" \
     --data "$DATA/render_water_v12_256:1" --set photo_exposure=0.5
+run rl9 97 render_train_v4_320 1 render_specimen_v10_256 1.5 --data "$DATA/render_still_life_256:1" \
+    --data "$DATA/render_water_dark_v12_256:1"
 
 # 3. every snapshot (release 6 first, for reference): validation views and close-ups; held-out sets (gate 1 of
 #    rules r13 and r14), the specimen set reported only
@@ -145,8 +150,8 @@ score_and_choose wise "${mixes[@]}"
 $PY -m image_dynamics.cli eval-photos docs/realphoto --model "$RUNS/wise_a090_onnx/default" \
     -o "$RUNS/eval_photos_wise_a090.json" --pictures "$RUNS/photos_wise_a090" --overwrite
 
-# 8. rules r27 and r28: RL7's and RL8's snapshots (run above) and each one's mix 0.2 x release 6 + 0.8 x snapshot
-for name in rl7 rl8; do
+# 8. rules r27-r29: RL7's, RL8's and RL9's snapshots (run above) and each one's mix 0.2 x release 6 + 0.8 x snapshot
+for name in rl7 rl8 rl9; do
     candidates=("$RUNS/$name"/snapshots/*.pt)
     for snap in "$RUNS/$name"/snapshots/*.pt; do
         out=$RUNS/${name}_mix/mix080_$(basename "$snap")
