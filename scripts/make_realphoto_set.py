@@ -408,11 +408,12 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--set places needs --hdri-folder: the 1k HDRIs of pmndrs/drei-assets (commit 456060a, hdri/)")
     args.out.mkdir(parents=True, exist_ok=True)
     wanted = set(args.only.split(",")) if args.only else None
+    bpy_panoramas = None if args.set == "places" else hdri_folder()
     for view in views:
         if wanted is not None and view.name not in wanted:
             continue
-        path = (places_panorama(args.hdri_folder, view.hdri) if args.set == "places"
-                else hdri_folder() / f"{view.hdri}.exr")
+        path = (places_panorama(args.hdri_folder, view.hdri) if bpy_panoramas is None
+                else bpy_panoramas / f"{view.hdri}.exr")
         image = tone_map(perspective_crop(read_panorama(path), view.yaw, view.pitch, view.fov), view.stops)
         write_png(args.out / f"{view.name}.png", image, args.overwrite)
         if view.regions:

@@ -23,7 +23,7 @@ from eval_photos_energy_net import whole_picture_energy
 
 from image_dynamics.data.shards import read_info
 from image_dynamics.evaluation import load_test_set, motion_energy
-from image_dynamics.realphoto import MOVING_PX, load_photo_set, loop_rms
+from image_dynamics.realphoto import MOVING_PX, WIDTH, load_photo_set, loop_rms
 from image_dynamics.train.loop import load_motion_model
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -66,7 +66,7 @@ def main() -> None:
     torch.set_num_threads(2)
     model = load_motion_model(args.model)
     positive = np.asarray(model.freqs_hz) > 0
-    scale = 512.0 / model.config.width
+    scale = WIDTH / model.config.width
 
     def rms(image: np.ndarray) -> np.ndarray:
         return loop_rms(whole_picture_energy(model, image)[positive].sum(0)) * scale
