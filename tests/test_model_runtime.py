@@ -36,7 +36,13 @@ from image_dynamics.model import predict as predict_mod  # noqa: E402
 from image_dynamics.model import providers  # noqa: E402
 from image_dynamics.model.package import ModelPackage, ModelPackageError, find_models, resolve_model  # noqa: E402
 from image_dynamics.model.predict import MotionPredictor, predict_motion  # noqa: E402
-from image_dynamics.model.processing import exposure_key, fit_to_model_grid, normalise_exposure, prepare_images  # noqa: E402
+from image_dynamics.model.processing import (  # noqa: E402
+    energy_from_log,
+    exposure_key,
+    fit_to_model_grid,
+    normalise_exposure,
+    prepare_images,
+)
 from image_dynamics.model.sampler import ddim_timesteps, sample_latents  # noqa: E402
 from image_dynamics.train import diffusion  # noqa: E402
 from image_dynamics.train.configs import get_config  # noqa: E402
@@ -334,6 +340,49 @@ def test_a_package_with_an_energy_input_key_feeds_its_network_the_re_exposed_ima
     assert run("export", run_dir, "-o", tmp_path / "bad", "--energy-input-key", "2") == 2
     assert "energy_input_key must be 0 (the image as it is) or an exposure key between 0.01 and 0.5, got 2.0" in \
         capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_package_with_an_energy_gain_moves_every_pixel_that_much_more_and_nothing_else(
+        run_dir: Path, torch_model: MotionModel, predictor: MotionPredictor, samples, tmp_path: Path, capsys):
+    """``export --energy-gain G``: the package records the calibration (model.json and the configuration it carries),
+    every pixel's energy is G times the uncalibrated package's (the floor taken off first, so still stays still), a
+    model rebuilt from it or configured with it agrees in torch, the gain is part of the package's hash, and a bad gain
+    gets one line naming the field or the option."""
+    assert run("-q", "export", run_dir, "-o", tmp_path / "gained", "--energy-gain", "6.5") == 0
+    doc = json.loads((tmp_path / "gained" / "model.json").read_text())
+    assert doc["energy"]["gain"] == 6.5 and doc["training"]["config"]["energy_gain"] == 6.5
+    gained = MotionPredictor(tmp_path / "gained", provider="cpu")
+    assert gained.package.energy_gain == 6.5 and gained.package.summary()["energy_gain"] == 6.5
+    assert predictor.package.energy_gain == 1.0 and "energy_gain" not in predictor.package.summary()
+    image = samples["images"][2]
+    plain = predictor.predict(image, seed=4, cache=False).coeffs
+    got = gained.predict(image, seed=4, cache=False).coeffs
+    energy = lambda c: (np.abs(c[1:]) ** 2).sum(axis=(0, 1))  # noqa: E731 - [H, W] squared pixels
+    moving = energy(plain) > 1e-6
+    np.testing.assert_allclose(energy(got)[moving], 6.5 * energy(plain)[moving], rtol=2e-3)
+    batch = prepare_images(image, W, H)
+    with torch.no_grad():
+        uncalibrated = torch_model.band_energy(torch.from_numpy(batch))
+        calibrated_model = MotionModel.load(run_dir / "model.pt")
+        calibrated_model.config = dataclasses.replace(calibrated_model.config, energy_gain=6.5)
+        np.testing.assert_allclose(calibrated_model.band_energy(torch.from_numpy(batch)), 6.5 * uncalibrated,
+                                   rtol=1e-5, atol=1e-9)
+    expected = calibrated_model.predict(image, seed=4)[0]
+    assert np.abs(got - expected).max() <= SAMPLE_RTOL * np.abs(expected).max()
+    # the floor inside log(E + floor) comes off before the gain: a still pixel is not lifted to gain x floor
+    np.testing.assert_array_equal(energy_from_log(np.log(np.full(3, 1e-4, np.float32)), 1e-4, 6.5), 0.0)
+    other = copy_package(tmp_path / "gained", tmp_path / "other")
+    edit_manifest(other, lambda d: d["energy"].update(gain=6.6))
+    same = copy_package(tmp_path / "gained", tmp_path / "same")
+    assert ModelPackage.load(other).sha256 != ModelPackage.load(same).sha256
+    broken = copy_package(tmp_path / "gained", tmp_path / "broken")
+    edit_manifest(broken, lambda d: d["energy"].update(gain=0))
+    with pytest.raises(ModelPackageError, match="'energy.gain' must be a calibration factor between 0.01 and 100"):
+        ModelPackage.load(broken)
+    capsys.readouterr()
+    assert run("export", run_dir, "-o", tmp_path / "bad", "--energy-gain", "500") == 2
+    assert "energy_gain must be between 0.01 and 100.0, got 500.0" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
 
 

@@ -106,6 +106,22 @@ def test_with_an_energy_input_key_stage_4_trains_on_what_the_package_will_feed(d
     assert seen == []  # no key: the images as they are, no call
 
 
+def test_a_calibration_gain_travels_with_the_package_and_is_dropped_once_the_energy_network_trains(
+        original: MotionModel, dataset: Path, tmp_path: Path):
+    """A model rebuilt from a calibrated package keeps its gain; continuing its energy network starts again at 1
+    (the gain was fitted on the old weights; scripts/calibrate_energy_gain.py fits it anew), unless ``--set`` names
+    one."""
+    calibrated = export_package(original, tmp_path / "calibrated", energy_gain=3.0)
+    rebuilt, _ = rebuild_from_package(calibrated)
+    assert rebuilt.config.energy_gain == 3.0
+    continued = MotionModel.load(train("tiny", dataset, tmp_path / "energy", steps=1, device="cpu",
+                                       init_from=calibrated, stages=("energy",)))
+    assert continued.config.energy_gain == 1.0
+    chosen = MotionModel.load(train("tiny", dataset, tmp_path / "chosen", steps=1, device="cpu",
+                                    init_from=calibrated, stages=("energy",), settings=("energy_gain=2.0",)))
+    assert chosen.config.energy_gain == 2.0
+
+
 def test_a_package_whose_weights_cannot_all_be_placed_is_refused(package: Path, tmp_path: Path):
     import shutil
 

@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--energy-input-key", type=float, metavar="KEY",
                    help="the exposure (log-average luminance, e.g. 0.1) the motion-energy network sees each image at; "
                         "0 = the image as it is (default: the config's)")
+    p.add_argument("--energy-gain", type=float, metavar="G",
+                   help="calibration gain on the motion-energy network's band energies, as fitted on rendered data by "
+                        "scripts/calibrate_energy_gain.py (default: the model's own, 1 after training)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing package")
     p.set_defaults(run=cmd_export)
 
@@ -84,7 +87,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                              opset=args.opset or DEFAULT_OPSET, overwrite=args.overwrite,
                              licence=args.licence or DEFAULT_LICENCE, data_note=args.data_note,
                              steps=args.steps, eta=args.eta, guidance=args.guidance,
-                             energy_input_key=args.energy_input_key,
+                             energy_input_key=args.energy_input_key, energy_gain=args.energy_gain,
                              progress=lambda done, total: bar(done, total, "exporting"))
     finally:
         bar.close()

@@ -14,7 +14,9 @@
 - ``energy`` ``{floor}`` when the package has an ``energy_net``: the floor (squared pixels) inside its
   ``log(E + floor)`` output; optional ``fill_coherence_px``: the energy a sample cannot carry is filled in with
   motion coherent over that many grid pixels (:func:`~.processing.coherent_fill`); optional ``input_key``: the
-  network sees the image re-exposed to that log-average luminance (:func:`~.processing.energy_net_input`);
+  network sees the image re-exposed to that log-average luminance (:func:`~.processing.energy_net_input`); optional
+  ``gain``: every band energy it says is multiplied by it (:func:`~.processing.energy_from_log`, a calibration
+  fitted on rendered data);
 - ``files``: every file with its ``sha256`` and ``bytes``; ``licence``; ``data_note`` (what data trained it);
 - optional facts: ``training``, ``software``, ``export`` (simplifier, parity measured at export).
 
@@ -37,7 +39,7 @@ import numpy as np
 from .. import limits
 from ..errors import InputError
 from ..normalisation import NormStats, norm_stats_from_json
-from .processing import ENERGY_INPUT_KEY_RANGE
+from .processing import ENERGY_GAIN_RANGE, ENERGY_INPUT_KEY_RANGE
 
 FORMAT_VERSION = 1
 MANIFEST = "model.json"
@@ -115,6 +117,9 @@ class ModelPackage:
     #: exposure key the energy network's input is brought to (:func:`~.processing.energy_net_input`); None: the image
     #: as it is (packages before release 6)
     energy_input_key: float | None = None
+    #: calibration gain on the energy network's band energies (:func:`~.processing.energy_from_log`); 1: as trained
+    #: (packages before release 7)
+    energy_gain: float = 1.0
 
     @property
     def has_energy_net(self) -> bool:
@@ -236,6 +241,7 @@ class ModelPackage:
                 "resolution": f"{self.width}x{self.height}", "size_mb": round(self.size_bytes / 2 ** 20, 2),
                 "fp16": self.has_fp16, "energy_net": self.has_energy_net, "licence": self.licence,
                 **({"energy_input_key": self.energy_input_key} if self.energy_input_key else {}),
+                **({"energy_gain": self.energy_gain} if self.energy_gain != 1.0 else {}),
                 "data": self.data_note,
                 "steps": self.sampler.steps, "guidance": self.sampler.guidance, "sha256": self.sha256[:12]}
 
@@ -346,6 +352,7 @@ def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
         if not isinstance(doc[key], str):
             raise fail(f"'{key}' must be text, got {doc[key]!r}")
     energy_floor = energy_fill_px = energy_input_key = None
+    energy_gain = 1.0
     if "energy_net" in graphs:
         energy = doc.get("energy")
         if not isinstance(energy, dict) or "floor" not in energy:
@@ -364,9 +371,15 @@ def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
             if not low <= energy_input_key <= high:
                 raise fail(f"'energy.input_key' must be an exposure key between {low} and {high}, "
                            f"got {energy_input_key}")
+        if "gain" in energy:
+            energy_gain = number(energy["gain"], "energy.gain")
+            low, high = ENERGY_GAIN_RANGE
+            if not low <= energy_gain <= high:
+                raise fail(f"'energy.gain' must be a calibration factor between {low} and {high}, got {energy_gain}; "
+                           "refit it with scripts/calibrate_energy_gain.py")
     return ModelPackage(folder, doc, sha, doc["name"], k, freqs_hz, fps, window, width, height, coeff_grid,
                         latent_shape, stats, sampler, graphs, opset, files, doc["licence"], doc["data_note"],
-                        energy_floor, energy_fill_px, energy_input_key)
+                        energy_floor, energy_fill_px, energy_input_key, energy_gain)
 
 
 def _parse_sampler(entry: Any, fail, integer, number) -> SamplerDefaults:

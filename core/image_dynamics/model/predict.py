@@ -275,7 +275,7 @@ class MotionPredictor:
         band_energy = None
         if energy:
             (log_energy,) = runners["energy_net"].run({"image": energy_net_input(batch, pkg.energy_input_key)})
-            band_energy = energy_from_log(log_energy, pkg.energy_floor)
+            band_energy = energy_from_log(log_energy, pkg.energy_floor, pkg.energy_gain)
         fill = None
         if band_energy is not None and pkg.energy_fill_px is not None:
             fill = coherent_fill(channels.shape, pkg.energy_fill_px, seed)

@@ -83,9 +83,17 @@ def energy_net_input(images: np.ndarray, input_key: float | None) -> np.ndarray:
 MAX_ENERGY_GAIN = 4.0
 
 
-def energy_from_log(log_energy: np.ndarray, floor: float) -> np.ndarray:
-    """float32 band energies ``E >= 0`` (squared pixels) from the motion-energy network's ``log(E + floor)``."""
-    return np.maximum(np.exp(np.asarray(log_energy, dtype=np.float32)) - np.float32(floor), np.float32(0.0))
+#: The calibration gains a package or configuration may give its energy network (:func:`energy_from_log`): a network
+#: that says a hundredth of the motion, or a hundred times it, needs training, not a gain.
+ENERGY_GAIN_RANGE = (0.01, 100.0)
+
+
+def energy_from_log(log_energy: np.ndarray, floor: float, gain: float = 1.0) -> np.ndarray:
+    """float32 band energies ``E >= 0`` (squared pixels) from the motion-energy network's ``log(E + floor)``, times
+    its calibration ``gain`` (a package's ``energy.gain``, fitted on rendered data by
+    ``scripts/calibrate_energy_gain.py``): the floor comes off before the gain, so still pixels stay still."""
+    energy = np.maximum(np.exp(np.asarray(log_energy, dtype=np.float32)) - np.float32(floor), np.float32(0.0))
+    return energy * np.float32(gain) if gain != 1.0 else energy
 
 
 def coherent_fill(shape: tuple[int, int, int, int, int], coherence_px: float, seed: int) -> np.ndarray:

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from ..model.processing import ENERGY_INPUT_KEY_RANGE
+from ..model.processing import ENERGY_GAIN_RANGE, ENERGY_INPUT_KEY_RANGE
 from .framing import MAX_ZOOM
 
 
@@ -135,6 +135,10 @@ class TrainConfig:
     #: the energy network sees each image re-exposed to this log-average luminance, in training and in the exported
     #: package (:func:`image_dynamics.model.processing.energy_net_input`); 0: the image as it is (releases 1-5)
     energy_input_key: float = 0.0
+    #: every band energy the network says is multiplied by this (``scripts/calibrate_energy_gain.py`` fits it on
+    #: rendered data after training; 1: as trained, releases 1-6). Training never sees it: the loss is on the
+    #: network's own output, and a run continuing a model's energy network starts again at 1
+    energy_gain: float = 1.0
     #: weight in stage 4's loss of the pixels whose motion is unknown (silhouettes, thin stems and blades, defocus),
     #: with the estimate their shard stores (the moving surface's trajectory times its coverage); 0: left out, as
     #: releases 1-6 were trained. Why: most thin plant structure is unknown at the grid's size (in the specimen set
@@ -260,6 +264,9 @@ class TrainConfig:
         if not (self.energy_input_key == 0 or low <= self.energy_input_key <= high):
             raise InputError(f"config '{self.name}': energy_input_key must be 0 (the image as it is) or an exposure "
                              f"key between {low} and {high}, got {self.energy_input_key}")
+        if not ENERGY_GAIN_RANGE[0] <= self.energy_gain <= ENERGY_GAIN_RANGE[1]:
+            raise InputError(f"config '{self.name}': energy_gain must be between {ENERGY_GAIN_RANGE[0]} and "
+                             f"{ENERGY_GAIN_RANGE[1]}, got {self.energy_gain}")
         if any(lvl < 0 or lvl >= self.unet_levels for lvl in self.freq_attention_levels):
             raise InputError(f"config '{self.name}': freq_attention_levels {self.freq_attention_levels} outside "
                              f"0..{self.unet_levels - 1}")

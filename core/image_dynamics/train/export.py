@@ -118,7 +118,7 @@ def export_package(source: MotionModel | str | os.PathLike, out_dir: str | os.Pa
                    fp16: bool = False, opset: int = DEFAULT_OPSET, overwrite: bool = False,
                    licence: str = DEFAULT_LICENCE, data_note: str | None = None,
                    steps: int | None = None, eta: float | None = None, guidance: float | None = None,
-                   energy_input_key: float | None = None,
+                   energy_input_key: float | None = None, energy_gain: float | None = None,
                    progress: Callable[[int, int], None] | None = None) -> Path:
     """Write the model package of a trained motion model.
 
@@ -136,6 +136,8 @@ def export_package(source: MotionModel | str | os.PathLike, out_dir: str | os.Pa
         energy_input_key: the exposure key the package's energy network sees each image at
             (:func:`~image_dynamics.model.processing.energy_net_input`; 0: the image as it is); default: the training
             configuration's. Recorded in the configuration the package carries too, so a model rebuilt from it agrees.
+        energy_gain: the calibration gain on the energy network's band energies (``scripts/calibrate_energy_gain.py``);
+            default: the model's own. Recorded in the configuration too, as ``energy_input_key`` is.
         progress: ``progress(done, total)`` after each graph written.
 
     Returns:
@@ -155,6 +157,8 @@ def export_package(source: MotionModel | str | os.PathLike, out_dir: str | os.Pa
     model = _load_model(source).eval()
     if energy_input_key is not None:
         model.config = dataclasses.replace(model.config, energy_input_key=float(energy_input_key)).validate()
+    if energy_gain is not None:
+        model.config = dataclasses.replace(model.config, energy_gain=float(energy_gain)).validate()
     sampler = _sampler_defaults(model.config, steps, eta, guidance)
     name = name or out.resolve().name
     note = data_note if data_note is not None else (model.data_note or "not recorded")
@@ -282,7 +286,8 @@ def _manifest(model: MotionModel, name: str, opset: int, graphs: dict[str, Any],
         "data_note": data_note,
         **({"energy": {"floor": float(cfg.energy_floor),
                        **({"fill_coherence_px": float(cfg.energy_fill_px)} if cfg.energy_fill_px > 0 else {}),
-                       **({"input_key": float(cfg.energy_input_key)} if cfg.energy_input_key > 0 else {})}}
+                       **({"input_key": float(cfg.energy_input_key)} if cfg.energy_input_key > 0 else {}),
+                       **({"gain": float(cfg.energy_gain)} if cfg.energy_gain != 1.0 else {})}}
            if model.energy is not None else {}),
         "training": {"config_name": facts["config_name"], "config": facts["config"],
                      "frequency_attention_trained": facts["frequency_attention"],

@@ -833,6 +833,9 @@ def _start(trainer_class: type[_Trainer], kind: str, stages: tuple[str, ...], co
             config = dataclasses.replace(config, photo_realism=float(photo_realism)).validate()
         if lr_scale is not None:
             config = scale_learning_rates(config, lr_scale)
+        if init is not None and "energy" not in skipped:
+            # a calibration belongs to the weights it was fitted on: once they train, it is fitted again
+            config = dataclasses.replace(config, energy_gain=1.0).validate()
         config = override_fields(config, settings)
     _seed_everything(seed)
     plan = _plan(config, stages, steps, payload, skipped=skipped)

@@ -211,7 +211,8 @@ class MotionModel(CheckpointedModel):
         if self.config.energy_input_key:
             image = torch.from_numpy(energy_net_input(image.float().cpu().numpy(), self.config.energy_input_key)
                                      ).to(image.device)
-        return energy_from_log(self.energy(image).float().cpu().numpy(), self.config.energy_floor)
+        return energy_from_log(self.energy(image).float().cpu().numpy(), self.config.energy_floor,
+                               self.config.energy_gain)
 
     @torch.no_grad()
     def predict(self, images: np.ndarray, seed: int | Sequence[int] = 0, steps: int | None = None,
