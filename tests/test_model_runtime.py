@@ -300,6 +300,19 @@ def test_the_energy_net_rescales_each_pixel_and_packages_without_one_give_the_sa
         ModelPackage.load(broken)
 
 
+def check_energy_field(package: Path, tmp_path: Path, field: str, other: float, bad: float, message: str) -> None:
+    """An ``energy`` field of ``package``'s model.json is part of the package's hash (so of every cached result's
+    key), and a bad value is refused with one line naming the field (``message``)."""
+    changed = copy_package(package, tmp_path / f"{field}_other")
+    edit_manifest(changed, lambda d: d["energy"].update({field: other}))
+    same = copy_package(package, tmp_path / f"{field}_same")
+    assert ModelPackage.load(changed).sha256 != ModelPackage.load(same).sha256
+    broken = copy_package(package, tmp_path / f"{field}_broken")
+    edit_manifest(broken, lambda d: d["energy"].update({field: bad}))
+    with pytest.raises(ModelPackageError, match=message):
+        ModelPackage.load(broken)
+
+
 def test_a_package_with_an_energy_input_key_feeds_its_network_the_re_exposed_image(
         run_dir: Path, torch_model: MotionModel, predictor: MotionPredictor, samples, tmp_path: Path, capsys):
     """``export --energy-input-key``: the package records the key (model.json and the configuration it carries), the
@@ -326,16 +339,8 @@ def test_a_package_with_an_energy_input_key_feeds_its_network_the_re_exposed_ima
     expected = keyed_model.predict(image, seed=4)[0]
     assert np.abs(got - expected).max() <= SAMPLE_RTOL * np.abs(expected).max()
     assert not np.allclose(got, predictor.predict(image, seed=4, cache=False).coeffs)
-    # the key is part of the package's hash, so of every cached result's key
-    other = copy_package(tmp_path / "keyed", tmp_path / "other")
-    edit_manifest(other, lambda d: d["energy"].update(input_key=0.06))
-    same = copy_package(tmp_path / "keyed", tmp_path / "same")
-    assert ModelPackage.load(other).sha256 != ModelPackage.load(same).sha256
-    # bad keys: one clear line naming the field (package) or the option (CLI, exit 2)
-    broken = copy_package(tmp_path / "keyed", tmp_path / "broken")
-    edit_manifest(broken, lambda d: d["energy"].update(input_key=3))
-    with pytest.raises(ModelPackageError, match="'energy.input_key' must be an exposure key between 0.01 and 0.5"):
-        ModelPackage.load(broken)
+    check_energy_field(tmp_path / "keyed", tmp_path, "input_key", 0.06, 3,
+                       "'energy.input_key' must be an exposure key between 0.01 and 0.5")
     capsys.readouterr()
     assert run("export", run_dir, "-o", tmp_path / "bad", "--energy-input-key", "2") == 2
     assert "energy_input_key must be 0 (the image as it is) or an exposure key between 0.01 and 0.5, got 2.0" in \
@@ -372,14 +377,8 @@ def test_a_package_with_an_energy_gain_moves_every_pixel_that_much_more_and_noth
     assert np.abs(got - expected).max() <= SAMPLE_RTOL * np.abs(expected).max()
     # the floor inside log(E + floor) comes off before the gain: a still pixel is not lifted to gain x floor
     np.testing.assert_array_equal(energy_from_log(np.log(np.full(3, 1e-4, np.float32)), 1e-4, 6.5), 0.0)
-    other = copy_package(tmp_path / "gained", tmp_path / "other")
-    edit_manifest(other, lambda d: d["energy"].update(gain=6.6))
-    same = copy_package(tmp_path / "gained", tmp_path / "same")
-    assert ModelPackage.load(other).sha256 != ModelPackage.load(same).sha256
-    broken = copy_package(tmp_path / "gained", tmp_path / "broken")
-    edit_manifest(broken, lambda d: d["energy"].update(gain=0))
-    with pytest.raises(ModelPackageError, match="'energy.gain' must be a calibration factor between 0.01 and 100"):
-        ModelPackage.load(broken)
+    check_energy_field(tmp_path / "gained", tmp_path, "gain", 6.6, 0,
+                       "'energy.gain' must be a calibration factor between 0.01 and 100")
     capsys.readouterr()
     assert run("export", run_dir, "-o", tmp_path / "bad", "--energy-gain", "500") == 2
     assert "energy_gain must be between 0.01 and 100.0, got 500.0" in capsys.readouterr().err
