@@ -18,7 +18,7 @@ every band of every pixel leaves every AUC, every per-image correlation and ever
 were; only how much things move changes. Fit it on renders (photographs have no known motion) that the model was
 trained on or that are held out from nothing else: never on a set used to score it.
 
-``image-dynamics export --energy-gain G`` (or ``energy_gain`` in a package's ``model.json``) applies it.
+``image-dynamics export --energy-gain G`` (``energy.gain`` in the package's ``model.json``) applies it.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import torch
 from image_dynamics.data.shards import iter_shards, known_mask, read_info
 from image_dynamics.evaluation import motion_energy
 from image_dynamics.normalisation import channels_to_coeffs
+from image_dynamics.train.data import parse_data_spec
 from image_dynamics.train.loop import load_motion_model
 from image_dynamics.train.model import MotionModel
 
@@ -85,11 +86,6 @@ def dataset_energy(model: MotionModel, folder: str, weight: float, batch: int = 
                          {kind: float(np.median(r)) for kind, r in sorted(ratios.items())})
 
 
-def parse_data(entry: str) -> tuple[str, float]:
-    folder, _, weight = entry.rpartition(":") if ":" in entry else (entry, "", "1")
-    return folder, float(weight)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
@@ -101,8 +97,8 @@ def main() -> None:
     model = load_motion_model(args.model).eval()
     rows = []
     for entry in args.data:
-        folder, weight = parse_data(entry)
-        row = dataset_energy(model, folder, weight)
+        folder, weight = parse_data_spec(entry)  # as `train --data` reads it
+        row = dataset_energy(model, str(folder), weight)
         rows.append(row)
         print(f"{folder}: weight {weight:g}, true {row.mean_true:.4f}, predicted {row.mean_pred:.4f} px^2 "
               f"(x{row.mean_true / max(row.mean_pred, 1e-12):.2f}), {row.known_pixels} known pixels")

@@ -55,5 +55,4 @@ def test_the_gain_weights_each_dataset_as_training_draws_it_and_counts_known_pix
         pytest.approx(1 / 0.75)
     with pytest.raises(ValueError, match="predicts no motion"):
         script.mixture_gain([script.dataset_energy(ConstantEnergy(0.0), str(slow), 1.0)])
-    assert script.parse_data("/a/b:2.5") == ("/a/b", 2.5) and script.parse_data("/a/b") == ("/a/b", 1.0)
     assert read_info(fast).count == 3
