@@ -1,7 +1,7 @@
 """Fit the motion-energy network's calibration gain on rendered data: how much more the scenes truly move than it says.
 
 Usage: .venv/bin/python scripts/calibrate_energy_gain.py MODEL --data DIR[:WEIGHT] [--data ...] [--threads 2]
-       [--json OUT]
+       [--json OUT] [--out MODEL_FILE]
 
 MODEL is anything :func:`image_dynamics.train.loop.load_motion_model` reads (a run's ``model.pt``, a snapshot, a
 package folder). Each dataset's scenes go through the energy network (with the gain the model already carries); over
@@ -18,12 +18,15 @@ every band of every pixel leaves every AUC, every per-image correlation and ever
 were; only how much things move changes. Fit it on renders (photographs have no known motion) that the model was
 trained on or that are held out from nothing else: never on a set used to score it.
 
-``image-dynamics export --energy-gain G`` (``energy.gain`` in the package's ``model.json``) applies it.
+``image-dynamics export --energy-gain G`` (``energy.gain`` in the package's ``model.json``) applies it; ``--out``
+writes MODEL as a model file carrying the gain, rounded to 3 significant digits as rule r30 has it, for scoring
+candidates calibrated (``scripts/specimen_candidates.sh``, run RL11).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -32,6 +35,7 @@ import torch
 
 from image_dynamics.data.shards import iter_shards, known_mask, read_info
 from image_dynamics.evaluation import motion_energy
+from image_dynamics.model.processing import ENERGY_GAIN_RANGE
 from image_dynamics.normalisation import channels_to_coeffs
 from image_dynamics.train.data import parse_data_spec
 from image_dynamics.train.loop import load_motion_model
@@ -50,6 +54,12 @@ class DatasetEnergy:
     #: per family (a scene's ``kinds``): the median over its scenes of true / predicted mean moving energy, how far
     #: one picture's level is off (a scalar gain can only fit these if they agree)
     family_ratios: dict[str, float]
+
+
+def rounded_gain(gain: float) -> float:
+    """The gain as a model or package records it: 3 significant digits (rule r30; more would claim a precision the
+    fit over a few hundred scenes does not have)."""
+    return float(f"{gain:.3g}")
 
 
 def mixture_gain(datasets: list[DatasetEnergy]) -> float:
@@ -92,6 +102,7 @@ def main() -> None:
     parser.add_argument("--data", action="append", required=True, metavar="DIR[:WEIGHT]")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", help="write the figures here too")
+    parser.add_argument("--out", help="write MODEL with the fitted gain here (a model file, as a run's model.pt)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = load_motion_model(args.model).eval()
@@ -106,11 +117,19 @@ def main() -> None:
         print(f"    median per scene by family: {families}")
     current = float(model.config.energy_gain)
     gain = current * mixture_gain(rows)
-    print(f"gain: {gain:.3g} (the model's own: {current:g}; RMS x{gain ** 0.5 / current ** 0.5:.2f})")
+    print(f"gain: {rounded_gain(gain):g} (the model's own: {current:g}; RMS x{gain ** 0.5 / current ** 0.5:.2f})")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": args.model, "gain": gain, "model_gain": current,
                        "datasets": [row.__dict__ for row in rows]}, f, indent=1)
+    if args.out:
+        low, high, fitted = *ENERGY_GAIN_RANGE, rounded_gain(gain)
+        if not low <= fitted <= high:
+            raise SystemExit(f"--out: a gain of {fitted:g} is outside {low:g}..{high:g}; a network this far off needs "
+                             "training, not a calibration. Nothing was written.")
+        model.config = dataclasses.replace(model.config, energy_gain=fitted).validate()
+        model.save(args.out)
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

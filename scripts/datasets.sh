@@ -53,3 +53,5 @@ RELEASE5=${RELEASE5:-$RUNS/release5_pkg/default}   # release 5, shipped until re
 release5_package() { release_package "$RELEASE5" 1524ff4; }
 RELEASE6=${RELEASE6:-$RUNS/release6_pkg/default}   # release 6, shipped until release 7
 release6_package() { release_package "$RELEASE6" f2e9710; }
+RELEASE7=${RELEASE7:-$RUNS/release7_pkg/default}   # release 7 (release 6 with a calibration gain)
+release7_package() { release_package "$RELEASE7" 3a5ecbf; }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The specimen-family candidates (docs/model-card.md, "Close-ups of single plants", "Flowers and unknown pixels",
 # "Still close-ups" and "Places never seen"): runs RS (rule r12), RS2 (r13), RS3 (r14), RU (r15), RF (r16), RF2
-# (r17), RF2N (r18), RL (r19), RL2 (r20), RL3 (r21), RL4 (r22), RL5 (r23), RL6 (r24), RL7 (r27), RL8 (r28) and RL9
-# (r29), each release 6's energy network trained on in stage 4 for 500 steps on release 6's mixture plus 256
+# (r17), RF2N (r18), RL (r19), RL2 (r20), RL3 (r21), RL4 (r22), RL5 (r23), RL6 (r24), RL7 (r27), RL8 (r28), RL9
+# (r29), RL10 (r31), RL11 (r32) and the probe RL12 (r33), each release 6's energy network trained on in stage 4 for 500 steps on release 6's mixture plus 256
 # close-ups of single plants (generator v8's specimen family; v9's, whose flowers face the camera, for RF; v10's,
 # flowers in half the subjects, for RF2, RF2N and RL-RL9), RL-RL9 with 256 still close-ups too (v11's still_life
 # family at weight 1, at 2 in RL2; v12's, 40 % still rooms, in RL3), RL5-RL9 with the specimen scenes at 1.5, RL6
@@ -66,6 +66,10 @@ run rl8 103 render_train_v4_320 1 render_specimen_v10_256 1.5 --data "$DATA/rend
     --data "$DATA/render_water_v12_256:1" --set photo_exposure=0.5
 run rl9 97 render_train_v4_320 1 render_specimen_v10_256 1.5 --data "$DATA/render_still_life_256:1" \
     --data "$DATA/render_water_dark_v12_256:1"
+run rl10 83 render_train_v4_320 1 render_specimen_v10_256 1.5 --data "$DATA/render_still_life_256:1" \
+    --set energy_mean_weight=0.5 --set energy_level_weight=1.0  # the later --set wins
+run rl12 83 render_train_v4_320 1 render_specimen_v10_256 1.5 --data "$DATA/render_still_life_256:1" \
+    --steps 1000 --lr-scale 1 --set snapshot_every=250  # the later option wins
 
 # 3. every snapshot (release 6 first, for reference): validation views and close-ups; held-out sets (gate 1 of
 #    rules r13 and r14), the specimen set reported only
@@ -114,13 +118,13 @@ $PY scripts/eval_photos_energy_net.py docs/realphoto_places "${models[@]}" --jso
 
 # scores of CANDIDATES (model files) under LABEL for rules r26 and r27: validation views, close-ups, places, the
 # three held-out sets of gate 1, then the choice (extra options to choose_snapshot.py after the label)
-score_and_choose() {
-    local label=$1; shift
+score_and_choose() {  # REFERENCE=PACKAGE in the environment judges against it instead of release 6
+    local label=$1 reference=${REFERENCE:-$RELEASE6}; shift
     local candidates=() options=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do candidates+=("$1"); shift; done
     [ $# -gt 0 ] && { shift; options=("$@"); }
     for set in docs/realphoto_validation docs/realphoto_validation_closeups docs/realphoto_places; do
-        $PY scripts/eval_photos_energy_net.py "$set" "$RELEASE6" "${candidates[@]}" \
+        $PY scripts/eval_photos_energy_net.py "$set" "$reference" "${candidates[@]}" \
             --json "$RUNS/eval_$(basename "$set")_$label.json"
     done
     for d in render_heldout render_heldout_v5 render_heldout_rockery; do
@@ -160,3 +164,41 @@ for name in rl7 rl8 rl9; do
     done
     score_and_choose "$name" "${candidates[@]}" -- --view-loss venice_quay=0.01
 done
+
+# 9. rule r31: RL10's snapshots (run above)
+score_and_choose rl10 "$RUNS"/rl10/snapshots/*.pt -- --view-loss venice_quay=0.01
+
+# 10. rule r32: RL11, RL5's recipe without the 2-D synthetic scenes; each snapshot calibrated by rule r30's formula on
+#     its own Blender training sets, judged against release 7 (close-ups: at least its share); step 400 on the report
+#     set, scored before the choice was known and not used for it
+release7_package
+blender_sets=(--data "$DATA/render_train_v4_320:1" --data "$DATA/render_train_v5_160:1"
+              --data "$DATA/render_train_rockery_96:1" --data "$DATA/render_v7_r5fam:2"
+              --data "$DATA/render_specimen_v10_256:1.5" --data "$DATA/render_still_life_256:1")
+[ -f "$RUNS/rl11/model.pt" ] || OMP_NUM_THREADS=2 $PY -m image_dynamics.cli train --config default \
+    --init-from "$RELEASE6" --stages energy --steps 500 --photo-realism 1 --lr-scale 0.5 \
+    --set energy_mean_weight=0.2 --set energy_shard_batches=2 --set energy_ema_decay=0.995 \
+    --set snapshot_every=100 --set photo_zoom=0.5 --set photo_zoom_max=3 --device cpu --seed 83 \
+    "${blender_sets[@]}" --out "$RUNS/rl11" > "$RUNS/rl11.log" 2>&1
+mkdir -p "$RUNS/rl11_cal"
+for snap in "$RUNS"/rl11/snapshots/*.pt; do
+    out=$RUNS/rl11_cal/cal_$(basename "$snap")
+    [ -f "$out" ] || $PY scripts/calibrate_energy_gain.py "$snap" "${blender_sets[@]}" --json "$out.json" --out "$out"
+done
+REFERENCE=$RELEASE7 score_and_choose rl11 "$RUNS"/rl11_cal/*.pt -- --view-loss venice_quay=0.01 --closeup-factor 1
+[ -f "$RUNS/rl11_400_onnx/default/model.json" ] || $PY -m image_dynamics.cli -q export \
+    "$RUNS/rl11_cal/cal_model_step000400.pt" -o "$RUNS/rl11_400_onnx/default" --guidance 3
+$PY -m image_dynamics.cli eval-photos docs/realphoto --model "$RUNS/rl11_400_onnx/default" \
+    -o "$RUNS/eval_photos_rl11_400.json" --pictures "$RUNS/photos_rl11_400" --overwrite
+
+# 11. rule r33, the probe RL12 (run above; nothing ships from it): the specimen close-ups' level per snapshot and the
+#     validation views and close-ups, uncalibrated
+for snap in "$RUNS"/rl12/snapshots/*.pt; do
+    $PY scripts/calibrate_energy_gain.py "$snap" --data "$DATA/render_specimen_v10_256:1" \
+        --data "$DATA/render_heldout_specimen:1" --data "$DATA/render_v7_r5fam:1" \
+        > "$RUNS/rl12_levels_$(basename "$snap" .pt).txt"
+done
+$PY scripts/eval_photos_energy_net.py docs/realphoto_validation_closeups "$RELEASE6" "$RUNS"/rl12/snapshots/*.pt \
+    --json "$RUNS/eval_closeups_rl12.json"
+$PY scripts/eval_photos_energy_net.py docs/realphoto_validation "$RELEASE6" "$RUNS"/rl12/snapshots/*.pt \
+    --json "$RUNS/eval_validation_rl12.json"

@@ -19,7 +19,8 @@ CAL=$RUNS/calibration_release6.json
 [ -f "$CAL" ] || $PY scripts/calibrate_energy_gain.py "$RELEASE6" --data "$DATA/render_train_v4_160:1" \
     --data "$DATA/render_train_v5_160:1" --data "$DATA/render_train_rockery_96:1" --data "$DATA/render_v7_r5fam:2" \
     --json "$CAL"
-GAIN=$($PY -c "import json; print(f\"{json.load(open('$CAL'))['gain']:.3g}\")")  # 3 significant digits (rule r30)
+GAIN=$(PYTHONPATH=scripts $PY -c "import json; from calibrate_energy_gain import rounded_gain
+print(rounded_gain(json.load(open('$CAL'))['gain']))")  # 3 significant digits (rule r30)
 
 # 2. the package: release 6's folder, its model.json with the gain in 'energy' and in the configuration it carries
 PACKAGE=$RUNS/release7_pkg/default

@@ -56,3 +56,39 @@ def test_the_gain_weights_each_dataset_as_training_draws_it_and_counts_known_pix
     with pytest.raises(ValueError, match="predicts no motion"):
         script.mixture_gain([script.dataset_energy(ConstantEnergy(0.0), str(slow), 1.0)])
     assert read_info(fast).count == 3
+
+
+def test_out_writes_the_model_with_its_fitted_gain_rounded_as_a_package_records_it(tmp_path: Path, monkeypatch,
+                                                                                   capsys):
+    """``--out``: the model, weights unchanged, carrying the fitted gain to 3 significant digits, so it says that
+    much more motion than the model given; the JSON keeps the unrounded fit."""
+    from image_dynamics.data.synth import generate_dataset
+    from image_dynamics.train.configs import get_config
+    from image_dynamics.train.model import MotionModel
+
+    script = load_script("calibrate_energy_gain")
+    assert script.rounded_gain(8.7499) == 8.75 and script.rounded_gain(12.74) == 12.7
+    data = tmp_path / "data"
+    generate_dataset(data, 4, width=64, height=40)
+    torch.manual_seed(0)
+    model = MotionModel(get_config("tiny"), read_info(data).norm_stats_path.read_text(), (64, 40))
+    model.attach_energy_net()
+    source = model.save(tmp_path / "model.pt")
+    argv = ["calibrate_energy_gain.py", str(source), "--data", f"{data}:1", "--threads", "1",
+            "--json", str(tmp_path / "fit.json"), "--out", str(tmp_path / "calibrated.pt")]
+    monkeypatch.setattr("sys.argv", argv)
+    # an untrained head says almost no motion: a gain past 100 is refused in one line, and no model is written
+    with pytest.raises(SystemExit, match="outside 0.01..100; a network this far off needs training"):
+        script.main()
+    assert not (tmp_path / "calibrated.pt").exists()
+    with torch.no_grad():
+        model.energy.head.bias += float(np.log(300.0))  # about 0.03 px^2 everywhere: within reach of a gain
+    model.save(source)
+    script.main()
+    fitted = __import__("json").loads((tmp_path / "fit.json").read_text())["gain"]
+    calibrated = MotionModel.load(tmp_path / "calibrated.pt")
+    assert calibrated.config.energy_gain == script.rounded_gain(fitted) != 1.0
+    images = torch.rand(2, 3, 40, 64)
+    np.testing.assert_allclose(calibrated.band_energy(images), calibrated.config.energy_gain *
+                               MotionModel.load(source).band_energy(images), rtol=1e-5, atol=1e-12)
+    assert f"gain: {script.rounded_gain(fitted):g}" in capsys.readouterr().out
