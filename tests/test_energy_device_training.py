@@ -1,0 +1,124 @@
+"""scripts/energy_pack.py and scripts/train_energy_device.py: the energy network's data packed to travel to a lent GPU
+and trained there by stage 4's step."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from image_dynamics.data.shards import ShardWriter
+from image_dynamics.train.configs import get_config
+from image_dynamics.train.energy_net import MotionEnergyNet
+from image_dynamics.train.model import MotionModel
+
+from .conftest import load_script, textured_rgb
+
+pack = load_script("energy_pack")
+device_training = load_script("train_energy_device")
+
+W, H = 64, 40  # the tiny configuration's grid
+FLOOR = 1e-4
+
+
+def write_dataset(folder: Path, amplitude: float, count: int = 3, known_rows: int = H) -> Path:
+    """``count`` textured scenes moving ``amplitude`` px in x in band 1 everywhere (5 px at 0 Hz in band 0)."""
+    freqs = np.arange(16, dtype=np.float32) * 0.2
+    writer = ShardWriter(folder, W, H, freqs, 30.0, 150, "test", shard_size=2)
+    for i in range(count):
+        coeffs = np.zeros((16, 2, H, W), np.complex64)
+        coeffs[0, 0] = 5.0
+        coeffs[1, 0] = amplitude
+        known = np.zeros((H, W), np.uint8)
+        known[:known_rows] = 1
+        writer.add(textured_rgb(H, W, seed=i), coeffs, i, kind="meadow", known=known)
+    writer.close()
+    return folder
+
+
+def test_quantised_log_energy_is_within_half_a_step_and_keeps_rest_at_zero():
+    energy = np.array([0.0, 1e-6, 1e-3, 0.37, 4.0, 950.0], np.float32)
+    log_back = pack.dequantise_log_energy(pack.quantise_log_energy(energy, FLOOR), FLOOR)
+    assert np.abs(log_back - np.log(energy + FLOOR)).max() <= 0.5 / pack.STEPS_PER_LOG + 1e-6
+    assert log_back[0] == np.float32(math.log(FLOOR))  # no motion stays exactly no motion
+
+
+def test_pack_reads_back_as_the_shards_and_splits_over_folders(tmp_path):
+    a = write_dataset(tmp_path / "meadow_a", amplitude=2.0, known_rows=30)
+    b = write_dataset(tmp_path / "meadow_b", amplitude=0.5, count=2)
+    assert pack.main([str(tmp_path / "pack"), f"{a}:1", f"{b}:3", "--per-file", "2"]) == 0
+    packed = pack.load_pack([tmp_path / "pack"])
+    assert packed.names == ["meadow-a", "meadow-b"] and packed.weights == [1.0, 3.0]
+    assert packed.images.shape == (5, H, W, 3) and packed.log_energy_codes.shape == (5, 16, H, W)
+    first = np.flatnonzero(packed.source == 0)[0]
+    # JPEG 95 with 4:2:0 chroma: the flat half exact to a level or two, the random texture only correlated
+    original = textured_rgb(H, W, seed=0).astype(float)
+    assert np.abs(packed.images[first, H // 2:] - original[H // 2:]).mean() < 2
+    assert np.corrcoef(packed.images[first].ravel(), original.ravel())[0, 1] > 0.9
+    log_e = pack.dequantise_log_energy(packed.log_energy_codes[first], FLOOR)
+    assert log_e[1] == pytest.approx(np.full((H, W), math.log(4.0 + FLOOR)), abs=1 / 16)
+    assert log_e[0] == pytest.approx(np.full((H, W), math.log(25.0 + FLOOR)), abs=1 / 16)
+    assert packed.known[first, :30].all() and not packed.known[first, 30:].any()
+    # each dataset drawn by its weight, its scenes evenly: 3 scenes share 1/4, 2 share 3/4
+    assert packed.sample_probabilities() == pytest.approx([1 / 12] * 3 + [3 / 8] * 2)
+    # the files of one pack moved into two folders (two calls of a lent machine) read back as the same set
+    split = tmp_path / "split"
+    for i, f in enumerate(sorted((tmp_path / "pack").glob("*.npz"))):
+        folder = split / f"part{i % 2}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, folder)
+        shutil.copy(tmp_path / "pack" / "manifest.json", folder)
+    again = pack.load_pack(sorted(split.iterdir()))
+    assert again.names == packed.names and len(again.images) == 5
+    assert sorted(again.log_energy_codes.sum(axis=(1, 2, 3)).tolist()) == \
+        sorted(packed.log_energy_codes.sum(axis=(1, 2, 3)).tolist())
+
+
+def test_zoomed_batches_scale_energy_as_the_square_of_the_magnification(tmp_path):
+    write_dataset(tmp_path / "uniform", amplitude=1.5, count=2)
+    pack.main([str(tmp_path / "pack"), str(tmp_path / "uniform")])
+    device_training._PACK = pack.load_pack([tmp_path / "pack"])
+    images, log_e, known = device_training.energy_batch(step=4, seed=1, batch=16, zoom=0.5, zoom_max=3.0, realism=0.0)
+    assert images.shape == (16, H, W, 3) and log_e.shape == (16, 16, H, W) and known.shape == (16, H, W)
+    gain = np.sqrt(np.exp(log_e[:, 1]).mean(axis=(1, 2)) / 1.5 ** 2)  # amplitude growth of each picture
+    zoomed = gain > 1.05
+    assert zoomed.any() and (~zoomed).any()
+    assert gain[~zoomed] == pytest.approx(1.0, abs=0.04)
+    assert (gain[zoomed] <= 3.0 * 1.04).all()
+    # a zoom magnifies a uniform motion uniformly: the energy stays flat over the picture
+    assert np.ptp(log_e[zoomed, 1], axis=(1, 2)).max() < 0.2
+    # and the same step draws the same batch
+    again = device_training.energy_batch(step=4, seed=1, batch=16, zoom=0.5, zoom_max=3.0, realism=0.0)
+    assert np.array_equal(again[1], log_e) and np.array_equal(again[0], images)
+
+
+def test_train_on_a_pack_and_merge_into_a_model(tmp_path):
+    config = get_config("tiny")
+    model = MotionModel(config)
+    model.attach_energy_net()
+    model_path = model.save(tmp_path / "model.pt")
+    device_training.prepare(str(model_path), tmp_path / "init")
+    write_dataset(tmp_path / "meadow", amplitude=2.0, count=4)
+    pack.main([str(tmp_path / "pack"), str(tmp_path / "meadow")])
+    device_training.main(["train", "--init", str(tmp_path / "init"), "--pack", str(tmp_path / "pack"),
+                          "--out", str(tmp_path / "run"), "--seconds", "600", "--max-steps", "6", "--workers", "1",
+                          "--prefetch", "2", "--snapshots", "2", "--timing-from", "1", "--timing-steps", "1",
+                          "--set", "energy_batch=2", "--set", "photo_realism=0"])
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["steps"] == 6 and run["counts"] == [4]
+    snapshots = sorted((tmp_path / "run").glob("energy_step*.pt"))
+    assert [s.name for s in snapshots] == ["energy_step000003.pt", "energy_step000006.pt"]
+    before = torch.load(tmp_path / "init" / "energy_init.pt")
+    after = torch.load(snapshots[-1])
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # it trained
+    device_training.merge(str(model_path), str(snapshots[-1]), str(tmp_path / "merged.pt"))
+    merged = MotionModel.load(tmp_path / "merged.pt")
+    for k, v in merged.energy.state_dict().items():
+        assert torch.equal(v, after[k].float())
+    assert merged.config.energy_gain == 1.0
+    assert isinstance(merged.energy, MotionEnergyNet)
