@@ -13,7 +13,13 @@ float16 coefficient channels per pixel). The energy network needs only each pixe
     python scripts/energy_pack.py OUT_DIR DATA_DIR[:WEIGHT] ... [--limit N] [--per-file 64]
 
 writes ``OUT_DIR/<dataset>_<i>.npz`` (``per_file`` scenes each) and ``OUT_DIR/manifest.json``; :func:`load_pack`
-reads a folder back (its files' union, so a pack split over two folders reads as one).
+reads folders back as one set (their files' union).
+
+    python scripts/energy_pack.py split PACK_DIR N
+
+deals a pack's files into ``PACK_DIR_part1`` ... ``_partN`` (each with the manifest), to travel in N calls of at most
+64 MiB; every part holds a share of every dataset, so one that did not arrive leaves a smaller mixture, not a
+different one.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import io
 import json
 import lzma
 import math
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,7 +172,32 @@ def pack_dataset(folder: Path, name: str, out: Path, limit: int, per_file: int, 
     return count
 
 
+def split_pack(folder: Path, parts: int) -> list[Path]:
+    """Deal the files of the pack in ``folder`` into ``parts`` sibling folders ``<folder>_part<i>`` (copies, each
+    with the manifest): each dataset's files in turn, each file to the part that holds the fewest bytes so far."""
+    files = sorted(folder.glob("*.npz"))
+    out = [folder.parent / f"{folder.name}_part{i + 1}" for i in range(parts)]
+    sizes = [0] * parts
+    for target in out:
+        target.mkdir(parents=True, exist_ok=False)
+        shutil.copy(folder / "manifest.json", target)
+    datasets = sorted({f.name.rsplit("_", 1)[0] for f in files})
+    for dataset in datasets:
+        for f in (f for f in files if f.name.rsplit("_", 1)[0] == dataset):
+            i = sizes.index(min(sizes))
+            shutil.copy(f, out[i])
+            sizes[i] += f.stat().st_size
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["split"]:
+        if len(argv) != 3:
+            raise SystemExit("usage: energy_pack.py split PACK_DIR N")
+        for part in split_pack(Path(argv[1]), int(argv[2])):
+            print(f"{part}: {sum(f.stat().st_size for f in part.iterdir()) / 2 ** 20:.1f} MiB")
+        return 0
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
     from image_dynamics.train.configs import get_config
     from image_dynamics.train.data import parse_data_spec

@@ -118,26 +118,7 @@ $PY scripts/eval_photos_energy_net.py docs/realphoto_places "${models[@]}" --jso
 
 # scores of CANDIDATES (model files) under LABEL for rules r26 and r27: validation views, close-ups, places, the
 # three held-out sets of gate 1, then the choice (extra options to choose_snapshot.py after the label)
-score_and_choose() {  # REFERENCE=PACKAGE in the environment judges against it instead of release 6
-    local label=$1 reference=${REFERENCE:-$RELEASE6}; shift
-    local candidates=() options=()
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do candidates+=("$1"); shift; done
-    [ $# -gt 0 ] && { shift; options=("$@"); }
-    for set in docs/realphoto_validation docs/realphoto_validation_closeups docs/realphoto_places; do
-        $PY scripts/eval_photos_energy_net.py "$set" "$reference" "${candidates[@]}" \
-            --json "$RUNS/eval_$(basename "$set")_$label.json"
-    done
-    for d in render_heldout render_heldout_v5 render_heldout_rockery; do
-        $PY scripts/eval_energy_net.py "$DATA/$d" --limit 128 "${candidates[@]}" \
-            --json "$RUNS/eval_heldout_${label}_$d.json"
-    done
-    $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$label.json" \
-        "$RUNS/eval_realphoto_validation_closeups_$label.json" --places "$RUNS/eval_realphoto_places_$label.json" \
-        --heldout "$RUNS/eval_heldout_${label}_render_heldout.json" \
-        --heldout "$RUNS/eval_heldout_${label}_render_heldout_v5.json" \
-        --heldout "$RUNS/eval_heldout_${label}_render_heldout_rockery.json" "${options[@]}" \
-        --json "$RUNS/choice_$label.json"
-}
+source scripts/score_candidates.sh  # score_and_choose
 
 # 7. rule r26: release 6 mixed with RL5's step 500 in weight space, a = 0.5 ... 0.9; the choice (a = 0.9) on the
 #    report set (gate 2, which it failed)

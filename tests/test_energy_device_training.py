@@ -122,3 +122,28 @@ def test_train_on_a_pack_and_merge_into_a_model(tmp_path):
         assert torch.equal(v, after[k].float())
     assert merged.config.energy_gain == 1.0
     assert isinstance(merged.energy, MotionEnergyNet)
+
+
+def test_split_pack_deals_every_dataset_over_the_parts(tmp_path):
+    write_dataset(tmp_path / "meadow_a", amplitude=2.0, count=4)
+    write_dataset(tmp_path / "meadow_b", amplitude=0.5, count=4)
+    pack.main([str(tmp_path / "pack"), str(tmp_path / "meadow_a"), str(tmp_path / "meadow_b"), "--per-file", "2"])
+    assert pack.main(["split", str(tmp_path / "pack"), "2"]) == 0
+    parts = [tmp_path / "pack_part1", tmp_path / "pack_part2"]
+    for part in parts:  # one file of each dataset in each part
+        assert sorted(f.name.rsplit("_", 1)[0] for f in part.glob("*.npz")) == ["meadow-a", "meadow-b"]
+    whole, union = pack.load_pack([tmp_path / "pack"]), pack.load_pack(parts)
+    assert union.names == whole.names and len(union.images) == len(whole.images) == 8
+    assert pack.load_pack(parts[:1]).names == ["meadow-a", "meadow-b"]  # one part alone: the same mixture
+
+
+def test_training_code_imports_without_openexr():
+    """A lent GPU machine's image has no OpenEXR; only EXR files need it, so training must import without it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['OpenEXR'] = None\n"
+            "import image_dynamics.train.loop, image_dynamics.train.energy_net, image_dynamics.model.processing\n"
+            "print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -12,9 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import OpenEXR
 
 from .errors import InputError, OutputError
+
+
+def _openexr():
+    """The OpenEXR module, imported when a file is read or written: training code imports this package on machines
+    that lack it (a lent GPU machine's image), and only EXR files need it."""
+    import OpenEXR
+
+    return OpenEXR
 
 #: Header attributes every EXR file has (or that OpenEXR manages itself); :func:`read_exr` leaves them out.
 STANDARD_ATTRIBUTES = frozenset({
@@ -46,9 +53,9 @@ def _check_channels(channels: dict[str, np.ndarray]) -> tuple[int, int]:
     return first
 
 
-#: Lossless compressions every OpenEXR 2+ reader (Blender included) decodes.
-COMPRESSIONS = {"none": OpenEXR.NO_COMPRESSION, "rle": OpenEXR.RLE_COMPRESSION, "zips": OpenEXR.ZIPS_COMPRESSION,
-                "zip": OpenEXR.ZIP_COMPRESSION, "piz": OpenEXR.PIZ_COMPRESSION}
+#: Lossless compressions every OpenEXR 2+ reader (Blender included) decodes: name -> the OpenEXR constant's name.
+COMPRESSIONS = {"none": "NO_COMPRESSION", "rle": "RLE_COMPRESSION", "zips": "ZIPS_COMPRESSION",
+                "zip": "ZIP_COMPRESSION", "piz": "PIZ_COMPRESSION"}
 
 
 def write_exr(path: str | os.PathLike, channels: dict[str, np.ndarray], attributes: dict[str, Any] | None = None,
@@ -73,13 +80,15 @@ def write_exr(path: str | os.PathLike, channels: dict[str, np.ndarray], attribut
         raise ValueError(f"EXR compression must be one of {', '.join(COMPRESSIONS)}, got {compression!r}")
     dtype = np.float16 if half else np.float32
     data = {name: np.ascontiguousarray(values, dtype=dtype) for name, values in channels.items()}
-    header: dict[str, Any] = {"compression": COMPRESSIONS[compression], "type": OpenEXR.scanlineimage}
+    openexr = _openexr()
+    header: dict[str, Any] = {"compression": getattr(openexr, COMPRESSIONS[compression]),
+                              "type": openexr.scanlineimage}
     for key, value in (attributes or {}).items():
         if key in STANDARD_ATTRIBUTES:
             raise ValueError(f"EXR attribute name {key!r} is reserved by OpenEXR; choose another name")
         header[str(key)] = value if isinstance(value, str) else str(value)
     try:
-        with OpenEXR.File(header, data) as exr:
+        with openexr.File(header, data) as exr:
             exr.write(str(path))
     except (RuntimeError, OSError) as exc:
         raise OutputError(f"{path}: cannot write the EXR file ({exc}). Check the folder exists, is writable and the "
@@ -87,14 +96,14 @@ def write_exr(path: str | os.PathLike, channels: dict[str, np.ndarray], attribut
     return path
 
 
-def _open_exr(path: Path) -> OpenEXR.File:
+def _open_exr(path: Path) -> Any:
     """Open an EXR file reading every channel as its own 2-D array; raise :class:`InputError` when it cannot."""
     if not path.exists():
         raise InputError(f"{path}: file not found. Check the path.")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not an EXR file. Give the path of a file.")
     try:
-        return OpenEXR.File(str(path), separate_channels=True)
+        return _openexr().File(str(path), separate_channels=True)
     except (RuntimeError, OSError, ValueError) as exc:
         raise InputError(f"{path}: not a readable OpenEXR file ({exc}). It may be truncated, corrupt or another kind "
                          "of file; re-export it.") from None

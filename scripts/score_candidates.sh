@@ -1,0 +1,27 @@
+# Scoring of energy-network candidates for the release rules (docs/model-card.md, rules r17 onwards), sourced by
+# scripts/specimen_candidates.sh and scripts/gpu_energy_candidates.sh after scripts/datasets.sh (PY, DATA, RUNS,
+# RELEASE6).
+#
+# score_and_choose LABEL CANDIDATE... [-- CHOOSE_SNAPSHOT_OPTIONS...]: the validation views and close-ups and the
+# places through each candidate's energy network beside the reference's, the three held-out sets (first 128 scenes),
+# then scripts/choose_snapshot.py's clauses; figures in $RUNS/eval_*_LABEL.json and $RUNS/choice_LABEL.json.
+score_and_choose() {  # REFERENCE=PACKAGE in the environment judges against it instead of release 6
+    local label=$1 reference=${REFERENCE:-$RELEASE6}; shift
+    local candidates=() options=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do candidates+=("$1"); shift; done
+    [ $# -gt 0 ] && { shift; options=("$@"); }
+    for set in docs/realphoto_validation docs/realphoto_validation_closeups docs/realphoto_places; do
+        $PY scripts/eval_photos_energy_net.py "$set" "$reference" "${candidates[@]}" \
+            --json "$RUNS/eval_$(basename "$set")_$label.json"
+    done
+    for d in render_heldout render_heldout_v5 render_heldout_rockery; do
+        $PY scripts/eval_energy_net.py "$DATA/$d" --limit 128 "${candidates[@]}" \
+            --json "$RUNS/eval_heldout_${label}_$d.json"
+    done
+    $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$label.json" \
+        "$RUNS/eval_realphoto_validation_closeups_$label.json" --places "$RUNS/eval_realphoto_places_$label.json" \
+        --heldout "$RUNS/eval_heldout_${label}_render_heldout.json" \
+        --heldout "$RUNS/eval_heldout_${label}_render_heldout_v5.json" \
+        --heldout "$RUNS/eval_heldout_${label}_render_heldout_rockery.json" "${options[@]}" \
+        --json "$RUNS/choice_$label.json"
+}
