@@ -69,6 +69,23 @@ source scripts/score_candidates.sh  # score_and_choose
 score_and_choose rl13 "$R"/cal/*.pt -- --view-loss venice_quay=0.01 --closeup-factor 1
 score_and_choose rl13w "$R"/wise_cal/*.pt -- --view-loss venice_quay=0.01 --closeup-factor 1
 
-# 4. after the choice (none eligible, and not used for it): the report set through RL13's last snapshot's network
+# 4. after the choice (none eligible, and not used for it): the report set through RL13's last snapshot, its energy
+#    network alone and the whole model, and the model card's figure (release 7's pictures beside it)
 $PY scripts/eval_photos_energy_net.py docs/realphoto "$RELEASE7" "$R/cal/cal_model_step002760.pt" \
     --json "$RUNS/eval_realphoto_report_rl13_2760_energynet.json"
+CANDIDATE=$RUNS/rl13_2760_onnx/default
+[ -f "$CANDIDATE/model.json" ] || $PY -m image_dynamics.cli -q export "$R/cal/cal_model_step002760.pt" -o "$CANDIDATE" \
+    --guidance 3
+for model in rl13_2760:"$CANDIDATE" release7:"$RELEASE7"; do
+    [ -d "$RUNS/photos_${model%%:*}" ] || $PY -m image_dynamics.cli eval-photos docs/realphoto --model "${model#*:}" \
+        -o "$RUNS/eval_photos_${model%%:*}.json" --pictures "$RUNS/photos_${model%%:*}"
+done
+rows=$(mktemp -d)
+names=()
+for n in sunset_sea forest_rocks plant_wall flowers_sky; do
+    ln -s "$RUNS/photos_release7/$n.png" "$rows/${n}_r7.png"
+    ln -s "$RUNS/photos_rl13_2760/$n.png" "$rows/${n}_rl13.png"
+    names+=("${n}_r7" "${n}_rl13")
+done
+$PY scripts/make_realphoto_montage.py "$rows" -o docs/images/realphoto_rl13.jpg --names "$(IFS=,; echo "${names[*]}")" \
+    --captions "$(for _ in 1 2 3 4; do printf 'release 7,RL13 step 2760,'; done | sed 's/,$//')"
