@@ -89,3 +89,8 @@ for n in sunset_sea forest_rocks plant_wall flowers_sky; do
 done
 $PY scripts/make_realphoto_montage.py "$rows" -o docs/images/realphoto_rl13.jpg --names "$(IFS=,; echo "${names[*]}")" \
     --captions "$(for _ in 1 2 3 4; do printf 'release 7,RL13 step 2760,'; done | sed 's/,$//')"
+
+# 5. how RL13's network moves water as pictures are made softer, darker, smaller or brighter (rendered water and the
+#    validation quay)
+$PY scripts/water_probe.py "$R/cal/cal_model_step002760.pt" --water "$DATA/render_water_v12_256" --limit 48 \
+    > docs/water_probe_rl13.txt
