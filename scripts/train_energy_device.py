@@ -11,7 +11,8 @@ processes (each a pure function of seed and step), and the targets are the pack'
         here: OUT_DIR/energy_init.pt (the model's energy network, float16) and OUT_DIR/config.json
     python scripts/train_energy_device.py train --init DIR --pack DIR [DIR ...] --out DIR --seconds S [options]
         there: trains for S seconds of steps (the count fixed after a timed warm-up, so the learning-rate schedule
-        ends where the run ends) and writes the averaged weights at --snapshots even points, float16
+        ends where the run ends) and writes the averaged weights at --snapshots even points, float16, and the state
+        a later run goes on from (--resume DIR: a run over several leases)
     python scripts/train_energy_device.py merge MODEL SNAPSHOT OUT_MODEL_PT
         here: MODEL with its energy network's weights replaced by SNAPSHOT's, gain 1 (calibrate it again)
 """
@@ -38,14 +39,14 @@ STAGE_KEY = 15
 _PACK = None  # the worker processes' pack, inherited at fork
 
 
-def energy_batch(step: int, seed: int, batch: int, zoom: float, zoom_max: float, realism: float
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def energy_batch(step: int, seed: int, batch: int, zoom: float, zoom_max: float, realism: float,
+                 exposure: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step ``step``'s batch from the global pack: (images uint8 ``[B, H, W, 3]``, ``log(E + floor)`` float32
-    ``[B, K, H, W]``, known float32 ``[B, H, W]``), drawn, flipped, zoomed and passed through the camera as
-    :func:`image_dynamics.train.data.regression_batch` does."""
+    ``[B, K, H, W]``, known float32 ``[B, H, W]``), drawn, flipped, zoomed, re-exposed and passed through the camera
+    as :func:`image_dynamics.train.data.regression_batch` does (framing, light, then the camera)."""
     from energy_pack import dequantise_log_energy
 
-    from image_dynamics.train.augment import photo_realism, realism_rng
+    from image_dynamics.train.augment import exposure_rng, photo_realism, re_expose, realism_rng
     from image_dynamics.train.data import step_rng
     from image_dynamics.train.framing import zoom_in, zoom_rng
 
@@ -66,6 +67,8 @@ def energy_batch(step: int, seed: int, batch: int, zoom: float, zoom_max: float,
         n = np.sqrt(np.sqrt(np.clip(np.exp(log_e) - pack.floor, 0.0, None))).reshape(b, k // 4, 4, h, w)
         images, n, known = zoom_in(images, n, known, zoom_rng(seed, STAGE_KEY, step), zoom, zoom_max)
         log_e = np.log(n.reshape(b, k, h, w) ** 4 + np.float32(pack.floor)).astype(np.float32)
+    if exposure > 0:
+        images = re_expose(images, exposure_rng(seed, STAGE_KEY, step), exposure)
     if realism > 0:
         images = photo_realism(images, realism_rng(seed, STAGE_KEY, step), realism)
     return np.ascontiguousarray(images), np.ascontiguousarray(log_e), np.ascontiguousarray(known)
@@ -101,6 +104,39 @@ def merge(model_path: str, snapshot: str, out_path: str) -> None:
     print(f"{model_path} with the energy network of {snapshot} -> {out_path}")
 
 
+def save_state(out: Path, net, ema, optimizer) -> None:
+    """What a later run needs to go on (``--resume OUT``), in two files of at most 16 MiB (what a lent machine's call
+    returns): ``state_weights.pt`` (the raw and the averaged weights, float16) and ``state_optimizer.pt`` (AdamW's
+    moments, bfloat16: their range matters more than their last digits)."""
+    import torch
+
+    torch.save({"raw": {k: v.detach().cpu().half() for k, v in net.state_dict().items()},
+                "ema": {k: v.detach().cpu().half() for k, v in ema.shadow.items()}, "ema_updates": ema.updates},
+               out / "state_weights.pt")
+    state = optimizer.state_dict()
+    state["state"] = {k: {name: (v.to(torch.bfloat16) if v.is_floating_point() and v.dim() > 0 else v)
+                          for name, v in moments.items()} for k, moments in state["state"].items()}
+    torch.save(state, out / "state_optimizer.pt")
+
+
+def resume(folder: Path, net, ema, optimizer) -> int:
+    """Load :func:`save_state`'s files from an earlier run's ``folder`` into ``net``, ``ema`` and ``optimizer``;
+    returns the global step the earlier run ended at (from its ``run.json``)."""
+    import torch
+
+    weights = torch.load(folder / "state_weights.pt")
+    net.load_state_dict({k: v.float() for k, v in weights["raw"].items()})
+    for k, v in weights["ema"].items():
+        ema.shadow[k].copy_(v.float())
+    ema.updates = int(weights["ema_updates"])
+    state = torch.load(folder / "state_optimizer.pt")
+    state["state"] = {k: {name: (v.float() if v.is_floating_point() and v.dim() > 0 else v)
+                          for name, v in moments.items()} for k, moments in state["state"].items()}
+    optimizer.load_state_dict(state)
+    done = json.loads((folder / "run.json").read_text())
+    return int(done["first_step"]) + int(done["steps"])
+
+
 def train(args: argparse.Namespace) -> None:
     global _PACK
     import torch
@@ -131,19 +167,25 @@ def train(args: argparse.Namespace) -> None:
     ema = _EMA(named, config.energy_ema_decay, warmed=True)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.energy_lr, weight_decay=config.weight_decay,
                                   betas=(0.9, 0.99))
+    first_step = 0
+    if args.resume is not None:
+        first_step = resume(args.resume, net, ema, optimizer)
+        print(f"resumed {args.resume}: its weights, average and optimiser state; batches from step {first_step}",
+              flush=True)
     batch = config.energy_batch
-    job = (args.seed, batch, config.photo_zoom, config.photo_zoom_max, config.photo_realism)
+    job = (args.seed, batch, config.photo_zoom, config.photo_zoom_max, config.photo_realism, config.photo_exposure)
     args.out.mkdir(parents=True, exist_ok=True)
     log = open(args.out / "metrics.jsonl", "w")
 
     total = args.max_steps
-    pending: deque = deque(pool.apply_async(_batch_job, ((s, *job),)) for s in range(args.prefetch))
+    # batches are drawn at global step numbers, so a resumed run draws new ones; the schedule is this run's own
+    pending: deque = deque(pool.apply_async(_batch_job, ((first_step + s, *job),)) for s in range(args.prefetch))
     timed_from = None
     snapshots_at: list[int] = []
     i = 0
     while i < total:
         images, log_e, known = pending.popleft().get()
-        pending.append(pool.apply_async(_batch_job, ((i + args.prefetch, *job),)))  # a bounded queue ahead
+        pending.append(pool.apply_async(_batch_job, ((first_step + i + args.prefetch, *job),)))  # bounded queue
         imgs = torch.from_numpy(images).to(device, non_blocking=True).permute(0, 3, 1, 2).float() / 255.0
         if config.energy_input_key:  # as stage 4: what the exported package will feed it
             imgs = torch.from_numpy(energy_net_input(imgs.cpu().numpy(), config.energy_input_key)).to(device)
@@ -184,8 +226,10 @@ def train(args: argparse.Namespace) -> None:
             shadow = {k: v.detach().to("cpu", torch.float16) for k, v in ema.shadow.items()}
             state = {k: shadow[k] if k in shadow else v.detach().cpu().half() for k, v in net.state_dict().items()}
             torch.save(state, args.out / f"energy_step{i:06d}.pt")
+    save_state(args.out, net, ema, optimizer)
     (args.out / "run.json").write_text(json.dumps({
-        "steps": i, "batch": batch, "seconds": round(time.time() - started, 1), "seed": args.seed,
+        "first_step": first_step, "steps": i, "batch": batch, "resumed_from": str(args.resume or ""),
+        "seconds": round(time.time() - started, 1), "seed": args.seed,
         "config": config.to_dict(), "pack": dict(zip(_PACK.names, _PACK.weights)),
         "counts": np.bincount(_PACK.source).tolist(), "device": torch.cuda.get_device_name() if
         device.type == "cuda" else "cpu"}, indent=1) + "\n")
@@ -216,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--timing-from", type=int, default=20, help="steps before timing starts (warm-up, cuDNN search)")
     t.add_argument("--timing-steps", type=int, default=40)
     t.add_argument("--set", action="append", default=[], help="FIELD=VALUE of the training configuration")
+    t.add_argument("--resume", type=Path, help="an earlier run's --out: go on from its weights, average and optimiser "
+                   "(a new schedule over this run's steps; give warmup_steps a few steps)")
     args = parser.parse_args(argv)
     if args.command == "prepare":
         prepare(args.model, args.out)

@@ -147,3 +147,40 @@ def test_training_code_imports_without_openexr():
             "print('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_run_goes_on_from_an_earlier_one(tmp_path):
+    """Over several leases: the second run starts from the first's raw weights, average and optimiser state, and
+    draws the batches after the first's."""
+    config = get_config("tiny")
+    model = MotionModel(config)
+    model.attach_energy_net()
+    device_training.prepare(str(model.save(tmp_path / "model.pt")), tmp_path / "init")
+    write_dataset(tmp_path / "meadow", amplitude=2.0, count=4)
+    pack.main([str(tmp_path / "pack"), str(tmp_path / "meadow")])
+    common = ["--init", str(tmp_path / "init"), "--pack", str(tmp_path / "pack"), "--seconds", "600", "--workers",
+              "1", "--prefetch", "2", "--snapshots", "1", "--timing-from", "1", "--timing-steps", "1",
+              "--set", "energy_batch=2", "--set", "photo_realism=0", "--set", "photo_exposure=0.5"]
+    device_training.main(["train", "--out", str(tmp_path / "first"), "--max-steps", "4", *common])
+    device_training.main(["train", "--out", str(tmp_path / "second"), "--max-steps", "3",
+                          "--resume", str(tmp_path / "first"), *common])
+    second = json.loads((tmp_path / "second" / "run.json").read_text())
+    assert second["first_step"] == 4 and second["steps"] == 3
+    weights = [torch.load(tmp_path / run / "state_weights.pt") for run in ("first", "second")]
+    assert weights[0]["ema_updates"] + 3 == weights[1]["ema_updates"]
+    optimiser = [torch.load(tmp_path / run / "state_optimizer.pt") for run in ("first", "second")]
+    steps = [float(next(iter(o["state"].values()))["step"]) for o in optimiser]
+    assert steps == [4.0, 7.0]  # AdamW's own count went on: its moments were loaded, not started again
+    # and the raw weights moved on from where the first run left them
+    first_raw, second_raw = weights[0]["raw"], weights[1]["raw"]
+    assert any(not torch.equal(first_raw[k], second_raw[k]) for k in first_raw)
+
+
+def test_batches_are_re_exposed_as_stage_4s_and_their_targets_kept(tmp_path):
+    write_dataset(tmp_path / "meadow", amplitude=1.0, count=2)
+    pack.main([str(tmp_path / "pack"), str(tmp_path / "meadow")])
+    device_training._PACK = pack.load_pack([tmp_path / "pack"])
+    plain = device_training.energy_batch(step=2, seed=3, batch=6, zoom=0.0, zoom_max=2.0, realism=0.0)
+    lit = device_training.energy_batch(step=2, seed=3, batch=6, zoom=0.0, zoom_max=2.0, realism=0.0, exposure=1.0)
+    assert not np.array_equal(plain[0], lit[0])  # every picture re-exposed ...
+    assert np.array_equal(plain[1], lit[1]) and np.array_equal(plain[2], lit[2])  # ... its motion unchanged
