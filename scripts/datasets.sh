@@ -38,6 +38,13 @@ render_release6_data() {
     render_with v6 65bad7d "$DATA/render_train_rockery_96" 96 13 rockery
 }
 
+# more scenes for the next GPU run (docs/model-card.md, "Other directions" item 12): 1,024 of generator v12, every
+# family in its usual share, at a seed no other set uses; started 2026-12-05 after RL13, resumable (a shard of 8 at a
+# time, 3-5 s a scene on 2 cores)
+render_v12_mix() {
+    render_with v12 09f7fd9 "$DATA/render_v12_mix_1024" 1024 61
+}
+
 # a shipped release's package taken from git: release_package FOLDER COMMIT (the commit that shipped it)
 release_package() {
     [ -f "$1/model.json" ] && return
