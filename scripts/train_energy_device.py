@@ -15,6 +15,15 @@ processes (each a pure function of seed and step), and the targets are the pack'
         a later run goes on from (--resume DIR: a run over several leases)
     python scripts/train_energy_device.py merge MODEL SNAPSHOT OUT_MODEL_PT
         here: MODEL with its energy network's weights replaced by SNAPSHOT's, gain 1 (calibrate it again)
+
+On a lent machine (run RL13, docs/model-card.md; 708 s of a 900-s lease): the checkout must travel under 64 MiB, so
+untrack all but ``core/`` (less the model package), ``scripts/`` and ``pyproject.toml`` for the calls (``git rm
+--cached`` with those paths in ``.git/info/exclude``; ``git reset`` after), and carry an ignored folder holding one
+part of the pack (``energy_pack.py split``) and, in the first call, ``prepare``'s folder. The first call copies its part
+to ``/root/stash`` and runs a short smoke ``train`` (the step time); the next copies its part; the last copies its part
+and runs ``train --pack /root/stash/part*`` with ``--seconds`` about 60 s under the call's limit. Calls must follow
+within the machine's 30 s of warmth, or the stash is gone (the run then trains on what it has and ``run.json`` says
+so). Snapshots and ``state_*.pt`` come back from ``$OUT``: at most 8 files of 16 MiB.
 """
 
 from __future__ import annotations
