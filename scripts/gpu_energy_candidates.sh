@@ -94,3 +94,20 @@ $PY scripts/make_realphoto_montage.py "$rows" -o docs/images/realphoto_rl13.jpg 
 #    validation quay)
 $PY scripts/water_probe.py "$R/cal/cal_model_step002760.pt" --water "$DATA/render_water_v12_256" --limit 48 \
     > docs/water_probe_rl13.txt
+
+# 6. a probe (after the choice): step 2760 fed pictures re-exposed to a fixed key at test time, never trained so
+mkdir -p "$R/keyprobe"
+for key in 0.10 0.18 0.30; do
+    out=$R/keyprobe/key${key/./}.pt
+    [ -f "$out" ] || $PY - "$R/cal/cal_model_step002760.pt" "$key" "$out" <<'PYEOF'
+import dataclasses, sys
+from image_dynamics.train.loop import load_motion_model
+model = load_motion_model(sys.argv[1])
+model.config = dataclasses.replace(model.config, energy_input_key=float(sys.argv[2]))
+model.save(sys.argv[3])
+PYEOF
+done
+for set in docs/realphoto_validation docs/realphoto; do
+    $PY scripts/eval_photos_energy_net.py "$set" "$R/cal/cal_model_step002760.pt" "$R"/keyprobe/*.pt \
+        --json "$RUNS/eval_keyprobe_$(basename "$set").json"
+done
