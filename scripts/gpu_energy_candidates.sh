@@ -111,3 +111,15 @@ for set in docs/realphoto_validation docs/realphoto; do
     $PY scripts/eval_photos_energy_net.py "$set" "$R/cal/cal_model_step002760.pt" "$R"/keyprobe/*.pt \
         --json "$RUNS/eval_keyprobe_$(basename "$set").json"
 done
+
+# 7. rule r36, the probe RL14 (CPU; nothing ships from it): step 2760 trained on with a fixed input key of 0.18
+[ -f "$RUNS/rl14/model.pt" ] || OMP_NUM_THREADS=2 $PY -m image_dynamics.cli train --config default \
+    --init-from "$R/merged/model_step002760.pt" --stages energy --steps 400 --photo-realism 1 \
+    --set energy_input_key=0.18 --set energy_lr=2.5e-4 --set warmup_steps=50 --set energy_mean_weight=1.0 \
+    --set energy_ema_decay=0.995 --set energy_shard_batches=2 --set snapshot_every=100 --set photo_zoom=0.5 \
+    --set photo_zoom_max=3 --device cpu --seed 5 "${blender_sets[@]}" --data "$DATA/synth_train:0.5" \
+    --out "$RUNS/rl14" > "$RUNS/rl14.log" 2>&1
+for set in docs/realphoto_validation docs/realphoto_validation_closeups docs/realphoto; do
+    $PY scripts/eval_photos_energy_net.py "$set" "$R/cal/cal_model_step002760.pt" "$RUNS"/rl14/snapshots/*.pt \
+        --json "$RUNS/eval_$(basename "$set")_rl14.json"
+done
