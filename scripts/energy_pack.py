@@ -32,6 +32,7 @@ import math
 import shutil
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -93,11 +94,18 @@ class PackedSet:
     weights: list[float]
     floor: float
 
+    @cached_property
     def sample_probabilities(self) -> np.ndarray:
-        """float64 ``[N]``: each dataset drawn in proportion to its weight, its scenes uniformly."""
+        """float64 ``[N]``: each dataset drawn in proportion to its weight, its scenes uniformly (worked out once:
+        every batch draws from it)."""
         counts = np.bincount(self.source, minlength=len(self.names)).astype(np.float64)
         w = np.asarray(self.weights, np.float64)[self.source] / counts[self.source]
         return w / w.sum()
+
+
+def dataset_of(file_name: str) -> str:
+    """The dataset a packed file belongs to: ``<dataset>_<i>.npz`` -> ``<dataset>`` (dataset names carry no ``_``)."""
+    return file_name.rsplit("_", 1)[0]
 
 
 def _unpack_file(path: Path) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, float]:
@@ -128,7 +136,7 @@ def load_pack(folders: list[str | Path], workers: int = 1) -> PackedSet:
     else:
         parts = [_unpack_file(f) for f in files]
     names = sorted(manifest)
-    source = np.concatenate([np.full(len(p[1]), names.index(p[0].rsplit("_", 1)[0])) for p in parts])
+    source = np.concatenate([np.full(len(p[1]), names.index(dataset_of(p[0]))) for p in parts])
     present = sorted(set(source.tolist()))  # a dataset none of whose files travelled is left out of the mixture
     remap = {old: new for new, old in enumerate(present)}
     floors = {p[4] for p in parts}
@@ -181,9 +189,8 @@ def split_pack(folder: Path, parts: int) -> list[Path]:
     for target in out:
         target.mkdir(parents=True, exist_ok=False)
         shutil.copy(folder / "manifest.json", target)
-    datasets = sorted({f.name.rsplit("_", 1)[0] for f in files})
-    for dataset in datasets:
-        for f in (f for f in files if f.name.rsplit("_", 1)[0] == dataset):
+    for dataset in sorted({dataset_of(f.name) for f in files}):
+        for f in (f for f in files if dataset_of(f.name) == dataset):
             i = sizes.index(min(sizes))
             shutil.copy(f, out[i])
             sizes[i] += f.stat().st_size

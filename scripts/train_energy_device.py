@@ -55,13 +55,12 @@ def energy_batch(step: int, seed: int, batch: int, zoom: float, zoom_max: float,
     as :func:`image_dynamics.train.data.regression_batch` does (framing, light, then the camera)."""
     from energy_pack import dequantise_log_energy
 
-    from image_dynamics.train.augment import exposure_rng, photo_realism, re_expose, realism_rng
-    from image_dynamics.train.data import step_rng
+    from image_dynamics.train.data import light_and_camera, step_rng
     from image_dynamics.train.framing import zoom_in, zoom_rng
 
     pack = _PACK
     rng = step_rng(seed, STAGE_KEY, step)
-    picks = rng.choice(len(pack.images), batch, p=pack.sample_probabilities())
+    picks = rng.choice(len(pack.images), batch, p=pack.sample_probabilities)
     flips = rng.random(batch) < 0.5
     images = pack.images[picks].copy()
     log_e = dequantise_log_energy(pack.log_energy_codes[picks], pack.floor)
@@ -76,10 +75,7 @@ def energy_batch(step: int, seed: int, batch: int, zoom: float, zoom_max: float,
         n = np.sqrt(np.sqrt(np.clip(np.exp(log_e) - pack.floor, 0.0, None))).reshape(b, k // 4, 4, h, w)
         images, n, known = zoom_in(images, n, known, zoom_rng(seed, STAGE_KEY, step), zoom, zoom_max)
         log_e = np.log(n.reshape(b, k, h, w) ** 4 + np.float32(pack.floor)).astype(np.float32)
-    if exposure > 0:
-        images = re_expose(images, exposure_rng(seed, STAGE_KEY, step), exposure)
-    if realism > 0:
-        images = photo_realism(images, realism_rng(seed, STAGE_KEY, step), realism)
+    images = light_and_camera(images, seed, STAGE_KEY, step, exposure, realism)
     return np.ascontiguousarray(images), np.ascontiguousarray(log_e), np.ascontiguousarray(known)
 
 
@@ -151,11 +147,9 @@ def train(args: argparse.Namespace) -> None:
     import torch
     from energy_pack import load_pack
 
-    from image_dynamics.model.processing import energy_net_input
     from image_dynamics.train.configs import override_fields
-    from image_dynamics.train.data import loss_weights
-    from image_dynamics.train.energy_net import MotionEnergyNet, energy_loss
-    from image_dynamics.train.loop import _EMA, learning_rate
+    from image_dynamics.train.energy_net import MotionEnergyNet, batch_energy_loss, energy_net_input_tensor
+    from image_dynamics.train.loop import _EMA, _image_batch, learning_rate, new_optimizer, optimiser_step
     from image_dynamics.train.model import config_from_facts
 
     started = time.time()
@@ -174,8 +168,7 @@ def train(args: argparse.Namespace) -> None:
     net.to(device).train()
     named = dict(net.named_parameters())
     ema = _EMA(named, config.energy_ema_decay, warmed=True)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=config.energy_lr, weight_decay=config.weight_decay,
-                                  betas=(0.9, 0.99))
+    optimizer = new_optimizer(net.parameters(), config.energy_lr, config.weight_decay)
     first_step = 0
     if args.resume is not None:
         first_step = resume(args.resume, net, ema, optimizer)
@@ -195,25 +188,14 @@ def train(args: argparse.Namespace) -> None:
     while i < total:
         images, log_e, known = pending.popleft().get()
         pending.append(pool.apply_async(_batch_job, ((first_step + i + args.prefetch, *job),)))  # bounded queue
-        imgs = torch.from_numpy(images).to(device, non_blocking=True).permute(0, 3, 1, 2).float() / 255.0
-        if config.energy_input_key:  # as stage 4: what the exported package will feed it
-            imgs = torch.from_numpy(energy_net_input(imgs.cpu().numpy(), config.energy_input_key)).to(device)
+        # as stage 4: what the exported package will feed it
+        imgs = energy_net_input_tensor(_image_batch(torch.from_numpy(images), device), config.energy_input_key)
         target = torch.from_numpy(log_e).to(device, non_blocking=True)
-        weights = loss_weights(known, config.energy_unknown_weight)
-        mask = None if weights.min() == 1.0 else torch.from_numpy(weights).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             pred = net(imgs)
-        loss, metrics = energy_loss(pred.float(), target, config.energy_floor, config.energy_level_weight,
-                                    known=mask, mean_weight=config.energy_mean_weight,
-                                    mean_pool=config.energy_mean_pool, mean_ratio_cap=config.energy_mean_ratio_cap)
+        loss, metrics = batch_energy_loss(pred.float(), target, known, config)
         lr = learning_rate(config.energy_lr, i, total, config.warmup_steps)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
-        if torch.isfinite(norm):  # as stage 4: a non-finite step is left out
-            optimizer.step()
+        if optimiser_step(optimizer, loss, lr, config.grad_clip):  # a non-finite step is left out, as in stage 4
             ema.update(named)
         i += 1
         if i == args.timing_from:
@@ -235,6 +217,7 @@ def train(args: argparse.Namespace) -> None:
             shadow = {k: v.detach().to("cpu", torch.float16) for k, v in ema.shadow.items()}
             state = {k: shadow[k] if k in shadow else v.detach().cpu().half() for k, v in net.state_dict().items()}
             torch.save(state, args.out / f"energy_step{i:06d}.pt")
+    log.close()
     save_state(args.out, net, ema, optimizer)
     (args.out / "run.json").write_text(json.dumps({
         "first_step": first_step, "steps": i, "batch": batch, "resumed_from": str(args.resume or ""),

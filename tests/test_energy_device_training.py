@@ -65,7 +65,7 @@ def test_pack_reads_back_as_the_shards_and_splits_over_folders(tmp_path):
     assert log_e[0] == pytest.approx(np.full((H, W), math.log(25.0 + FLOOR)), abs=1 / 16)
     assert packed.known[first, :30].all() and not packed.known[first, 30:].any()
     # each dataset drawn by its weight, its scenes evenly: 3 scenes share 1/4, 2 share 3/4
-    assert packed.sample_probabilities() == pytest.approx([1 / 12] * 3 + [3 / 8] * 2)
+    assert packed.sample_probabilities == pytest.approx([1 / 12] * 3 + [3 / 8] * 2)
     # the files of one pack moved into two folders (two calls of a lent machine) read back as the same set
     split = tmp_path / "split"
     for i, f in enumerate(sorted((tmp_path / "pack").glob("*.npz"))):
@@ -131,7 +131,7 @@ def test_split_pack_deals_every_dataset_over_the_parts(tmp_path):
     assert pack.main(["split", str(tmp_path / "pack"), "2"]) == 0
     parts = [tmp_path / "pack_part1", tmp_path / "pack_part2"]
     for part in parts:  # one file of each dataset in each part
-        assert sorted(f.name.rsplit("_", 1)[0] for f in part.glob("*.npz")) == ["meadow-a", "meadow-b"]
+        assert sorted(pack.dataset_of(f.name) for f in part.glob("*.npz")) == ["meadow-a", "meadow-b"]
     whole, union = pack.load_pack([tmp_path / "pack"]), pack.load_pack(parts)
     assert union.names == whole.names and len(union.images) == len(whole.images) == 8
     assert pack.load_pack(parts[:1]).names == ["meadow-a", "meadow-b"]  # one part alone: the same mixture

@@ -85,7 +85,7 @@ def test_with_an_energy_input_key_stage_4_trains_on_what_the_package_will_feed(d
     """``--set energy_input_key=K``: every training batch reaches the energy network re-exposed to K (as the exported
     package will feed it), the key travels with the model and its package, and a model rebuilt from that package
     keeps it."""
-    from image_dynamics.train import loop
+    from image_dynamics.train import energy_net
 
     seen = []
 
@@ -93,7 +93,7 @@ def test_with_an_energy_input_key_stage_4_trains_on_what_the_package_will_feed(d
         seen.append((images.shape, key))
         return energy_net_input(images, key)
 
-    monkeypatch.setattr(loop, "energy_net_input", recording)
+    monkeypatch.setattr(energy_net, "energy_net_input", recording)  # stage 4 feeds the network through it
     model_path = train("tiny", dataset, tmp_path / "keyed", steps=2, device="cpu", init_from=package,
                        stages=("energy",), settings=("energy_input_key=0.08",))
     assert len(seen) == 2 and all(key == 0.08 and shape[1] == 3 for shape, key in seen)

@@ -231,16 +231,17 @@ def test_unknown_pixels_count_at_energy_unknown_weight_when_asked():
 
 def test_stage_energy_trains_unknown_pixels_at_their_weight(sets, tmp_path, monkeypatch):
     """The energy stage passes the known masks through :func:`loss_weights` with the run's weight."""
+    import image_dynamics.train.energy_net as energy_net
     import image_dynamics.train.loop as loop
 
     seen = []
-    real = loop.energy_loss
+    real = energy_net.energy_loss
 
     def spy(pred_log, target_log, floor, level_weight, known=None, **kw):
         seen.append(None if known is None else known.numpy().copy())
         return real(pred_log, target_log, floor, level_weight, known, **kw)
 
-    monkeypatch.setattr(loop, "energy_loss", spy)
+    monkeypatch.setattr(energy_net, "energy_loss", spy)  # stage 4's batch_energy_loss calls it
     cfg = dataclasses.replace(get_config("tiny"), vae_steps=1, diffusion_steps=1, energy_steps=2,
                               energy_unknown_weight=0.25)
     loop.train(cfg, sets["junk"], tmp_path / "run", device="cpu", stages=("vae", "diffusion", "energy"))

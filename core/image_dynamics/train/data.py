@@ -374,6 +374,18 @@ def loss_weights(known: np.ndarray, unknown_weight: float) -> np.ndarray:
     return (known + np.float32(unknown_weight) * (1.0 - known)).astype(np.float32)
 
 
+def light_and_camera(images: np.ndarray, seed: int, stage_key: int, step: int, exposure: float, realism: float
+                     ) -> np.ndarray:
+    """uint8 ``[B, H, W, 3]`` -> uint8 ``[B, H, W, 3]``: the last two of a batch's edits, in their order: ``exposure``
+    > 0 re-exposes that share of the pictures (:func:`~.augment.re_expose`), then ``realism`` > 0 passes them through
+    :func:`~.augment.photo_realism` at that strength; each draws from its own stream of ``(seed, stage_key, step)``."""
+    if exposure > 0:
+        images = re_expose(images, exposure_rng(seed, stage_key, step), exposure)
+    if realism > 0:
+        images = photo_realism(images, realism_rng(seed, stage_key, step), realism)
+    return images
+
+
 def regression_batch(stream: ShardStream, step: int, batch: int, with_known: bool = False,
                      realism: float = 0.0, exposure: float = 0.0, zoom: float = 0.0, zoom_max: float = 2.0):
     """(images uint8 ``[batch, h, w, 3]``, normalised channels float32 ``[batch, K, 4, h, w]``) with random flips;
@@ -397,10 +409,7 @@ def regression_batch(stream: ShardStream, step: int, batch: int, with_known: boo
     if zoom > 0:
         framing = zoom_rng(stream.seed, stream.stage_key, step)
         imgs, target, masks = zoom_in(imgs, target, masks, framing, zoom, zoom_max)
-    if exposure > 0:
-        imgs = re_expose(imgs, exposure_rng(stream.seed, stream.stage_key, step), exposure)
-    if realism > 0:
-        imgs = photo_realism(imgs, realism_rng(stream.seed, stream.stage_key, step), realism)
+    imgs = light_and_camera(imgs, stream.seed, stream.stage_key, step, exposure, realism)
     if with_known:
         return imgs, np.ascontiguousarray(target), np.ascontiguousarray(masks)
     return imgs, np.ascontiguousarray(target)

@@ -22,7 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import normalise as norm
+from ..model.processing import energy_net_input
 from .configs import TrainConfig
+from .data import loss_weights
 from .image_encoder import ImageEncoder, PyramidDecoder
 
 
@@ -44,6 +46,14 @@ class MotionEnergyNet(PyramidDecoder):
         h = self.refine(torch.cat([full, image * 2.0 - 1.0], dim=1))
         # an output of 0 means "no motion": the floor's log, so an untrained head starts at rest
         return self.head(h) + math.log(self.floor)
+
+
+def energy_net_input_tensor(image: torch.Tensor, input_key: float | None) -> torch.Tensor:
+    """:func:`~image_dynamics.model.processing.energy_net_input` on a float ``[B, 3, h, w]`` tensor: the image
+    itself, or re-exposed to ``input_key`` on the CPU and brought back to its device."""
+    if not input_key:
+        return image
+    return torch.from_numpy(energy_net_input(image.float().cpu().numpy(), input_key)).to(image.device)
 
 
 def band_energy(log_energy: torch.Tensor, floor: float) -> torch.Tensor:
@@ -94,6 +104,19 @@ def mean_aimed_divergence(pred_e: torch.Tensor, true_e: torch.Tensor, floor: flo
     divergence = inside.exp() - inside - 1.0 + (ratio_cap - 1.0) * (u - cap).clamp_min(0.0)
     use = (area >= 0.5).to(divergence.dtype).expand_as(divergence)
     return (divergence * use).sum() / use.sum().clamp_min(1.0)
+
+
+def batch_energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, known: np.ndarray, config: TrainConfig
+                      ) -> tuple[torch.Tensor, dict[str, float]]:
+    """:func:`energy_loss` of one training batch as stage 4 weighs it: ``known`` float ``[B, H, W]`` masks (1 known,
+    0 unknown, fractions where a zoom mixed them) become the per-pixel weights of
+    :attr:`~.configs.TrainConfig.energy_unknown_weight`, left out when every pixel weighs 1; the terms' weights are
+    the configuration's."""
+    weights = loss_weights(known, config.energy_unknown_weight)
+    mask = None if weights.min() == 1.0 else torch.from_numpy(weights).to(pred_log.device)
+    return energy_loss(pred_log, target_log, config.energy_floor, config.energy_level_weight, known=mask,
+                       mean_weight=config.energy_mean_weight, mean_pool=config.energy_mean_pool,
+                       mean_ratio_cap=config.energy_mean_ratio_cap)
 
 
 def energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, floor: float, level_weight: float,

@@ -54,21 +54,19 @@ import torch
 from ..atomic import atomic_output
 from ..data import normalise as norm
 from ..errors import CancelledError, InputError, OutputError
-from ..model.processing import energy_net_input
 from .augment import photo_realism, realism_rng
 from .configs import TrainConfig, get_config, override_fields, scale_batches, scale_learning_rates
 from .data import (
     ShardStream,
     TrainData,
     build_latent_cache,
-    loss_weights,
     open_training_data,
     regression_batch,
     step_rng,
     vae_batch,
 )
 from .diffusion import diffusion_loss
-from .energy_net import energy_loss, log_band_energy_targets
+from .energy_net import batch_energy_loss, energy_net_input_tensor, log_band_energy_targets
 from .model import CHECKPOINT_FORMAT, MotionModel, config_from_facts, load_payload, resolve_device, save_payload
 from .regression import RegressionModel, regression_loss
 from .vae import vae_loss
@@ -317,25 +315,36 @@ class _Stage:
 
     def make_optimizer(self, params: list[torch.nn.Parameter], lr: float, weight_decay: float) -> None:
         self.base_lr = lr
-        self.optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, betas=(0.9, 0.99))
+        self.optimizer = new_optimizer(params, lr, weight_decay)
 
     def apply(self, loss: torch.Tensor, i: int, config: TrainConfig) -> float:
         """Backward, clip, optimiser step at this step's learning rate; returns the learning rate."""
         lr = learning_rate(self.base_lr, i, self.steps, config.warmup_steps)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        params = [p for g in self.optimizer.param_groups for p in g["params"]]
-        norm = torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-        if not torch.isfinite(norm):
-            # a non-finite loss or gradient (one batch's degenerate case) would turn every weight into NaN for good:
-            # the step is left out and counted instead
-            self.optimizer.zero_grad(set_to_none=True)
+        if not optimiser_step(self.optimizer, loss, lr, config.grad_clip):
             self.skipped += 1
-            return lr
-        self.optimizer.step()
         return lr
+
+
+def new_optimizer(params, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """Every stage's optimiser: AdamW with betas (0.9, 0.99)."""
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, betas=(0.9, 0.99))
+
+
+def optimiser_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, lr: float, grad_clip: float) -> bool:
+    """Backward, clip the gradient norm to ``grad_clip``, step at ``lr``; False when the step was left out."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    norm = torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    if not torch.isfinite(norm):
+        # a non-finite loss or gradient (one batch's degenerate case) would turn every weight into NaN for good:
+        # the step is left out (and counted by the caller)
+        optimizer.zero_grad(set_to_none=True)
+        return False
+    optimizer.step()
+    return True
 
 
 def _autocast(device: torch.device):
@@ -736,15 +745,10 @@ class _EnergyStage(_Stage):
         images, target, known = regression_batch(self.stream, i, cfg.energy_batch, with_known=True,
                                                  realism=cfg.photo_realism, exposure=cfg.photo_exposure,
                                                  zoom=cfg.photo_zoom, zoom_max=cfg.photo_zoom_max)
-        imgs = _image_batch(torch.from_numpy(images), t.device)
-        if cfg.energy_input_key:  # what the exported package will feed it (after the camera: a photo's own exposure)
-            imgs = torch.from_numpy(energy_net_input(imgs.cpu().numpy(), cfg.energy_input_key)).to(t.device)
+        # what the exported package will feed it (after the camera: a photo's own exposure)
+        imgs = energy_net_input_tensor(_image_batch(torch.from_numpy(images), t.device), cfg.energy_input_key)
         target_log = torch.from_numpy(log_band_energy_targets(target, t.data.stats, cfg.energy_floor)).to(t.device)
-        weights = loss_weights(known, cfg.energy_unknown_weight)
-        mask = None if weights.min() == 1.0 else torch.from_numpy(weights).to(t.device)
-        loss, metrics = energy_loss(t.model.energy(imgs), target_log, cfg.energy_floor, cfg.energy_level_weight,
-                                    known=mask, mean_weight=cfg.energy_mean_weight, mean_pool=cfg.energy_mean_pool,
-                                    mean_ratio_cap=cfg.energy_mean_ratio_cap)
+        loss, metrics = batch_energy_loss(t.model.energy(imgs), target_log, known, cfg)
         metrics["lr"] = self.apply(loss, i, cfg)
         t.energy_ema.update(_energy_parameters(t.model))
         return metrics

@@ -32,7 +32,7 @@ from ..model.processing import channels_to_output, energy_from_log, energy_net_i
 from ..spectral import DEFAULT_FPS, DEFAULT_WINDOW_FRAMES, harmonic_freqs
 from .configs import TrainConfig, get_config
 from .diffusion import NoiseSchedule, ddim_sample
-from .energy_net import MotionEnergyNet
+from .energy_net import MotionEnergyNet, energy_net_input_tensor
 from .image_encoder import ImageEncoder
 from .unet import LatentUNet
 from .vae import SpectralVAE
@@ -208,9 +208,7 @@ class MotionModel(CheckpointedModel):
         ``[B, K, h, w]`` in squared pixels of the data's grid."""
         if self.energy is None:
             raise InputError("this motion model has no motion-energy network; train its 'energy' stage first")
-        if self.config.energy_input_key:
-            image = torch.from_numpy(energy_net_input(image.float().cpu().numpy(), self.config.energy_input_key)
-                                     ).to(image.device)
+        image = energy_net_input_tensor(image, self.config.energy_input_key)
         return energy_from_log(self.energy(image).float().cpu().numpy(), self.config.energy_floor,
                                self.config.energy_gain)
 
