@@ -124,6 +124,14 @@ def save_state(out: Path, net, ema, optimizer) -> None:
     torch.save(state, out / "state_optimizer.pt")
 
 
+def check_resumable(folder: Path) -> None:
+    """Stop with one line, before anything is loaded, unless ``folder`` holds what :func:`resume` reads."""
+    missing = [name for name in ("state_weights.pt", "state_optimizer.pt", "run.json") if not (folder / name).exists()]
+    if missing:
+        raise SystemExit(f"--resume {folder}: no {', '.join(missing)} there; give the --out folder of a run that "
+                         "finished (runs before --resume existed saved no state). Nothing was trained.")
+
+
 def resume(folder: Path, net, ema, optimizer) -> int:
     """Load :func:`save_state`'s files from an earlier run's ``folder`` into ``net``, ``ema`` and ``optimizer``;
     returns the global step the earlier run ended at (from its ``run.json``)."""
@@ -153,6 +161,8 @@ def train(args: argparse.Namespace) -> None:
     from image_dynamics.train.model import config_from_facts
 
     started = time.time()
+    if args.resume is not None:
+        check_resumable(args.resume)
     config = config_from_facts(json.loads((args.init / "config.json").read_text()))
     config = override_fields(config, args.set)
     _PACK = load_pack(args.pack, workers=args.workers)

@@ -184,3 +184,21 @@ def test_batches_are_re_exposed_as_stage_4s_and_their_targets_kept(tmp_path):
     lit = device_training.energy_batch(step=2, seed=3, batch=6, zoom=0.0, zoom_max=2.0, realism=0.0, exposure=1.0)
     assert not np.array_equal(plain[0], lit[0])  # every picture re-exposed ...
     assert np.array_equal(plain[1], lit[1]) and np.array_equal(plain[2], lit[2])  # ... its motion unchanged
+
+
+def test_resuming_from_a_folder_without_state_says_so_and_trains_nothing(tmp_path):
+    config = get_config("tiny")
+    model = MotionModel(config)
+    model.attach_energy_net()
+    device_training.prepare(str(model.save(tmp_path / "model.pt")), tmp_path / "init")
+    write_dataset(tmp_path / "meadow", amplitude=2.0, count=2)
+    pack.main([str(tmp_path / "pack"), str(tmp_path / "meadow")])
+    (tmp_path / "old_run").mkdir()
+    (tmp_path / "old_run" / "energy_step000010.pt").write_bytes(b"")  # snapshots only, as RL13 left
+    with pytest.raises(SystemExit) as stopped:
+        device_training.main(["train", "--init", str(tmp_path / "init"), "--pack", str(tmp_path / "pack"),
+                              "--out", str(tmp_path / "new"), "--seconds", "60", "--workers", "1", "--prefetch", "1",
+                              "--resume", str(tmp_path / "old_run")])
+    message = str(stopped.value)
+    assert "--resume" in message and "state_weights.pt" in message and "Nothing was trained" in message
+    assert not list((tmp_path / "new").glob("*.pt"))
