@@ -275,7 +275,8 @@ def _material(m: dict, flat: bool) -> bpy.types.Material:
     vec = mapping.outputs["Vector"]
     noise = nodes.new("ShaderNodeTexNoise")
     links.new(vec, noise.inputs["Vector"])
-    noise.inputs["Scale"].default_value = {"mountain": 0.01, "water": 0.6, "sea": 0.2}.get(kind, 1.0) * 2.0 * scale
+    noise_scale = {"mountain": 0.01, "water": 0.6, "sea": 0.2, "calm_water": 0.3}.get(kind, 1.0)
+    noise.inputs["Scale"].default_value = noise_scale * 2.0 * scale
     noise.inputs["Detail"].default_value = 6.0
     ramp = nodes.new("ShaderNodeMixRGB")
     links.new(noise.outputs["Fac"], ramp.inputs[0])
@@ -332,18 +333,22 @@ def _material(m: dict, flat: bool) -> bpy.types.Material:
         return mat
     bsdf = nodes.new("ShaderNodeBsdfPrincipled")
     links.new(colour, bsdf.inputs["Base Color"])
-    rough = {"water": 0.03, "sea": 0.06, "glass": 0.05, "metal": 0.35}.get(kind, 0.5 + 0.45 * m["rough"])
+    rough = {"water": 0.03, "sea": 0.06, "calm_water": 0.01 + 0.03 * m["rough"], "glass": 0.05,
+             "metal": 0.35}.get(kind, 0.5 + 0.45 * m["rough"])
     bsdf.inputs["Roughness"].default_value = rough
     if kind == "metal":
         bsdf.inputs["Metallic"].default_value = 1.0
+    if kind == "calm_water":
+        bsdf.inputs["IOR"].default_value = 1.33
     bump = nodes.new("ShaderNodeBump")
     bump_noise = nodes.new("ShaderNodeTexNoise")
     links.new(vec, bump_noise.inputs["Vector"])
-    bump_noise.inputs["Scale"].default_value = {"water": 8.0, "sea": 3.0}.get(kind, 20.0) * scale
+    bump_noise.inputs["Scale"].default_value = {"water": 8.0, "sea": 3.0, "calm_water": 6.0}.get(kind, 20.0) * scale
     bump_noise.inputs["Detail"].default_value = 4.0
     links.new(bump_noise.outputs["Fac"], bump.inputs["Height"])
-    bump.inputs["Strength"].default_value = {"water": 0.15, "sea": 0.25, "glass": 0.0, "metal": 0.05,
-                                             "crag": 0.8}.get(kind, 0.4)
+    # calm water: a faint bump, so that the mirrored shore stays whole (the photos' still water is smooth)
+    bump.inputs["Strength"].default_value = {"water": 0.15, "sea": 0.25, "calm_water": 0.03, "glass": 0.0,
+                                             "metal": 0.05, "crag": 0.8}.get(kind, 0.4)
     links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
     shader = bsdf.outputs[0]
     if kind in ("water", "sea"):

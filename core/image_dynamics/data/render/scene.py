@@ -11,7 +11,8 @@ wall or trees, often with a shallow depth of field), ``interior`` (a room with a
 window, furniture, books and vases), ``campfire`` (a fire of several flames on logs in a ring of stones at dusk,
 grass and trees around), ``waterfront``, ``rockery`` and ``promenade`` (still quays, stones and slabs beside water
 and plants), ``specimen`` (close-ups of single plants) and ``still_life`` (the same close-ups of still things, and
-still rooms, with nothing moving); docs/data.md has the table. Moving objects get part ids 1, 2, ...; static ones 0.
+still rooms, with nothing moving), ``calm_water`` (a canal, harbour or lake at dusk, its water still and mirroring);
+docs/data.md has the table. Moving objects get part ids 1, 2, ...; static ones 0.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from .motion import Motion, gerstner
 
 FAMILY_WEIGHTS = {"meadow": 0.16, "lake": 0.12, "coast": 0.09, "waterfront": 0.10, "village": 0.13, "garden": 0.12,
                   "rockery": 0.09, "promenade": 0.08, "interior": 0.06, "campfire": 0.05, "specimen": 0.08,
-                  "still_life": 0.05}
+                  "still_life": 0.05, "calm_water": 0.06}
 FAMILIES = tuple(FAMILY_WEIGHTS)
 HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
-SOURCE = "blender-v12"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
+SOURCE = "blender-v13"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
 BASE_HZ = 0.2
 _EXPECTED_HIDDEN_GAINS = contextvars.ContextVar("render_expected_hidden_gains", default=False)
 
@@ -349,8 +350,9 @@ class _Builder:
                                                  s * rng.uniform(0.4, 0.9)), rng))
         self.spec.add("rocks", geo.merge(*meshes), self.material("rock"))
 
-    def water(self, r0: float, r1: float, sea: bool) -> None:
-        rng = self.rng
+    def _water_mesh(self, r0: float, r1: float) -> tuple[np.ndarray, np.ndarray]:
+        """The water plane (z = 0) in the view wedge from ``r0`` to ``r1`` metres, its rings even in inverse
+        distance (about even on screen) and about 1.2 px apart near the camera."""
         n_a = int(self.camera.width / 1.2 * 1.25)
         f_px = self.camera.focal_px
         n_r = int(np.clip(f_px * self.cam_h / r0 / 1.2, 60, 600))
@@ -359,7 +361,11 @@ class _Builder:
         a = np.linspace(-self.half_fov * 1.25, self.half_fov * 1.25, n_a)
         rr, aa = np.meshgrid(rings, a, indexing="ij")
         verts = np.stack([-rr * np.sin(aa), rr * np.cos(aa), np.zeros_like(rr)], -1).reshape(-1, 3)
-        mesh = (verts, geo.grid_faces(n_r, n_a))
+        return verts, geo.grid_faces(n_r, n_a)
+
+    def water(self, r0: float, r1: float, sea: bool) -> None:
+        rng = self.rng
+        mesh = self._water_mesh(r0, r1)
         m = Motion.empty()
         wind_dir = self.wind_dir
         if sea:
@@ -377,6 +383,29 @@ class _Builder:
             gerstner(m, f, float(steep / k), wind_dir + rng.normal(0, 0.9), rng.uniform(0, 6.3), 6.0)
         m.fade_height = self.cam_h
         self.spec.add("sea" if sea else "lake", mesh, self.material("sea" if sea else "water"), m)
+
+    def calm_water(self, r0: float, r1: float) -> None:
+        """Still water as a canal, a harbour basin or a lake on a windless evening shows it: one or two long, low
+        swells (0.2-0.6 Hz, slopes of 0.3-1.2 %: 2-7 cm at 0.2 Hz) and 5-10 small ripples of 1-3 Hz running every
+        way, so that it moves about a pixel near the camera and a tenth of one far off. Its material (``calm_water``: dark, no foam, a
+        faint bump) leaves a smooth surface that mirrors what stands round it, as the photos' water that no network
+        here moved (docs/model-card.md, "Other directions" item 12)."""
+        rng = self.rng
+        m = Motion.empty()
+        # steepness (amplitude x wavenumber) sets the slopes, which set how much the mirrored shore breaks up
+        for _ in range(int(rng.integers(1, 3))):
+            f = _harm(rng, 1, 3)
+            k = (2 * np.pi * f) ** 2 / 9.81
+            gerstner(m, f, float(rng.uniform(0.003, 0.012) / k), self.wind_dir + rng.normal(0, 0.6),
+                     rng.uniform(0, 6.3), 6.0)
+        n_ripples = int(rng.integers(5, 11))
+        for _ in range(n_ripples):
+            f = _harm(rng, 5, 15)
+            k = (2 * np.pi * f) ** 2 / 9.81
+            steep = rng.uniform(0.004, 0.02) / math.sqrt(n_ripples / 4)
+            gerstner(m, f, float(steep / k), float(rng.uniform(0, 2 * np.pi)), rng.uniform(0, 6.3), 6.0)
+        m.fade_height = self.cam_h
+        self.spec.add("calm_water", self._water_mesh(r0, r1), self.material("calm_water"), m)
 
     def flag(self, pos_xy, pole_h: float, size: float, laundry: bool = False) -> None:
         rng = self.rng
@@ -532,6 +561,7 @@ class _Builder:
             "mountain": [(0.25, 0.28, 0.3), (0.3, 0.3, 0.28), (0.2, 0.25, 0.2)],
             "water": [(0.02, 0.05, 0.05), (0.03, 0.06, 0.04), (0.05, 0.05, 0.03)],
             "sea": [(0.01, 0.05, 0.08), (0.02, 0.07, 0.07)],
+            "calm_water": [(0.01, 0.02, 0.02), (0.02, 0.03, 0.025), (0.03, 0.03, 0.02), (0.01, 0.02, 0.03)],
             "cloth": [(0.8, 0.1, 0.1), (0.1, 0.2, 0.7), (0.9, 0.9, 0.85), (0.9, 0.7, 0.1), (0.2, 0.6, 0.3)],
             "wall": [(0.7, 0.65, 0.55), (0.8, 0.78, 0.7), (0.6, 0.45, 0.35), (0.75, 0.7, 0.5)],
             "brick": [(0.45, 0.2, 0.12), (0.55, 0.3, 0.2)],
@@ -836,6 +866,66 @@ def _family_promenade(b: _Builder) -> None:
         b.wall(edge - 0.2, -width / 2, width / 2, floor_h + float(rng.uniform(0.3, 0.8)))
     elif floor_h == 0.0 and rng.random() < 0.4:
         b.fence(edge - 0.3, -12, 12)
+
+
+def _family_calm_water(b: _Builder) -> None:
+    """Calm water at dusk: a canal between embankments and facades, a harbour basin before a far quay and its
+    houses, or a still lake before a tree line, seen from a quay, a bank or a bridge. The water (:meth:`_Builder.
+    calm_water`) mirrors the sky and the shore and moves little; the sun is low and the exposure 0.5-1.6 stops under
+    the other families', as photographs of such water are (docs/model-card.md, "Other directions" item 12)."""
+    rng = b.rng
+    kind = str(rng.choice(["canal", "harbour", "lake"]))
+    bridge = rng.random() < 0.25  # high over the water: it fills the bottom of the frame
+    bank_h = float(rng.uniform(0.3, 1.5))
+    cam_h = float(rng.uniform(3.0, 7.0)) if bridge else bank_h + float(rng.uniform(1.2, 1.9))
+    pitch = math.radians(float(rng.uniform(-12.0, -2.0) if bridge else rng.uniform(-9.0, 1.0)))
+    b.aim((0.0, 200.0, cam_h + 200.0 * math.tan(pitch)), height=cam_h, lens=float(rng.uniform(20, 55)))
+    world = b.spec.world
+    if rng.random() < 0.7:  # dusk: a low sun, a dim sky
+        world["sun_elevation_deg"] = float(rng.uniform(1.0, 9.0))
+        world["sun_strength"] = float(rng.uniform(0.5, 2.0))
+    world["exposure"] = world["exposure"] - float(rng.uniform(0.5, 1.6))
+    if bridge:
+        edge = max(0.5, b.min_visible_r() * 0.8)
+    else:
+        edge = float(np.clip(b.min_visible_r(bank_h) * rng.uniform(1.1, 2.5), 1.0, 25.0))
+        b.floor("bank" if kind == "lake" else "quay", bank_h, edge,
+                b.material(str(rng.choice(["dirt", "meadow_ground"] if kind == "lake" else ["paving", "stone_wall",
+                                                                                              "slabs"]))))
+    far = float(rng.uniform(60, 400) if kind != "lake" else rng.uniform(150, 1500))
+    b.calm_water(edge, far * 1.2)
+    if kind == "canal":  # embankments and facades along both sides, a facade or bridge closing the view
+        half = float(rng.uniform(4.0, 12.0))
+        for side in (-1, 1):
+            b.spec.add("embankment", geo.box((side * (half + 1.0), far / 2, -0.3), (2.0, far, bank_h + 0.3)),
+                       b.material("stone_wall"), smooth=False)
+            y = edge + float(rng.uniform(0, 6))
+            while y < far:
+                b.house((side * (half + float(rng.uniform(6.5, 9.0))), y), float(rng.normal(0, 0.03)))
+                y += float(rng.uniform(6, 12))
+        b.house((float(rng.uniform(-4, 4)), far), 0.0)
+    elif kind == "harbour":  # a far quay with its houses, mooring posts in the water
+        b.spec.add("far_quay", geo.box((0.0, far + 10.0, -0.3), (8 * far, 20.0, bank_h + 0.3)),
+                   b.material(str(rng.choice(["stone_wall", "paving"]))), smooth=False)
+        for x, y in b.scatter(int(rng.integers(4, 14)), far + 8, far + 40, 1.1):
+            b.house((float(x), float(y)), float(rng.normal(0, 0.1)))
+        posts = [geo.box((float(x), float(y), -0.5), (0.25, 0.25, bank_h + float(rng.uniform(0.8, 2.0))))
+                 for x, y in b.scatter(int(rng.integers(0, 8)), edge + 2.0, far * 0.6, 0.9)]
+        if posts:
+            b.spec.add("mooring_posts", geo.merge(*posts), b.material("wood"), smooth=False)
+    else:  # a still lake: a far shore with a tree line, hills behind
+        b.ground("meadow_ground", far, far * 8, hills=float(rng.uniform(5, 30)), flat_r=far)
+        trees = [geo.blob((x, y, 0), (h * 0.3, h * 0.3, h * 0.6), rng, 0.3, 6, 8)
+                 for x, y in b.scatter(int(rng.integers(30, 90)), far * 1.02, far * 1.3, 1.2)
+                 for h in [rng.uniform(0.01, 0.03) * far]]
+        b.spec.add("tree_line", geo.merge(*trees), b.material("leaf"))
+        if rng.random() < 0.6:
+            b.mountains(far * float(rng.uniform(2, 6)), float(rng.uniform(0.05, 0.3)) * far * 3)
+    if not bridge and rng.random() < 0.4:  # a tree on the bank or quay
+        p = (float(rng.choice([-1, 1]) * rng.uniform(3, 9)), float(rng.uniform(1.0, max(1.5, edge - 0.5))))
+        crown = bank_h + float(rng.uniform(1.5, 3))
+        b.plant(p, crown + float(rng.uniform(2.5, 6)), float(rng.uniform(1.5, 3)), int(rng.integers(800, 1800)),
+                "leaf", crown_base=crown, trunk=float(rng.uniform(0.12, 0.3)))
 
 
 def _frame_height(b: _Builder, dist: float, lens: float) -> float:
@@ -1193,5 +1283,5 @@ _FAMILY_BUILDERS = {"meadow": _family_meadow, "lake": _family_lake, "coast": _fa
                     "waterfront": _family_waterfront, "village": _family_village, "garden": _family_garden,
                     "rockery": _family_rockery, "promenade": _family_promenade, "interior": _family_interior,
                     "campfire": _family_campfire, "specimen": _family_specimen,
-                    "still_life": _family_still_life}
+                    "still_life": _family_still_life, "calm_water": _family_calm_water}
 assert tuple(_FAMILY_BUILDERS) == FAMILIES
