@@ -45,6 +45,12 @@ render_v12_mix() {
     render_with v12 09f7fd9 "$DATA/render_v12_mix_1024" 1024 61
 }
 
+# calm, dim, mirror-smooth water (generator v13's calm_water family; model card "Other directions" item 12): the
+# still-water guard RL12 and RL13 asked for, rendered 2026-12-05 (about 2.5 s a scene on 2 cores)
+render_calm_water() {
+    render_with v13 ab8488b "$DATA/render_calm_v13_256" 256 73 calm_water
+}
+
 # a shipped release's package taken from git: release_package FOLDER COMMIT (the commit that shipped it)
 release_package() {
     [ -f "$1/model.json" ] && return

@@ -446,3 +446,29 @@ def test_promenade_scenes_put_still_slabs_or_gravel_in_front_of_water_or_a_park_
         beyond.add("water" if any(o.name in ("sea", "lake") for o in movers) else "park")
         assert all(o.part == 0 for o in spec.objects if o.name in ("house", "roof", "wall", "fence"))
     assert beyond == {"water", "park"}
+
+
+def _slopes(motion) -> float:
+    """The largest summed slope (amplitude x wavenumber over the vertical terms) of a water object's waves."""
+    return float((np.abs(motion.amps[:, 2]) * np.linalg.norm(motion.wavevecs, axis=1)).sum())
+
+
+def test_calm_water_scenes_put_dim_smooth_water_between_still_banks_facades_and_far_shores():
+    # the photos this family answers: the dusk sea and the Venice quay, dim and smooth (docs/water_appearance.txt)
+    kinds, still = set(), ("quay", "bank", "embankment", "house", "roof", "windows", "far_quay", "mooring_posts",
+                           "tree_line", "ground", "mountains")
+    ratios = []
+    for seed in range(16):
+        spec = layout(seed, 256, 160, "calm_water")
+        water = [o for o in spec.objects if o.part > 0 and o.material["kind"] == "calm_water"]
+        assert len(water) == 1, seed
+        assert all(o.part == 0 for o in spec.objects if o.name in still)
+        names = {o.name for o in spec.objects}
+        kinds.add("canal" if "embankment" in names else "harbour" if "far_quay" in names else "lake")
+        lake = layout(seed, 256, 160, "lake")
+        lake_water = next(o for o in lake.objects if o.name == "lake")
+        ratios.append(_slopes(water[0].motion) / _slopes(lake_water.motion))
+        # both families draw the world alike from the seed, so the calm scene is the lake's 0.5-1.6 stops darker
+        assert -1.6 <= spec.world["exposure"] - lake.world["exposure"] <= -0.5, seed
+    assert kinds == {"canal", "harbour", "lake"}
+    assert np.median(ratios) < 0.4 and max(ratios) < 1.0, ratios  # smoother than the lake family's waves
