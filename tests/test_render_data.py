@@ -472,3 +472,23 @@ def test_calm_water_scenes_put_dim_smooth_water_between_still_banks_facades_and_
         assert -1.6 <= spec.world["exposure"] - lake.world["exposure"] <= -0.5, seed
     assert kinds == {"canal", "harbour", "lake"}
     assert np.median(ratios) < 0.4 and max(ratios) < 1.0, ratios  # smoother than the lake family's waves
+
+
+def test_yard_scenes_hang_folded_laundry_close_before_a_still_wall_and_still_things():
+    # the photo this family answers: the validation courtyard's laundry under a shed roof before an orange wall
+    roofs = 0
+    for seed in range(12):
+        spec = layout(seed, 256, 160, "yard")
+        laundry = [o for o in spec.objects if o.name == "laundry"]
+        assert laundry and all(o.part > 0 for o in laundry), seed
+        assert all(o.part == 0 for o in spec.objects if o.name != "laundry" and o.name not in ("leaf_crown", "trunk"))
+        wall = next(o for o in spec.objects if o.name == "wall")
+        distance = np.linalg.norm(laundry[0].verts.mean(axis=0)[:2] - spec.camera.position[:2])
+        assert 1.5 < distance < 7.5 and wall.verts[:, 1].min() > laundry[0].verts[:, 1].max(), seed
+        depth = np.ptp(laundry[0].verts[:, 1])  # the folds: the rest shape is not flat
+        assert 0.015 < depth < 0.1, (seed, depth)
+        roofs += any(o.name == "shed_roof" for o in spec.objects)
+    assert 0 < roofs < 12
+    # the village family's laundry keeps its flat rest shape (its scenes are v12's, vertex for vertex)
+    village = [o for seed in range(40) for o in layout(seed, 96, 60, "village").objects if o.name == "laundry"]
+    assert village and all(np.ptp(o.verts[:, 1]) < 1e-9 for o in village)
