@@ -51,6 +51,30 @@ render_calm_water() {
     render_with v13 ab8488b "$DATA/render_calm_v13_256" 256 73 calm_water
 }
 
+# laundry before walls, in shade (generator v14's yard family): the validation courtyard's laundry, which RL13 lost;
+# rendered 2026-12-05
+render_yard() {
+    render_with v14 a2ce3ce "$DATA/render_yard_v14_256" 256 83 yard
+}
+
+# the Blender sets (DATASET:WEIGHT under $DATA) of run RL13 (rule r34), and of RL15 (r37): RL13's plus the calm water
+# and the v12 mix's first 752 scenes
+RL13_MIXTURE=(render_train_v4_320:1 render_train_v5_160:1 render_train_rockery_96:1 render_v7_r5fam:2
+              render_still_life_256:0.5 render_still_life_v12_256:0.5 render_specimen_256:0.5
+              render_specimen_v9_256:0.5 render_specimen_v10_256:0.5 render_water_v12_256:1
+              render_water_dark_v12_256:0.5)
+RL15_MIXTURE=("${RL13_MIXTURE[@]}" render_calm_v13_256:1.5 render_v12_mix_1024:1)
+
+# --data options for DATASET:WEIGHT names under $DATA, refusing any that is not rendered: data_options NAME...
+data_options() {
+    local spec
+    DATA_OPTIONS=()
+    for spec in "$@"; do
+        [ -f "$DATA/${spec%:*}/dataset.json" ] || { echo "$DATA/${spec%:*} is missing: render it first"; return 1; }
+        DATA_OPTIONS+=(--data "$DATA/$spec")
+    done
+}
+
 # a shipped release's package taken from git: release_package FOLDER COMMIT (the commit that shipped it)
 release_package() {
     [ -f "$1/model.json" ] && return
