@@ -57,13 +57,21 @@ render_yard() {
     render_with v14 a2ce3ce "$DATA/render_yard_v14_256" 256 83 yard
 }
 
+# still paving in dim light (generator v14's promenades, waterfront quays and village streets 1.5 stops darker): run
+# RL17's guard against reading every dim, smooth, level surface as calm water (rule r39)
+render_dim_paving() {
+    render_with v14 a2ce3ce "$DATA/render_dim_paving_v14_192" 192 89 promenade,waterfront,village --exposure -1.5
+}
+
 # the Blender sets (DATASET:WEIGHT under $DATA) of run RL13 (rule r34), and of RL15 (r37): RL13's plus the calm water
-# and the v12 mix's first 752 scenes
+# and the v12 mix's first 752 scenes; RL16 and RL17 add one set each
 RL13_MIXTURE=(render_train_v4_320:1 render_train_v5_160:1 render_train_rockery_96:1 render_v7_r5fam:2
               render_still_life_256:0.5 render_still_life_v12_256:0.5 render_specimen_256:0.5
               render_specimen_v9_256:0.5 render_specimen_v10_256:0.5 render_water_v12_256:1
               render_water_dark_v12_256:0.5)
 RL15_MIXTURE=("${RL13_MIXTURE[@]}" render_calm_v13_256:1.5 render_v12_mix_1024:1)
+RL16_MIXTURE=("${RL15_MIXTURE[@]}" render_yard_v14_256:1.5)        # rule r38: RL15's and the yards
+RL17_MIXTURE=("${RL16_MIXTURE[@]}" render_dim_paving_v14_192:1.5)  # rule r39: RL16's and dim still paving
 
 # --data options for DATASET:WEIGHT names under $DATA, refusing any that is not rendered: data_options NAME...
 data_options() {

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs RL15, RL16 and RL17 (rules r37-r39; docs/model-card.md "RL15-RL17: calm water, laundry and dim paving in the
+# renders"): RL13's energy network trained on, on 2 CPU cores, with one guard family more each time. Each run starts
+# from a snapshot of the one before, trains the energy stage alone (learning rate 2.5e-4, 50 warm-up steps, mean term
+# 1.0, EMA 0.995, photographic realism, zoom on half the pictures up to 3x), and scores its snapshots as they are (no
+# calibration gain, so only their AUCs count) on the validation views, close-ups and places, and, as information, on
+# the report set. A snapshot is calibrated and judged by r34's clauses only if it passes clause (a); none did.
+# Everything is made once; a rerun skips what exists. On 2 cores: 8-11 minutes to render each guard set, about
+# 1.2 s a training step.
+#
+#   bash scripts/guard_runs.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source scripts/datasets.sh  # DATA, RUNS, PY, RL15-17_MIXTURE, data_options, render_*
+
+guard_run() {  # NAME INIT STEPS SNAPSHOT_EVERY SEED DATASET:WEIGHT...
+    local name=$1 init=$2 steps=$3 every=$4 seed=$5 out=$RUNS/$1 set json snapshots
+    shift 5
+    [ -f "$init" ] || { echo "$init is missing: run the run before $name first"; return 1; }
+    data_options "$@"
+    [ -f "$out/model.pt" ] || OMP_NUM_THREADS=2 $PY -m image_dynamics.cli train --config default \
+        --init-from "$init" --stages energy --steps "$steps" --photo-realism 1 --set energy_lr=2.5e-4 \
+        --set warmup_steps=50 --set energy_mean_weight=1.0 --set energy_ema_decay=0.995 \
+        --set energy_shard_batches=2 --set snapshot_every="$every" --set photo_zoom=0.5 --set photo_zoom_max=3 \
+        --device cpu --seed "$seed" "${DATA_OPTIONS[@]}" --data "$DATA/synth_train:0.5" --out "$out" \
+        >> "$RUNS/$name.log" 2>&1
+    snapshots=("$out"/snapshots/model_step*.pt)
+    for set in docs/realphoto_validation docs/realphoto_validation_closeups docs/realphoto_places docs/realphoto; do
+        json=$RUNS/eval_$(basename "$set")_$name.json
+        [ -f "$json" ] || $PY scripts/eval_photos_energy_net.py "$set" "${snapshots[@]}" --json "$json"
+    done
+}
+
+render_calm_water
+guard_run rl15 "$RUNS/rl13/merged/model_step002760.pt" 800 400 7 "${RL15_MIXTURE[@]}"
+render_yard
+guard_run rl16 "$RUNS/rl15/snapshots/model_step000400.pt" 600 300 11 "${RL16_MIXTURE[@]}"
+render_dim_paving
+guard_run rl17 "$RUNS/rl16/snapshots/model_step000600.pt" 400 200 13 "${RL17_MIXTURE[@]}"
