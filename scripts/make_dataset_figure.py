@@ -8,10 +8,10 @@ the picture resized to ``--width`` wide (bands above 0 Hz, ``sqrt(E / 2)``; the 
 colour scale of the photo sets' pictures (inferno, square root, 0 to 2 px); pixels whose motion is unknown are
 dark green. The titles give the family, the share of known pixels above 0.5 px and the share known. ``--samples``
 picks samples by index instead of the first ``--count``. Each ``--photo`` (a picture with no truth, resized to the
-dataset's grid) comes first, its truth panel grey. Each ``--model`` (anything
-``scripts/eval_photos_energy_net.py`` takes: a package, a run's ``model.pt`` or a snapshot) adds a panel per
-picture: its energy network's motion on the same scale, titled with the share above 0.5 px; then ``--columns`` 1
-keeps one picture per row.
+dataset's grid) comes first, beside its labels where ``<name>_labels.png`` lies beside it, otherwise a grey panel.
+Each ``--model`` (anything ``scripts/eval_photos_energy_net.py`` takes: a package, a run's ``model.pt`` or a snapshot)
+adds a panel per picture: its energy network's motion on the same scale, titled with the share above 0.5 px; then
+``--columns`` 1 keeps one picture per row.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from PIL import Image
 
 from image_dynamics.data.shards import channels_to_coeffs, iter_shards, known_mask, read_info
 from image_dynamics.evaluation import motion_energy
-from image_dynamics.realphoto import MOVING_PX, colour_rms, loop_rms, titled
+from image_dynamics.realphoto import LABEL_SUFFIX, MOVING_PX, colour_rms, label_overlay, loop_rms, titled
 
 UNKNOWN_RGB = (0, 90, 0)
 NO_TRUTH_RGB = (200, 200, 200)
@@ -42,16 +42,30 @@ def predicted_rms(energy: np.ndarray, scale: float) -> np.ndarray:
     return loop_rms(np.asarray(energy, np.float64)[1:].sum(axis=0)) * np.float32(scale)
 
 
-def sample_panels(image: np.ndarray, rms: np.ndarray | None, known: np.ndarray | None, kind: str) -> np.ndarray:
+def sample_panels(image: np.ndarray, rms: np.ndarray | None, known: np.ndarray | None, kind: str,
+                  labels: np.ndarray | None = None) -> np.ndarray:
     """uint8 ``[H + 22, 2 W, 3]``: the picture and its true motion (unknown pixels dark green), titled; with ``rms``
-    None (a photo) the truth panel is grey."""
+    None (a photo) the second panel shows its ``labels`` (uint8 ``[H, W]``, eval-photos' 255 moving, 128 static)
+    over it, or is grey without them."""
     if rms is None:
+        if labels is not None:
+            return np.concatenate([titled(image, kind), titled(label_overlay(image, labels),
+                                                               "labels: red moving, blue static")], axis=1)
         return np.concatenate([titled(image, kind), titled(np.full_like(image, NO_TRUTH_RGB), "no truth")], axis=1)
     motion = colour_rms(rms)
     motion[known == 0] = UNKNOWN_RGB
     share = float((rms[known > 0] > MOVING_PX).mean()) if known.any() else 0.0
     title = f"{100 * share:.0f} % above {MOVING_PX:g} px, {100 * known.mean():.0f} % known"
     return np.concatenate([titled(image, kind), titled(motion, title)], axis=1)
+
+
+def photo_label_map(photo: Path, size: tuple[int, int]) -> np.ndarray | None:
+    """uint8 ``[h, w]`` for ``size`` ``(w, h)``: the label map ``<name>_labels.png`` beside ``photo`` (nearest
+    neighbour, so its three values stay), or None where there is none."""
+    path = photo.with_name(photo.stem + LABEL_SUFFIX + ".png")
+    if not path.is_file():
+        return None
+    return np.asarray(Image.open(path).convert("L").resize(size, Image.NEAREST))
 
 
 def model_panel(rms: np.ndarray, label: str) -> np.ndarray:
@@ -104,6 +118,7 @@ def main() -> None:
     count = len(wanted) if wanted is not None else args.count
     pictures = [(np.asarray(Image.open(p).convert("RGB").resize((info.width, info.height), Image.LANCZOS)), None,
                  None, p.stem) for p in args.photo]
+    photo_labels = [photo_label_map(p, (info.width, info.height)) for p in args.photo]
     index = 0
     for shard in iter_shards(info):  # the first samples only: stop reading shards once there are enough
         known = known_mask(shard)
@@ -121,8 +136,9 @@ def main() -> None:
                          "pick indices below that")
     models = _energy_networks(args.model) if args.model else []
     panels = []
-    for image, rms, known_px, kind in pictures:
-        row = [sample_panels(image, rms, known_px, kind)]
+    for index, (image, rms, known_px, kind) in enumerate(pictures):
+        labels = photo_labels[index] if index < len(photo_labels) else None
+        row = [sample_panels(image, rms, known_px, kind, labels)]
         if models:
             from eval_photos_energy_net import whole_picture_energy  # noqa: PLC0415 (torch only when asked)
 

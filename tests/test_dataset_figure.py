@@ -63,6 +63,23 @@ def test_photo_and_model_panels(figure):
     assert panel.shape == (42, 30, 3) and (panel[22:] == colour_rms(rms)).all()
 
 
+def test_a_photo_with_a_label_map_beside_it_shows_its_labels(figure, tmp_path):
+    from PIL import Image
+
+    image = np.full((20, 30, 3), 90, np.uint8)
+    labels = np.zeros((40, 60), np.uint8)
+    labels[:, :20], labels[:, 40:] = 255, 128  # moving left, static right, unlabelled between
+    Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(tmp_path / "quay.png")
+    Image.fromarray(labels).save(tmp_path / "quay_labels.png")
+    small = figure.photo_label_map(tmp_path / "quay.png", (30, 20))
+    assert small.shape == (20, 30) and set(np.unique(small)) == {0, 128, 255}  # nearest: no blended values
+    assert figure.photo_label_map(tmp_path / "none.png", (30, 20)) is None
+    panel = figure.sample_panels(image, None, None, "quay", small)[22:, 30:].astype(int)
+    left, middle, right = panel[:, 2], panel[:, 15], panel[:, 28]
+    assert (left[:, 0] > left[:, 2]).all() and (right[:, 2] > right[:, 0]).all()  # red moving, blue static
+    assert (middle == 90).all()  # unlabelled pixels as they are
+
+
 def test_sample_indices_are_read_or_refused_in_one_line(figure):
     assert figure.parse_samples("3, 2,3") == [2, 3] and figure.parse_samples("") is None
     for bad in ("two", "2;3", "-1", ","):

@@ -192,7 +192,9 @@ def colour_rms(rms: np.ndarray, top: float = PICTURE_RMS_MAX) -> np.ndarray:
                         cv2.COLOR_BGR2RGB)
 
 
-def _label_overlay(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def label_overlay(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """uint8 ``[H, W, 3]``: ``image`` (uint8 RGB) tinted red where ``labels`` (uint8 ``[H, W]``) says moving and blue
+    where it says static, unlabelled pixels as they are."""
     out = image.astype(np.float32)
     for value, colour in ((LABEL_MOVING, (255, 60, 40)), (LABEL_STATIC, (40, 90, 255))):
         mask = labels == value
@@ -213,7 +215,7 @@ def photo_picture(photo: LabelledPhoto, rms: np.ndarray, frame: np.ndarray, metr
     gap = np.full((photo.image.shape[0] + 22, 4, 3), 255, np.uint8)
     auc = "n/a" if metrics["auc"] is None else f"{metrics['auc']:.2f}"
     panels = [titled(photo.image, f"{photo.name}"),
-              titled(_label_overlay(photo.image, photo.labels), "labels: red moving, blue static"),
+              titled(label_overlay(photo.image, photo.labels), "labels: red moving, blue static"),
               titled(colour_rms(rms), f"motion RMS 0-{PICTURE_RMS_MAX:g} px, AUC {auc}, mean "
                                         f"{metrics['mean_rms_px']:.2f} px"),
               titled(frame, f"frame {PICTURE_FRAME:g} (seed 0)")]
