@@ -12,21 +12,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh  # DATA, RUNS, PY, RELEASE6, RELEASE7, release6_package, release7_package
+source scripts/datasets.sh  # DATA, RUNS, PY, RELEASE6, RELEASE7, RL13_MIXTURE, data_options, release*_package
 release6_package
 release7_package
 R=$RUNS/rl13
 PACK=$RUNS/rl13_pack
 
 # 1. the pack (the Blender sets come from scripts/train_release6.sh and scripts/specimen_candidates.sh, step 1)
-blender=(render_train_v4_320:1 render_train_v5_160:1 render_train_rockery_96:1 render_v7_r5fam:2
-         render_still_life_256:0.5 render_still_life_v12_256:0.5 render_specimen_256:0.5 render_specimen_v9_256:0.5
-         render_specimen_v10_256:0.5 render_water_v12_256:1 render_water_dark_v12_256:0.5)
-blender_sets=()
-for spec in "${blender[@]}"; do
-    [ -f "$DATA/${spec%:*}/dataset.json" ] || { echo "$DATA/${spec%:*} is missing: render it first (see above)"; exit 1; }
-    blender_sets+=(--data "$DATA/$spec")
-done
+blender=("${RL13_MIXTURE[@]}")
+data_options "${blender[@]}"
+blender_sets=("${DATA_OPTIONS[@]}")
 if [ ! -f "$PACK/manifest.json" ]; then
     $PY scripts/energy_pack.py "$PACK.partial" "${blender[@]/#/$DATA/}"
     $PY scripts/energy_pack.py "$PACK.partial" "$DATA/synth_train:0.5" --limit 256
