@@ -117,15 +117,14 @@ def main() -> None:
     wanted = parse_samples(args.samples)
     count = len(wanted) if wanted is not None else args.count
     pictures = [(np.asarray(Image.open(p).convert("RGB").resize((info.width, info.height), Image.LANCZOS)), None,
-                 None, p.stem) for p in args.photo]
-    photo_labels = [photo_label_map(p, (info.width, info.height)) for p in args.photo]
+                 None, p.stem, photo_label_map(p, (info.width, info.height))) for p in args.photo]
     index = 0
     for shard in iter_shards(info):  # the first samples only: stop reading shards once there are enough
         known = known_mask(shard)
         for i in range(len(shard["images"])):
             if (wanted is None or index in wanted) and len(pictures) < count + len(args.photo):
                 rms = true_rms(shard["coeffs"][i], info.freqs_hz, scale)
-                pictures.append((shard["images"][i], rms, known[i], str(shard["kinds"][i])))
+                pictures.append((shard["images"][i], rms, known[i], str(shard["kinds"][i]), None))
             index += 1
         if len(pictures) == count + len(args.photo):
             break
@@ -136,8 +135,7 @@ def main() -> None:
                          "pick indices below that")
     models = _energy_networks(args.model) if args.model else []
     panels = []
-    for index, (image, rms, known_px, kind) in enumerate(pictures):
-        labels = photo_labels[index] if index < len(photo_labels) else None
+    for image, rms, known_px, kind, labels in pictures:
         row = [sample_panels(image, rms, known_px, kind, labels)]
         if models:
             from eval_photos_energy_net import whole_picture_energy  # noqa: PLC0415 (torch only when asked)

@@ -109,6 +109,15 @@ def merge(model_path: str, snapshot: str, out_path: str) -> None:
     print(f"{model_path} with the energy network of {snapshot} -> {out_path}")
 
 
+def _moments_cast(state: dict, cast) -> dict:
+    """An optimiser ``state_dict`` with ``cast`` applied to every floating tensor moment (the scalar step counts
+    kept as they are)."""
+    state = dict(state)
+    state["state"] = {k: {name: (cast(v) if v.is_floating_point() and v.dim() > 0 else v)
+                          for name, v in moments.items()} for k, moments in state["state"].items()}
+    return state
+
+
 def save_state(out: Path, net, ema, optimizer) -> None:
     """What a later run needs to go on (``--resume OUT``), in two files of at most 16 MiB (what a lent machine's call
     returns): ``state_weights.pt`` (the raw and the averaged weights, float16) and ``state_optimizer.pt`` (AdamW's
@@ -118,10 +127,7 @@ def save_state(out: Path, net, ema, optimizer) -> None:
     torch.save({"raw": {k: v.detach().cpu().half() for k, v in net.state_dict().items()},
                 "ema": {k: v.detach().cpu().half() for k, v in ema.shadow.items()}, "ema_updates": ema.updates},
                out / "state_weights.pt")
-    state = optimizer.state_dict()
-    state["state"] = {k: {name: (v.to(torch.bfloat16) if v.is_floating_point() and v.dim() > 0 else v)
-                          for name, v in moments.items()} for k, moments in state["state"].items()}
-    torch.save(state, out / "state_optimizer.pt")
+    torch.save(_moments_cast(optimizer.state_dict(), lambda v: v.to(torch.bfloat16)), out / "state_optimizer.pt")
 
 
 def check_resumable(folder: Path) -> None:
@@ -142,10 +148,7 @@ def resume(folder: Path, net, ema, optimizer) -> int:
     for k, v in weights["ema"].items():
         ema.shadow[k].copy_(v.float())
     ema.updates = int(weights["ema_updates"])
-    state = torch.load(folder / "state_optimizer.pt")
-    state["state"] = {k: {name: (v.float() if v.is_floating_point() and v.dim() > 0 else v)
-                          for name, v in moments.items()} for k, moments in state["state"].items()}
-    optimizer.load_state_dict(state)
+    optimizer.load_state_dict(_moments_cast(torch.load(folder / "state_optimizer.pt"), lambda v: v.float()))
     done = json.loads((folder / "run.json").read_text())
     return int(done["first_step"]) + int(done["steps"])
 

@@ -41,6 +41,18 @@ def write_dataset(folder: Path, amplitude: float, count: int = 3, known_rows: in
     return folder
 
 
+def init_and_pack(tmp_path: Path, scenes: int) -> Path:
+    """A tiny model with an energy network saved at ``tmp_path/model.pt`` (returned), prepared into ``init/``, and a
+    pack ``pack/`` of one dataset of ``scenes`` meadow scenes: what a device run takes."""
+    model = MotionModel(get_config("tiny"))
+    model.attach_energy_net()
+    model_path = model.save(tmp_path / "model.pt")
+    device_training.prepare(str(model_path), tmp_path / "init")
+    write_dataset(tmp_path / "meadow", amplitude=2.0, count=scenes)
+    pack.main([str(tmp_path / "pack"), str(tmp_path / "meadow")])
+    return model_path
+
+
 def test_quantised_log_energy_is_within_half_a_step_and_keeps_rest_at_zero():
     energy = np.array([0.0, 1e-6, 1e-3, 0.37, 4.0, 950.0], np.float32)
     log_back = pack.dequantise_log_energy(pack.quantise_log_energy(energy, FLOOR), FLOOR)
@@ -98,13 +110,7 @@ def test_zoomed_batches_scale_energy_as_the_square_of_the_magnification(tmp_path
 
 
 def test_train_on_a_pack_and_merge_into_a_model(tmp_path):
-    config = get_config("tiny")
-    model = MotionModel(config)
-    model.attach_energy_net()
-    model_path = model.save(tmp_path / "model.pt")
-    device_training.prepare(str(model_path), tmp_path / "init")
-    write_dataset(tmp_path / "meadow", amplitude=2.0, count=4)
-    pack.main([str(tmp_path / "pack"), str(tmp_path / "meadow")])
+    model_path = init_and_pack(tmp_path, scenes=4)
     device_training.main(["train", "--init", str(tmp_path / "init"), "--pack", str(tmp_path / "pack"),
                           "--out", str(tmp_path / "run"), "--seconds", "600", "--max-steps", "6", "--workers", "1",
                           "--prefetch", "2", "--snapshots", "2", "--timing-from", "1", "--timing-steps", "1",
@@ -152,12 +158,7 @@ def test_training_code_imports_without_openexr():
 def test_a_run_goes_on_from_an_earlier_one(tmp_path):
     """Over several leases: the second run starts from the first's raw weights, average and optimiser state, and
     draws the batches after the first's."""
-    config = get_config("tiny")
-    model = MotionModel(config)
-    model.attach_energy_net()
-    device_training.prepare(str(model.save(tmp_path / "model.pt")), tmp_path / "init")
-    write_dataset(tmp_path / "meadow", amplitude=2.0, count=4)
-    pack.main([str(tmp_path / "pack"), str(tmp_path / "meadow")])
+    init_and_pack(tmp_path, scenes=4)
     common = ["--init", str(tmp_path / "init"), "--pack", str(tmp_path / "pack"), "--seconds", "600", "--workers",
               "1", "--prefetch", "2", "--snapshots", "1", "--timing-from", "1", "--timing-steps", "1",
               "--set", "energy_batch=2", "--set", "photo_realism=0", "--set", "photo_exposure=0.5"]
@@ -187,12 +188,7 @@ def test_batches_are_re_exposed_as_stage_4s_and_their_targets_kept(tmp_path):
 
 
 def test_resuming_from_a_folder_without_state_says_so_and_trains_nothing(tmp_path):
-    config = get_config("tiny")
-    model = MotionModel(config)
-    model.attach_energy_net()
-    device_training.prepare(str(model.save(tmp_path / "model.pt")), tmp_path / "init")
-    write_dataset(tmp_path / "meadow", amplitude=2.0, count=2)
-    pack.main([str(tmp_path / "pack"), str(tmp_path / "meadow")])
+    init_and_pack(tmp_path, scenes=2)
     (tmp_path / "old_run").mkdir()
     (tmp_path / "old_run" / "energy_step000010.pt").write_bytes(b"")  # snapshots only, as RL13 left
     with pytest.raises(SystemExit) as stopped:

@@ -145,14 +145,19 @@ class Motion:
         return p + self.displace(p, [time])[0]
 
 
+def deep_water_wavenumber(freq_hz: float, gravity: float = 9.81) -> float:
+    """Radians per metre of a deep-water wave of ``freq_hz``: the dispersion ``w^2 = g k``."""
+    omega = 2 * math.pi * freq_hz
+    return omega * omega / gravity
+
+
 def gerstner(motion: Motion, freq_hz: float, amplitude: float, direction_rad: float, phase: float,
              fade_px: float = 0.0, gravity: float = 9.81) -> Motion:
     """Add one deep-water Gerstner wave: frequency ``freq_hz``, amplitude metres, travelling towards
     ``direction_rad`` (in the xy plane); its wavenumber follows the dispersion ``w^2 = g k``. Particles move on
     circles, ``z = a cos(theta)`` and ``x_h = -a k^ sin(theta)`` with ``theta = k . P - w t``: a crest moves its
     water forwards."""
-    omega = 2 * math.pi * freq_hz
-    k = omega * omega / gravity
+    k = deep_water_wavenumber(freq_hz, gravity)
     kx, ky = math.cos(direction_rad), math.sin(direction_rad)
     wavevec = (-k * kx, -k * ky, 0.0)  # the terms' phase is w t - k . P = -theta: crests travel along +direction
     motion.add(freq_hz, (0.0, 0.0, amplitude), wavevec, phase, fade_px=fade_px)

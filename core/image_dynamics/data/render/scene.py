@@ -28,7 +28,7 @@ import numpy as np
 
 from . import geometry as geo
 from .camera import Camera, look_at
-from .motion import Motion, gerstner
+from .motion import Motion, deep_water_wavenumber, gerstner
 
 FAMILY_WEIGHTS = {"meadow": 0.16, "lake": 0.12, "coast": 0.09, "waterfront": 0.10, "village": 0.13, "garden": 0.12,
                   "rockery": 0.09, "promenade": 0.08, "interior": 0.06, "campfire": 0.05, "specimen": 0.08,
@@ -236,6 +236,16 @@ class _Builder:
         mesh = geo.polar_grid((0.0, 0.0), 0.0, self.half_fov * 1.25, r0, r1, 160, 64, height)
         self.spec.add("ground", mesh, self.material(kind))
 
+    def far_tree_line(self, far: float) -> None:
+        """30-90 crowns 1-3 % of ``far`` tall along a far shore ``far`` to ``1.3 far`` metres away, static: at that
+        distance their sway is far below a pixel."""
+        rng = self.rng
+        trees = []
+        for x, y in self.scatter(int(rng.integers(30, 90)), far * 1.02, far * 1.3, 1.2):
+            hgt = rng.uniform(0.01, 0.03) * far
+            trees.append(geo.blob((x, y, 0), (hgt * 0.3, hgt * 0.3, hgt * 0.6), rng, 0.3, 6, 8))
+        self.spec.add("tree_line", geo.merge(*trees), self.material("leaf"))
+
     def mountains(self, dist: float, height: float) -> None:
         rng = self.rng
         r = np.linspace(dist, dist * 1.6, 12)
@@ -372,14 +382,14 @@ class _Builder:
         if sea:
             for _ in range(int(rng.integers(1, 3))):
                 f = _harm(rng, 1, 2)
-                k = (2 * np.pi * f) ** 2 / 9.81
+                k = deep_water_wavenumber(f)
                 gerstner(m, f, float(rng.uniform(0.02, 0.06) / k), math.pi / 2 + rng.normal(0, 0.4),
                          rng.uniform(0, 6.3), 6.0)
         n_waves = int(rng.integers(4, 9))
         calm = float(rng.uniform(0.5, 1.0)) * (0.5 + 0.5 * self.wind)
         for _ in range(n_waves):
             f = _harm(rng, 2, 12) if rng.random() < 0.85 else float(rng.uniform(0.5, 2.5))
-            k = (2 * np.pi * f) ** 2 / 9.81
+            k = deep_water_wavenumber(f)
             steep = rng.uniform(0.05, 0.16) * calm / math.sqrt(n_waves / 4)
             gerstner(m, f, float(steep / k), wind_dir + rng.normal(0, 0.9), rng.uniform(0, 6.3), 6.0)
         m.fade_height = self.cam_h
@@ -396,13 +406,13 @@ class _Builder:
         # steepness (amplitude x wavenumber) sets the slopes, which set how much the mirrored shore breaks up
         for _ in range(int(rng.integers(1, 3))):
             f = _harm(rng, 1, 3)
-            k = (2 * np.pi * f) ** 2 / 9.81
+            k = deep_water_wavenumber(f)
             gerstner(m, f, float(rng.uniform(0.003, 0.012) / k), self.wind_dir + rng.normal(0, 0.6),
                      rng.uniform(0, 6.3), 6.0)
         n_ripples = int(rng.integers(5, 11))
         for _ in range(n_ripples):
             f = _harm(rng, 5, 15)
-            k = (2 * np.pi * f) ** 2 / 9.81
+            k = deep_water_wavenumber(f)
             steep = rng.uniform(0.004, 0.02) / math.sqrt(n_ripples / 4)
             gerstner(m, f, float(steep / k), float(rng.uniform(0, 2 * np.pi)), rng.uniform(0, 6.3), 6.0)
         m.fade_height = self.cam_h
@@ -658,12 +668,7 @@ def _family_lake(b: _Builder) -> None:
     b.water(shore, far, sea=False)
     b.ground("meadow_ground", far, far * 8, hills=float(rng.uniform(5, 30)), flat_r=far)
     b.mountains(far * float(rng.uniform(2, 6)), float(rng.uniform(0.05, 0.3)) * far * 3)
-    # far tree line: static at this distance (its sway is far below a pixel)
-    trees = []
-    for x, y in b.scatter(int(rng.integers(30, 90)), far * 1.02, far * 1.3, 1.2):
-        hgt = rng.uniform(0.01, 0.03) * far
-        trees.append(geo.blob((x, y, 0), (hgt * 0.3, hgt * 0.3, hgt * 0.6), rng, 0.3, 6, 8))
-    b.spec.add("tree_line", geo.merge(*trees), b.material("leaf"))
+    b.far_tree_line(far)
     near = max(0.3, b.min_visible_r() * 0.8)
     if near < shore:
         b.grass(int(rng.integers(4000, 10000)), near, shore, float(rng.uniform(0.6, 1.6)), "reed", 0.01, 1.1)
@@ -925,10 +930,7 @@ def _family_calm_water(b: _Builder) -> None:
             b.spec.add("mooring_posts", geo.merge(*posts), b.material("wood"), smooth=False)
     else:  # a still lake: a far shore with a tree line, hills behind
         b.ground("meadow_ground", far, far * 8, hills=float(rng.uniform(5, 30)), flat_r=far)
-        trees = [geo.blob((x, y, 0), (h * 0.3, h * 0.3, h * 0.6), rng, 0.3, 6, 8)
-                 for x, y in b.scatter(int(rng.integers(30, 90)), far * 1.02, far * 1.3, 1.2)
-                 for h in [rng.uniform(0.01, 0.03) * far]]
-        b.spec.add("tree_line", geo.merge(*trees), b.material("leaf"))
+        b.far_tree_line(far)
         if rng.random() < 0.6:
             b.mountains(far * float(rng.uniform(2, 6)), float(rng.uniform(0.05, 0.3)) * far * 3)
     if not bridge and rng.random() < 0.4:  # a tree on the bank or quay
