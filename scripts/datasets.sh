@@ -63,6 +63,13 @@ render_dim_paving() {
     render_with v14 a2ce3ce "$DATA/render_dim_paving_v14_192" 192 89 promenade,waterfront,village --exposure -1.5
 }
 
+# trees beyond a mown lawn, and every distant tree line swaying (generator v15's park family, one stop under the usual
+# exposure, as photographs are): the guard the guards need, since every run that added calm water lost the places
+# set's park trees (rule r42); rendered 2026-12-06
+render_park() {
+    render_with v15 "${PARK_COMMIT:-current}" "$DATA/render_park_v15_256" 256 97 park --exposure -1.0
+}
+
 # the Blender sets (DATASET:WEIGHT under $DATA) of run RL13 (rule r34), and of RL15 (r37): RL13's plus the calm water
 # and the v12 mix's first 752 scenes; RL16 and RL17 add one set each
 RL13_MIXTURE=(render_train_v4_320:1 render_train_v5_160:1 render_train_rockery_96:1 render_v7_r5fam:2

@@ -295,10 +295,10 @@ def _material(m: dict, flat: bool) -> bpy.types.Material:
             brick.inputs["Mortar Size"].default_value = 0.006
         brick.inputs["Mortar"].default_value = (*mortar, 1)
         colour = brick.outputs["Color"]
-    if kind in ("rock", "crag", "gravel", "mountain", "dirt", "sand", "meadow_ground", "bark"):
+    if kind in ("rock", "crag", "gravel", "mountain", "dirt", "sand", "meadow_ground", "lawn", "bark"):
         vor = nodes.new("ShaderNodeTexVoronoi")
         links.new(vec, vor.inputs["Vector"])
-        vor.inputs["Scale"].default_value = {"mountain": 0.02, "crag": 3.0, "gravel": 40.0}.get(kind, 6.0) * scale
+        vor.inputs["Scale"].default_value = {"mountain": 0.02, "crag": 3.0, "gravel": 40.0, "lawn": 60.0}.get(kind, 6.0) * scale
         mix = nodes.new("ShaderNodeMixRGB")
         mix.blend_type = "MULTIPLY"
         mix.inputs[0].default_value = 0.5
@@ -334,8 +334,11 @@ def _material(m: dict, flat: bool) -> bpy.types.Material:
     bsdf = nodes.new("ShaderNodeBsdfPrincipled")
     links.new(colour, bsdf.inputs["Base Color"])
     rough = {"water": 0.03, "sea": 0.06, "calm_water": 0.01 + 0.03 * m["rough"], "glass": 0.05,
-             "metal": 0.35}.get(kind, 0.5 + 0.45 * m["rough"])
+             "metal": 0.35, "lawn": 0.9 + 0.1 * m["rough"]}.get(kind, 0.5 + 0.45 * m["rough"])
     bsdf.inputs["Roughness"].default_value = rough
+    if kind == "lawn":  # blades scatter light every way: a lawn with a dielectric sheen mirrors the sky at grazing
+        # angles and turns pale grey, as no photographed lawn is
+        bsdf.inputs["Specular IOR Level"].default_value = 0.1
     if kind == "metal":
         bsdf.inputs["Metallic"].default_value = 1.0
     if kind == "calm_water":

@@ -12,7 +12,8 @@ window, furniture, books and vases), ``campfire`` (a fire of several flames on l
 grass and trees around), ``waterfront``, ``rockery`` and ``promenade`` (still quays, stones and slabs beside water
 and plants), ``specimen`` (close-ups of single plants) and ``still_life`` (the same close-ups of still things, and
 still rooms, with nothing moving), ``calm_water`` (a canal, harbour or lake at dusk, its water still and mirroring)
-and ``yard`` (laundry before a wall, often under a shed roof); docs/data.md has the table. Moving objects get part
+``yard`` (laundry before a wall, often under a shed roof) and ``park`` (trees beyond a mown lawn with still things
+on it); docs/data.md has the table. Moving objects get part
 ids 1, 2, ...; static ones 0.
 """
 
@@ -32,10 +33,10 @@ from .motion import Motion, deep_water_wavenumber, gerstner
 
 FAMILY_WEIGHTS = {"meadow": 0.16, "lake": 0.12, "coast": 0.09, "waterfront": 0.10, "village": 0.13, "garden": 0.12,
                   "rockery": 0.09, "promenade": 0.08, "interior": 0.06, "campfire": 0.05, "specimen": 0.08,
-                  "still_life": 0.05, "calm_water": 0.06, "yard": 0.05}
+                  "still_life": 0.05, "calm_water": 0.06, "yard": 0.05, "park": 0.05}
 FAMILIES = tuple(FAMILY_WEIGHTS)
 HDRIS = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
-SOURCE = "blender-v14"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
+SOURCE = "blender-v15"  # recorded in dataset.json: bump when scenes change so old and new data are not mixed
 BASE_HZ = 0.2
 _EXPECTED_HIDDEN_GAINS = contextvars.ContextVar("render_expected_hidden_gains", default=False)
 
@@ -237,14 +238,24 @@ class _Builder:
         self.spec.add("ground", mesh, self.material(kind))
 
     def far_tree_line(self, far: float) -> None:
-        """30-90 crowns 1-3 % of ``far`` tall along a far shore ``far`` to ``1.3 far`` metres away, static: at that
-        distance their sway is far below a pixel."""
+        """30-90 crowns 1-3 % of ``far`` tall along a far shore or the edge of a field ``far`` to ``1.3 far`` metres
+        away, swaying in the wind as :meth:`plant`'s trees do.
+
+        Why they move: at that distance a crown's sway is a fraction of a pixel (0.03-0.3 px at 256 px wide), but
+        it is more than the sky's, the shore's or a lawn's. Generator v14 and earlier drew these crowns still, which
+        taught the networks that distant trees are as still as the sky: every run that added the calm-water family
+        (whose lakes end in such tree lines) lost the places set's park trees (docs/model-card.md, RL15-RL19)."""
         rng = self.rng
-        trees = []
+        trees, tallest = [], 0.0
         for x, y in self.scatter(int(rng.integers(30, 90)), far * 1.02, far * 1.3, 1.2):
             hgt = rng.uniform(0.01, 0.03) * far
+            tallest = max(tallest, 0.6 * hgt)
             trees.append(geo.blob((x, y, 0), (hgt * 0.3, hgt * 0.3, hgt * 0.6), rng, 0.3, 6, 8))
-        self.spec.add("tree_line", geo.merge(*trees), self.material("leaf"))
+        amp = self.plant_wind * tallest * _hidden(rng, 0.005, 0.03)
+        # the flutter's wavelength spans a crown: these blobs have too few vertices to carry leaf-sized waves
+        motion = self.sway(0.0, tallest, amp, 1.5, self.plant_wind * _hidden(rng, 0.01, 0.04),
+                           tallest * float(rng.uniform(0.5, 1.5)))
+        self.spec.add("tree_line", geo.merge(*trees), self.material("leaf"), motion)
 
     def mountains(self, dist: float, height: float) -> None:
         rng = self.rng
@@ -573,6 +584,7 @@ class _Builder:
             "crag": [(0.05, 0.05, 0.045), (0.08, 0.075, 0.065), (0.12, 0.115, 0.1), (0.07, 0.08, 0.07),
                      (0.16, 0.15, 0.13)],
             "meadow_ground": [(0.12, 0.18, 0.05), (0.2, 0.2, 0.08)],
+            "lawn": [(0.10, 0.22, 0.03), (0.16, 0.26, 0.05), (0.13, 0.20, 0.06), (0.20, 0.24, 0.08)],
             "dirt": [(0.25, 0.18, 0.12), (0.35, 0.28, 0.2)],
             "sand": [(0.6, 0.52, 0.38), (0.7, 0.62, 0.48)],
             "paving": [(0.35, 0.33, 0.3), (0.45, 0.4, 0.35), (0.3, 0.25, 0.22)],
@@ -995,6 +1007,52 @@ def _family_yard(b: _Builder) -> None:
                 int(rng.integers(150, 500)))
 
 
+def _family_park(b: _Builder) -> None:
+    """A park or common seen across its lawn: trees alone and in groups 25-150 m away and a tree line at the far edge
+    (all swaying), with still things on the mown grass (a bin, a bench, a lamp, posts, a disc-golf basket), often a
+    wall or houses behind the trees, under a wide sky. The lawn is left still: mown grass a few centimetres high
+    moves less than the trees by far. The places set's park trees fell in every guard run (0.883 -> 0.113, RL15-RL19)
+    and no family showed lawns before distant trees."""
+    rng = b.rng
+    cam_h = float(rng.uniform(1.3, 1.9))
+    b.aim((0.0, 200.0, cam_h + 200.0 * math.tan(math.radians(float(rng.uniform(-7.0, 3.0))))), height=cam_h,
+          lens=float(rng.uniform(18, 50)))
+    far = float(rng.uniform(60, 400))
+    b.ground("lawn", 0.2, far * 1.35)
+    b.ground("meadow_ground", far * 1.3, far * 8, hills=float(rng.uniform(2, 20)), flat_r=far * 1.3)
+    b.far_tree_line(far)
+    if rng.random() < 0.5:
+        b.mountains(far * float(rng.uniform(3, 8)), float(rng.uniform(0.05, 0.2)) * far * 3)
+    if rng.random() < 0.4:  # a wall or houses along the far edge, between and behind the trees
+        if rng.random() < 0.5:
+            b.wall(far * float(rng.uniform(0.85, 1.0)), -far, far, float(rng.uniform(1.5, 3.5)))
+        else:
+            for x, y in b.scatter(int(rng.integers(2, 8)), far * 1.05, far * 1.3, 1.0):
+                b.house((float(x), float(y)), float(rng.normal(0, 0.2)))
+    for _ in range(int(rng.integers(2, 10))):  # trees on the lawn, alone or in small groups
+        x, y = b.scatter(1, 25, min(150.0, far * 0.95), 1.1)[0]
+        for _ in range(int(rng.choice([1, 1, 2, 3]))):
+            p = (float(x + rng.normal(0, 4)), float(y + rng.normal(0, 3)))
+            height = float(rng.uniform(6, 18))
+            b.plant(p, height, height * float(rng.uniform(0.2, 0.4)), int(rng.integers(1000, 2200)), "leaf",
+                    crown_base=height * float(rng.uniform(0.2, 0.45)), trunk=float(rng.uniform(0.15, 0.45)))
+    for _ in range(int(rng.integers(1, 5))):  # still things on the lawn
+        x, y = b.scatter(1, 4, 40, 0.9)[0]
+        kind = str(rng.choice(["basket", "pot", "bench", "lamp", "posts", "sculpture"]))
+        if kind == "basket":  # a disc-golf basket: a pole, a chain cage and a tray
+            r = float(rng.uniform(0.3, 0.35))
+            chains = [geo.tube((x + r * math.cos(a), y + r * math.sin(a), 0.75), (x + 0.6 * r * math.cos(a),
+                                                                                 y + 0.6 * r * math.sin(a), 1.35),
+                               0.012, 0.012, 4, 1) for a in np.linspace(0, 2 * np.pi, 16, endpoint=False)]
+            parts = [geo.tube((x, y, 0.0), (x, y, 1.45), 0.025, 0.025, 8, 1),
+                     geo.tube((x, y, 0.55), (x, y, 0.75), r, r, 16, 1), *chains]
+            b.spec.add("basket", geo.merge(*parts), b.material("metal"), smooth=False)
+        else:
+            low, high = {"pot": (0.5, 1.0), "bench": (0.7, 1.0), "posts": (0.8, 1.3), "lamp": (3.0, 5.0),
+                         "sculpture": (1.0, 3.0)}[kind]
+            _still_thing(b, kind, float(x), float(y), float(rng.uniform(low, high)))
+
+
 def _frame_height(b: _Builder, dist: float, lens: float) -> float:
     """The height (metres) that the frame spans ``dist`` metres from the camera through a ``lens`` mm lens."""
     return dist * b.camera.sensor_mm * b.camera.height / b.camera.width / lens
@@ -1350,5 +1408,6 @@ _FAMILY_BUILDERS = {"meadow": _family_meadow, "lake": _family_lake, "coast": _fa
                     "waterfront": _family_waterfront, "village": _family_village, "garden": _family_garden,
                     "rockery": _family_rockery, "promenade": _family_promenade, "interior": _family_interior,
                     "campfire": _family_campfire, "specimen": _family_specimen,
-                    "still_life": _family_still_life, "calm_water": _family_calm_water, "yard": _family_yard}
+                    "still_life": _family_still_life, "calm_water": _family_calm_water, "yard": _family_yard,
+                    "park": _family_park}
 assert tuple(_FAMILY_BUILDERS) == FAMILIES
