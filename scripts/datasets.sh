@@ -67,7 +67,7 @@ render_dim_paving() {
 # exposure, as photographs are): the guard the guards need, since every run that added calm water lost the places
 # set's park trees (rule r42); rendered 2026-12-06
 render_park() {
-    render_with v15 "${PARK_COMMIT:-current}" "$DATA/render_park_v15_256" 256 97 park --exposure -1.0
+    render_with v15 b7cf665 "$DATA/render_park_v15_256" 256 97 park --exposure -1.0
 }
 
 # the Blender sets (DATASET:WEIGHT under $DATA) of run RL13 (rule r34), and of RL15 (r37): RL13's plus the calm water
@@ -79,6 +79,7 @@ RL13_MIXTURE=(render_train_v4_320:1 render_train_v5_160:1 render_train_rockery_9
 RL15_MIXTURE=("${RL13_MIXTURE[@]}" render_calm_v13_256:1.5 render_v12_mix_1024:1)
 RL16_MIXTURE=("${RL15_MIXTURE[@]}" render_yard_v14_256:1.5)        # rule r38: RL15's and the yards
 RL17_MIXTURE=("${RL16_MIXTURE[@]}" render_dim_paving_v14_192:1.5)  # rule r39: RL16's and dim still paving
+RL20_MIXTURE=("${RL17_MIXTURE[@]}" render_park_v15_256:1.5)        # rule r42: RL17's and the parks
 
 # --data options for DATASET:WEIGHT names under $DATA, refusing any that is not rendered: data_options NAME...
 data_options() {

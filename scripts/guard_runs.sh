@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs RL15-RL19 (rules r37-r41; docs/model-card.md "RL15-RL19: calm water, laundry and dim paving in the
-# renders"): RL13's energy network trained on, on 2 CPU cores, with the guard sets. RL15-RL17 add one set each and
-# start from a snapshot of the run before; RL18 starts from RL13 again with all three, and RL19 goes on from RL18.
+# Runs RL15-RL20 (rules r37-r42; docs/model-card.md "RL15-RL19: calm water, laundry and dim paving in the
+# renders" and "RL20"): RL13's energy network trained on, on 2 CPU cores, with the guard sets. RL15-RL17 add one set
+# each and start from a snapshot of the run before; RL18 starts from RL13 again with all three, RL19 goes on from
+# RL18, and RL20 goes on from RL19's step 400 with the parks (generator v15) added.
 # Each run trains the energy stage alone (learning rate 2.5e-4, 50 warm-up steps, mean term 1.0, EMA 0.995,
 # photographic realism, zoom on half the pictures up to 3x), and scores its snapshots as they are (no calibration
 # gain, so only their AUCs count) on the validation views, close-ups and places, and, as information, on the report
@@ -13,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh  # DATA, RUNS, PY, RL15-17_MIXTURE, data_options, render_*
+source scripts/datasets.sh  # DATA, RUNS, PY, RL15-20_MIXTURE, data_options, render_*
 
 guard_run() {  # NAME INIT STEPS SNAPSHOT_EVERY SEED DATASET:WEIGHT...
     local name=$1 init=$2 steps=$3 every=$4 seed=$5 out=$RUNS/$1 set json snapshots
@@ -41,3 +42,5 @@ render_dim_paving
 guard_run rl17 "$RUNS/rl16/snapshots/model_step000600.pt" 400 200 13 "${RL17_MIXTURE[@]}"
 guard_run rl18 "$RUNS/rl13/merged/model_step002760.pt" 800 400 17 "${RL17_MIXTURE[@]}"  # r40: all guards at once
 guard_run rl19 "$RUNS/rl18/snapshots/model_step000800.pt" 800 400 19 "${RL17_MIXTURE[@]}"  # r41: RL18 trained on
+render_park
+guard_run rl20 "$RUNS/rl19/snapshots/model_step000400.pt" 400 200 23 "${RL20_MIXTURE[@]}"  # r42: parks added
