@@ -70,6 +70,12 @@ render_park() {
     render_with v15 b7cf665 "$DATA/render_park_v15_256" 256 97 park --exposure -1.0
 }
 
+# wide, dim, still paving beside calm water in one picture (generator v16's quayside family): the guard the Venice
+# quay needs, which RL21 lost as it ran longer (0.95 -> 0.70); started 2026-12-06, resumable
+render_quayside() {
+    render_with v16 "${QUAYSIDE_COMMIT:?}" "$DATA/render_quayside_v16_256" 256 107 quayside
+}
+
 # the Blender sets (DATASET:WEIGHT under $DATA) of run RL13 (rule r34), and of RL15 (r37): RL13's plus the calm water
 # and the v12 mix's first 752 scenes; RL16 and RL17 add one set each
 RL13_MIXTURE=(render_train_v4_320:1 render_train_v5_160:1 render_train_rockery_96:1 render_v7_r5fam:2

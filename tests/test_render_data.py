@@ -528,3 +528,24 @@ def test_distant_tree_lines_sway_a_fraction_of_a_pixel_more_than_nothing(family)
                 assert np.all(o.motion.freqs_hz < FPS / 2)
     pixels = np.array(amplitudes)
     assert len(pixels) >= 5 and np.all(pixels > 0.002) and np.median(pixels) < 1.0, pixels
+
+
+def test_quayside_scenes_put_still_dim_paving_and_calm_water_side_by_side():
+    # the photo this family answers: the validation set's Venice quay, wide slabs beside the lagoon at dusk
+    sides = set()
+    for seed in range(12):
+        spec = layout(seed, 256, 160, "quayside")
+        movers = [o for o in spec.objects if o.part > 0]
+        assert [o.name for o in movers] == ["calm_water"], seed  # the quay, facades and things are still
+        quay = next(o for o in spec.objects if o.name == "quay")
+        top = quay.verts[:, 2].max()
+        x_edge = quay.verts[:, 0].max() if quay.verts[:, 0].mean() < 0 else quay.verts[:, 0].min()
+        side = 1.0 if x_edge > 0 else -1.0
+        sides.add(side)
+        # 20 m ahead, the quay's top just inside its edge and the water just beyond it: both in the frame
+        points = np.array([[x_edge - side * 1.0, 20.0, top], [x_edge + side * 1.0, 20.0, 0.0]])
+        uv = spec.camera.project(points)
+        assert np.all((uv[:, 0] >= 0) & (uv[:, 0] < 256) & (uv[:, 1] >= 0) & (uv[:, 1] < 160)), (seed, uv)
+        # every family draws the world alike from the seed, so the quay is the lake's 0.5-1.6 stops darker
+        assert -1.6 <= spec.world["exposure"] - layout(seed, 256, 160, "lake").world["exposure"] <= -0.5, seed
+    assert sides == {-1.0, 1.0}

@@ -298,7 +298,8 @@ def _material(m: dict, flat: bool) -> bpy.types.Material:
     if kind in ("rock", "crag", "gravel", "mountain", "dirt", "sand", "meadow_ground", "lawn", "bark"):
         vor = nodes.new("ShaderNodeTexVoronoi")
         links.new(vec, vor.inputs["Vector"])
-        vor.inputs["Scale"].default_value = {"mountain": 0.02, "crag": 3.0, "gravel": 40.0, "lawn": 60.0}.get(kind, 6.0) * scale
+        grain = {"mountain": 0.02, "crag": 3.0, "gravel": 40.0, "lawn": 60.0}.get(kind, 6.0)
+        vor.inputs["Scale"].default_value = grain * scale
         mix = nodes.new("ShaderNodeMixRGB")
         mix.blend_type = "MULTIPLY"
         mix.inputs[0].default_value = 0.5
