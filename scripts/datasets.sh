@@ -73,7 +73,7 @@ render_park() {
 # wide, dim, still paving beside calm water in one picture (generator v16's quayside family): the guard the Venice
 # quay needs, which RL21 lost as it ran longer (0.95 -> 0.70); started 2026-12-06, resumable
 render_quayside() {
-    render_with v16 "${QUAYSIDE_COMMIT:?}" "$DATA/render_quayside_v16_256" 256 107 quayside
+    render_with v16 97614f5 "$DATA/render_quayside_v16_256" 256 107 quayside
 }
 
 # the Blender sets (DATASET:WEIGHT under $DATA) of run RL13 (rule r34), and of RL15 (r37): RL13's plus the calm water
