@@ -86,6 +86,7 @@ RL15_MIXTURE=("${RL13_MIXTURE[@]}" render_calm_v13_256:1.5 render_v12_mix_1024:1
 RL16_MIXTURE=("${RL15_MIXTURE[@]}" render_yard_v14_256:1.5)        # rule r38: RL15's and the yards
 RL17_MIXTURE=("${RL16_MIXTURE[@]}" render_dim_paving_v14_192:1.5)  # rule r39: RL16's and dim still paving
 RL20_MIXTURE=("${RL17_MIXTURE[@]}" render_park_v15_256:1.5)        # rule r42: RL17's and the parks
+RL22_MIXTURE=("${RL20_MIXTURE[@]}" render_quayside_v16_256:1.5)    # rule r45: RL20's and the quaysides
 
 # --data options for DATASET:WEIGHT names under $DATA, refusing any that is not rendered: data_options NAME...
 data_options() {

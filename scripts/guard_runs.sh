@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs RL15-RL21 (rules r37-r42 and r44; docs/model-card.md "RL15-RL19: calm water, laundry and dim paving in the
+# Runs RL15-RL22 (rules r37-r42, r44 and r45; docs/model-card.md "RL15-RL19: calm water, laundry and dim paving in the
 # renders" and "RL20"): RL13's energy network trained on, on 2 CPU cores, with the guard sets. RL15-RL17 add one set
 # each and start from a snapshot of the run before; RL18 starts from RL13 again with all three, RL19 goes on from
-# RL18, RL20 goes on from RL19's step 400 with the parks (generator v15) added, and RL21 is RL18 with the parks, four
-# times as long.
+# RL18, RL20 goes on from RL19's step 400 with the parks (generator v15) added, RL21 is RL18 with the parks, four
+# times as long, and RL22 goes on from RL21's step 1200 with the quaysides (generator v16) added.
 # Each run trains the energy stage alone (learning rate 2.5e-4, 50 warm-up steps, mean term 1.0, EMA 0.995,
 # photographic realism, zoom on half the pictures up to 3x), and scores its snapshots as they are (no calibration
 # gain, so only their AUCs count) on the validation views, close-ups and places, and, as information, on the report
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh  # DATA, RUNS, PY, RL15-20_MIXTURE, data_options, render_*
+source scripts/datasets.sh  # DATA, RUNS, PY, RL15-22_MIXTURE, data_options, render_*
 
 guard_run() {  # NAME INIT STEPS SNAPSHOT_EVERY SEED DATASET:WEIGHT...
     local name=$1 init=$2 steps=$3 every=$4 seed=$5 out=$RUNS/$1 set json snapshots
@@ -46,3 +46,5 @@ guard_run rl19 "$RUNS/rl18/snapshots/model_step000800.pt" 800 400 19 "${RL17_MIX
 render_park
 guard_run rl20 "$RUNS/rl19/snapshots/model_step000400.pt" 400 200 23 "${RL20_MIXTURE[@]}"  # r42: parks added
 guard_run rl21 "$RUNS/rl13/merged/model_step002760.pt" 3200 400 29 "${RL20_MIXTURE[@]}"  # r44: RL18's, parks, longer
+render_quayside
+guard_run rl22 "$RUNS/rl21/snapshots/model_step001200.pt" 400 200 31 "${RL22_MIXTURE[@]}"  # r45: the quaysides
