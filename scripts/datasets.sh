@@ -76,6 +76,12 @@ render_quayside() {
     render_with v16 97614f5 "$DATA/render_quayside_v16_256" 256 107 quayside
 }
 
+# v13's calm water again with generator v16, whose lakes' far tree lines sway (v13's stood still): the same seed and
+# scenes, the truth made to agree with the parks'; started 2026-12-06, resumable
+render_calm_water_v16() {
+    render_with v16 97614f5 "$DATA/render_calm_v16_256" 256 73 calm_water
+}
+
 # the Blender sets (DATASET:WEIGHT under $DATA) of run RL13 (rule r34), and of RL15 (r37): RL13's plus the calm water
 # and the v12 mix's first 752 scenes; RL16 and RL17 add one set each
 RL13_MIXTURE=(render_train_v4_320:1 render_train_v5_160:1 render_train_rockery_96:1 render_v7_r5fam:2
