@@ -76,8 +76,9 @@ render_quayside() {
     render_with v16 97614f5 "$DATA/render_quayside_v16_256" 256 107 quayside
 }
 
-# v13's calm water again with generator v16, whose lakes' far tree lines sway (v13's stood still): the same seed and
-# scenes, the truth made to agree with the parks'; started 2026-12-06, resumable
+# v13's calm water again with generator v16, whose lakes' far tree lines sway (v13's stood still): the same seeds, so
+# the same canals and harbours, and lakes alike up to their tree line (its sway draws from the scene's generator);
+# the truth made to agree with the parks'; started 2026-12-06, resumable
 render_calm_water_v16() {
     render_with v16 97614f5 "$DATA/render_calm_v16_256" 256 73 calm_water
 }
