@@ -257,6 +257,15 @@ class _Builder:
                            tallest * float(rng.uniform(0.5, 1.5)))
         self.spec.add("tree_line", geo.merge(*trees), self.material("leaf"), motion)
 
+    def far_quay(self, x: float, far: float, width: float, top: float) -> None:
+        """A quay wall across the water ``far`` metres away (centred on ``x``, ``width`` metres long, its top ``top``
+        metres above the water) with 4-13 houses standing on the land behind it, all still."""
+        rng = self.rng
+        self.spec.add("far_quay", geo.box((x, far + 10.0, -0.3), (width, 20.0, top + 0.3)),
+                      self.material(str(rng.choice(["stone_wall", "paving"]))), smooth=False)
+        for hx, hy in self.scatter(int(rng.integers(4, 14)), far + 8, far + 40, 1.1):
+            self.house((float(hx), float(hy)), float(rng.normal(0, 0.1)))
+
     def mountains(self, dist: float, height: float) -> None:
         rng = self.rng
         r = np.linspace(dist, dist * 1.6, 12)
@@ -938,10 +947,7 @@ def _family_calm_water(b: _Builder) -> None:
                 y += float(rng.uniform(6, 12))
         b.house((float(rng.uniform(-4, 4)), far), 0.0)
     elif kind == "harbour":  # a far quay with its houses, mooring posts in the water
-        b.spec.add("far_quay", geo.box((0.0, far + 10.0, -0.3), (8 * far, 20.0, bank_h + 0.3)),
-                   b.material(str(rng.choice(["stone_wall", "paving"]))), smooth=False)
-        for x, y in b.scatter(int(rng.integers(4, 14)), far + 8, far + 40, 1.1):
-            b.house((float(x), float(y)), float(rng.normal(0, 0.1)))
+        b.far_quay(0.0, far, 8 * far, bank_h)
         posts = [geo.box((float(x), float(y), -0.5), (0.25, 0.25, bank_h + float(rng.uniform(0.8, 2.0))))
                  for x, y in b.scatter(int(rng.integers(0, 8)), edge + 2.0, far * 0.6, 0.9)]
         if posts:
@@ -1085,10 +1091,7 @@ def _family_quayside(b: _Builder) -> None:
         b.house((-side * (width - edge + float(rng.uniform(3.0, 5.0))), y), float(rng.normal(0, 0.03)))
         y += float(rng.uniform(6.0, 12.0))
     if rng.random() < 0.5:  # a far shore across the water: a quay and houses; otherwise open water to the horizon
-        b.spec.add("far_quay", geo.box((side * far * 0.5, far + 10.0, -0.3), (4 * far, 20.0, bank_h + 0.3)),
-                   b.material(str(rng.choice(["stone_wall", "paving"]))), smooth=False)
-        for x, yy in b.scatter(int(rng.integers(4, 14)), far + 8, far + 40, 1.1):
-            b.house((float(x), float(yy)), float(rng.normal(0, 0.1)))
+        b.far_quay(side * far * 0.5, far, 4 * far, bank_h)
     for _ in range(int(rng.integers(2, 8))):  # still things on the quay: bollards, lamps, benches, pots
         x = side * edge - side * float(rng.uniform(0.3, width - 1.0))
         kind = str(rng.choice(["posts", "posts", "lamp", "bench", "pot"]))
