@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Runs RL15-RL22 (rules r37-r42, r44 and r45; docs/model-card.md "RL15-RL19: calm water, laundry and dim paving in the
-# renders" and "RL20"): RL13's energy network trained on, on 2 CPU cores, with the guard sets. RL15-RL17 add one set
-# each and start from a snapshot of the run before; RL18 starts from RL13 again with all three, RL19 goes on from
-# RL18, RL20 goes on from RL19's step 400 with the parks (generator v15) added, RL21 is RL18 with the parks, four
-# times as long, and RL22 goes on from RL21's step 1200 with the quaysides (generator v16) added.
-# Each run trains the energy stage alone (learning rate 2.5e-4, 50 warm-up steps, mean term 1.0, EMA 0.995,
-# photographic realism, zoom on half the pictures up to 3x), and scores its snapshots as they are (no calibration
-# gain, so only their AUCs count) on the validation views, close-ups and places, and, as information, on the report
-# set. A snapshot is calibrated and judged by r34's clauses only if it passes clause (a); none did. Everything is
-# made once; a rerun skips what exists. On 2 cores: 8-11 minutes to render each guard set, about 1.2 s a training
-# step.
+# Runs RL15-RL22 (rules r37-r42, r44 and r45; docs/model-card.md "RL15-RL19: calm water, laundry and dim paving in
+# the renders" and "RL20-RL22: parks, swaying tree lines and quaysides"): RL13's energy network trained on, on 2 CPU
+# cores, with the guard sets. RL15-RL17 add one set each and start from a snapshot of the run before; RL18 starts from
+# RL13 again with all three, RL19 goes on from RL18, RL20 goes on from RL19's step 400 with the parks (generator v15)
+# added, RL21 is RL18 with the parks, four times as long, and RL22 goes on from RL21's step 1200 with the quaysides
+# (generator v16) added. Each run trains the energy stage alone (learning rate 2.5e-4, 50 warm-up steps, mean term
+# 1.0, EMA 0.995, photographic realism, zoom on half the pictures up to 3x), and scores its snapshots as they are (no
+# calibration gain, so only their AUCs count) on the validation views, close-ups and places, and, as information, on
+# the report set. A snapshot is calibrated and judged by r34's clauses only if it passes clause (a); none did.
+# Everything is made once; a rerun skips what exists. On 2 cores: 8-11 minutes to render each guard set, about
+# 1.2 s a training step.
 #
 #   bash scripts/guard_runs.sh
 set -euo pipefail

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Rule r43 (docs/model-card.md, "RL20 and the mixes"): release 7's energy network mixed in weight space with two
-# guard-run snapshots, (1 - a) x release 7 + a x snapshot, and the mixes scored as they are (no calibration gain, so
-# only their AUCs count) on the validation views, close-ups and places, and, as information, on the report set. A
-# mix is calibrated and judged by r34's clauses only if it passes clause (a) and (e)'s AUC parts. Made once; a rerun
-# skips what exists. Needs scripts/guard_runs.sh's RL19 and RL20. On 2 cores: about 1.5 minutes a mix.
+# Rule r43 (docs/model-card.md, "RL20-RL22: parks, swaying tree lines and quaysides"): release 7's energy network
+# mixed in weight space with two guard-run snapshots, (1 - a) x release 7 + a x snapshot, and the mixes scored as
+# they are (no calibration gain, so only their AUCs count) on the validation views, close-ups and places, and, as
+# information, on the report set. A mix is calibrated and judged by r34's clauses only if it passes clause (a) and
+# (e)'s AUC parts. Made once; a rerun skips what exists. Needs scripts/guard_runs.sh's RL19 and RL20. On 2 cores:
+# about 1.5 minutes a mix.
 #
 #   bash scripts/wise_mixes.sh
 set -euo pipefail

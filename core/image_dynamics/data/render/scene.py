@@ -1051,14 +1051,8 @@ def _family_park(b: _Builder) -> None:
     for _ in range(int(rng.integers(1, 5))):  # still things on the lawn
         x, y = b.scatter(1, 4, 40, 0.9)[0]
         kind = str(rng.choice(["basket", "pot", "bench", "lamp", "posts", "sculpture"]))
-        if kind == "basket":  # a disc-golf basket: a pole, a chain cage and a tray
-            r = float(rng.uniform(0.3, 0.35))
-            chains = [geo.tube((x + r * math.cos(a), y + r * math.sin(a), 0.75), (x + 0.6 * r * math.cos(a),
-                                                                                 y + 0.6 * r * math.sin(a), 1.35),
-                               0.012, 0.012, 4, 1) for a in np.linspace(0, 2 * np.pi, 16, endpoint=False)]
-            parts = [geo.tube((x, y, 0.0), (x, y, 1.45), 0.025, 0.025, 8, 1),
-                     geo.tube((x, y, 0.55), (x, y, 0.75), r, r, 16, 1), *chains]
-            b.spec.add("basket", geo.merge(*parts), b.material("metal"), smooth=False)
+        if kind == "basket":  # a standard size: 1.45 m to the top of its pole
+            _still_thing(b, kind, float(x), float(y), 1.45)
         else:
             low, high = {"pot": (0.5, 1.0), "bench": (0.7, 1.0), "posts": (0.8, 1.3), "lamp": (3.0, 5.0),
                          "sculpture": (1.0, 3.0)}[kind]
@@ -1432,6 +1426,14 @@ def _still_thing(b: _Builder, kind: str, x: float, y: float, h: float) -> None:
         head = h * float(rng.uniform(0.08, 0.2))
         add("lamp_head", geo.blob((x, y, h - 0.3 * head), (head, head, 0.6 * head), rng, 0.05),
             b.material(str(rng.choice(["metal", "wax", "glass"]))))
+    elif kind == "basket":  # a disc-golf basket: a pole ``h`` tall, a tray and a cage of chains over it
+        r = float(rng.uniform(0.3, 0.35))
+        chains = [geo.tube((x + r * math.cos(a), y + r * math.sin(a), h * 0.75 / 1.45),
+                           (x + 0.6 * r * math.cos(a), y + 0.6 * r * math.sin(a), h * 1.35 / 1.45), 0.012, 0.012, 4, 1)
+                  for a in np.linspace(0, 2 * np.pi, 16, endpoint=False)]
+        parts = [geo.tube((x, y, 0.0), (x, y, h), 0.025, 0.025, 8, 1),
+                 geo.tube((x, y, h * 0.55 / 1.45), (x, y, h * 0.75 / 1.45), r, r, 16, 1), *chains]
+        add("basket", geo.merge(*parts), b.material("metal"), smooth=False)
     elif kind == "car":  # a parked car: body, cabin and four wheels, about 4.2 x 1.8 x 1.5 m
         yaw = float(rng.choice([0.0, math.pi / 2]) + rng.uniform(-0.3, 0.3))
         c, s = math.cos(yaw), math.sin(yaw)
