@@ -1,6 +1,8 @@
 # Sourced (not run) by the scripts that remake a model's data, runs and figures: where datasets, runs and generator
 # checkouts live (override with the environment), and one way to render a Blender set with the generator version
-# that made it. The datasets are not in the repository; these scripts render what is missing.
+# that made it. The datasets are not in the repository; these scripts render what is missing. Each render_* recipe
+# takes an optional COUNT (default: the whole set) that renders only the set's first scenes; a later call with more
+# resumes the same folder, since a dataset's scenes are drawn from its seed one by one.
 DATA=${DATA:-/work/datasets}
 RUNS=${RUNS:-/work/runs}
 GEN=${GEN:-/work/gen}                    # git worktrees of the generator versions
@@ -42,45 +44,52 @@ render_release6_data() {
 # family in its usual share, at a seed no other set uses; started 2026-12-05 after RL13, resumable (a shard of 8 at a
 # time, 3-5 s a scene on 2 cores)
 render_v12_mix() {
-    render_with v12 09f7fd9 "$DATA/render_v12_mix_1024" 1024 61
+    render_with v12 09f7fd9 "$DATA/render_v12_mix_1024" "${1:-1024}" 61
 }
 
 # calm, dim, mirror-smooth water (generator v13's calm_water family; model card "Other directions" item 12): the
 # still-water guard RL12 and RL13 asked for, rendered 2026-12-05 (about 2.5 s a scene on 2 cores)
 render_calm_water() {
-    render_with v13 ab8488b "$DATA/render_calm_v13_256" 256 73 calm_water
+    render_with v13 ab8488b "$DATA/render_calm_v13_256" "${1:-256}" 73 calm_water
 }
 
 # laundry before walls, in shade (generator v14's yard family): the validation courtyard's laundry, which RL13 lost;
 # rendered 2026-12-05
 render_yard() {
-    render_with v14 a2ce3ce "$DATA/render_yard_v14_256" 256 83 yard
+    render_with v14 a2ce3ce "$DATA/render_yard_v14_256" "${1:-256}" 83 yard
 }
 
 # still paving in dim light (generator v14's promenades, waterfront quays and village streets 1.5 stops darker): run
 # RL17's guard against reading every dim, smooth, level surface as calm water (rule r39)
 render_dim_paving() {
-    render_with v14 a2ce3ce "$DATA/render_dim_paving_v14_192" 192 89 promenade,waterfront,village --exposure -1.5
+    render_with v14 a2ce3ce "$DATA/render_dim_paving_v14_192" "${1:-192}" 89 promenade,waterfront,village --exposure -1.5
 }
 
 # trees beyond a mown lawn, and every distant tree line swaying (generator v15's park family, one stop under the usual
 # exposure, as photographs are): the guard the guards need, since every run that added calm water lost the places
 # set's park trees (rule r42); rendered 2026-12-06
 render_park() {
-    render_with v15 b7cf665 "$DATA/render_park_v15_256" 256 97 park --exposure -1.0
+    render_with v15 b7cf665 "$DATA/render_park_v15_256" "${1:-256}" 97 park --exposure -1.0
 }
 
 # wide, dim, still paving beside calm water in one picture (generator v16's quayside family): the guard the Venice
 # quay needs, which RL21 lost as it ran longer (0.95 -> 0.70); started 2026-12-06, resumable
 render_quayside() {
-    render_with v16 97614f5 "$DATA/render_quayside_v16_256" 256 107 quayside
+    render_with v16 97614f5 "$DATA/render_quayside_v16_256" "${1:-256}" 107 quayside
 }
 
 # v13's calm water again with generator v16, whose lakes' far tree lines sway (v13's stood still): the same seeds, so
 # the same canals and harbours, and lakes alike up to their tree line (its sway draws from the scene's generator);
 # the truth made to agree with the parks'; started 2026-12-06, resumable
 render_calm_water_v16() {
-    render_with v16 97614f5 "$DATA/render_calm_v16_256" 256 73 calm_water
+    render_with v16 97614f5 "$DATA/render_calm_v16_256" "${1:-256}" 73 calm_water
+}
+
+# every family in its usual share, rendered by generator v16 (every distant tree line sways): the broad set of run
+# RL23 (rule r46), which had to start again from release 7 when every set and run outside the repository was lost
+# (2026-12-06); resumable, RL23 used the first scenes as far as they were rendered
+render_v16_mix() {
+    render_with v16 97614f5 "$DATA/render_v16_mix_1024" "${1:-1024}" 113
 }
 
 # the Blender sets (DATASET:WEIGHT under $DATA) of run RL13 (rule r34), and of RL15 (r37): RL13's plus the calm water
@@ -94,6 +103,10 @@ RL16_MIXTURE=("${RL15_MIXTURE[@]}" render_yard_v14_256:1.5)        # rule r38: R
 RL17_MIXTURE=("${RL16_MIXTURE[@]}" render_dim_paving_v14_192:1.5)  # rule r39: RL16's and dim still paving
 RL20_MIXTURE=("${RL17_MIXTURE[@]}" render_park_v15_256:1.5)        # rule r42: RL17's and the parks
 RL22_MIXTURE=("${RL20_MIXTURE[@]}" render_quayside_v16_256:1.5)    # rule r45: RL20's and the quaysides
+# rule r46: after the loss of every set, RL23 starts from release 7 on what 2 cores render in an hour: a broad v16 mix
+# and RL22's five guards, the first scenes of each (the synthetic set is added by the run)
+RL23_MIXTURE=(render_v16_mix_1024:8 render_calm_v16_256:1.5 render_yard_v14_256:1.5 render_dim_paving_v14_192:1.5
+              render_park_v15_256:1.5 render_quayside_v16_256:1.5)
 
 # --data options for DATASET:WEIGHT names under $DATA, refusing any that is not rendered: data_options NAME...
 data_options() {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Run RL23 (rule r46, docs/rules.md; docs/model-card.md "RL23"): every dataset, run and snapshot outside the
+# repository was lost between the sessions of 2026-12-06, RL13's GPU snapshots and RL15-RL22 with them, so the guard
+# runs start again from what git keeps: release 7's package, its torch weights rebuilt by train.recover. On 2 CPU
+# cores: the first 128 scenes of each of RL22's five guard sets and the first 640 of a broad v16 mix (about 55
+# minutes), the 2-D synthetic set (6 minutes), then 1,600 steps of 8 of the energy stage with the guard runs' recipe
+# (about 35 minutes), each snapshot scored as it is (gain 1) beside release 7 on the validation views, close-ups,
+# places and, as information, the report set, and judged by rule r34's clauses (a), (b), (c) and (e). Everything is
+# made once; a rerun skips what exists, and the renders and the run resume where a kill stopped them.
+#
+#   bash scripts/rl23.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source scripts/datasets.sh  # DATA, RUNS, PY, RL23_MIXTURE, data_options, render_*, release7_package
+
+GUARD_SCENES=128
+MIX_SCENES=640
+render_calm_water_v16 $GUARD_SCENES
+render_yard $GUARD_SCENES
+render_dim_paving $GUARD_SCENES
+render_park $GUARD_SCENES
+render_quayside $GUARD_SCENES
+render_v16_mix $MIX_SCENES
+[ -f "$DATA/synth_train/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/synth_train" \
+    --count 2000 --seed 0
+
+release7_package
+RECOVERED=$RUNS/release7_recovered/model.pt
+[ -f "$RECOVERED" ] || $PY -c "
+from image_dynamics.train.loop import load_motion_model
+load_motion_model('$RELEASE7').save('$RECOVERED')"
+
+name=rl23 out=$RUNS/rl23
+data_options "${RL23_MIXTURE[@]}"
+[ -f "$out/model.pt" ] || OMP_NUM_THREADS=2 $PY -m image_dynamics.cli train --config default \
+    --init-from "$RECOVERED" --stages energy --steps 1600 --photo-realism 1 --set energy_lr=2.5e-4 \
+    --set warmup_steps=50 --set energy_mean_weight=1.0 --set energy_ema_decay=0.995 \
+    --set energy_shard_batches=2 --set snapshot_every=400 --set photo_zoom=0.5 --set photo_zoom_max=3 \
+    --device cpu --seed 37 "${DATA_OPTIONS[@]}" --data "$DATA/synth_train:0.5" --out "$out" \
+    >> "$RUNS/$name.log" 2>&1
+
+snapshots=("$out"/snapshots/model_step*.pt)
+for set in docs/realphoto_validation docs/realphoto_validation_closeups docs/realphoto_places docs/realphoto; do
+    json=$RUNS/eval_$(basename "$set")_$name.json
+    [ -f "$json" ] || $PY scripts/eval_photos_energy_net.py "$set" "$RELEASE7" "${snapshots[@]}" --json "$json"
+done
+$PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$name.json" \
+    "$RUNS/eval_realphoto_validation_closeups_$name.json" --places "$RUNS/eval_realphoto_places_$name.json" \
+    --view-loss venice_quay=0.01 --closeup-factor 1 --json "$RUNS/choice_$name.json" | tee "$RUNS/choice_$name.txt"
