@@ -22,7 +22,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-from image_dynamics.realphoto import colour_rms, label_overlay, load_photo_set, motion_rms, photo_metrics, titled
+from image_dynamics.realphoto import (
+    LabelledPhoto,
+    colour_rms,
+    label_overlay,
+    load_photo_set,
+    motion_rms,
+    photo_metrics,
+    titled,
+)
 from image_dynamics.train.loop import load_motion_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,13 +74,15 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
+    sets: dict[str, dict[str, LabelledPhoto]] = {}
     photos = []
     for spec in args.photo:
         folder, name = parse_pair(spec, ":", "--photo")
-        found = [p for p in load_photo_set(folder) if p.name == name]
-        if not found:
+        if folder not in sets:
+            sets[folder] = {p.name: p for p in load_photo_set(folder)}
+        if name not in sets[folder]:
             raise SystemExit(f"--photo {spec}: no photo {name!r} in {folder}")
-        photos.append(found[0])
+        photos.append(sets[folder][name])
     rows = [[panel(label_overlay(p.image, p.labels), p.name, args.width)] for p in photos]
     for spec in args.model:
         caption, path = parse_pair(spec, "=", "--model")

@@ -87,7 +87,7 @@ render_calm_water_v16() {
 
 # every family in its usual share, rendered by generator v16 (every distant tree line sways): the broad set of run
 # RL23 (rule r46), which had to start again from release 7 when every set and run outside the repository was lost
-# (2026-12-06); resumable, RL23 used the first scenes as far as they were rendered
+# (2026-12-06); resumable, RL23 used its first 640 scenes
 render_v16_mix() {
     render_with v16 97614f5 "$DATA/render_v16_mix_1024" "${1:-1024}" 113
 }
@@ -107,6 +107,36 @@ RL22_MIXTURE=("${RL20_MIXTURE[@]}" render_quayside_v16_256:1.5)    # rule r45: R
 # and RL22's five guards, the first scenes of each (the synthetic set is added by the run)
 RL23_MIXTURE=(render_v16_mix_1024:8 render_calm_v16_256:1.5 render_yard_v14_256:1.5 render_dim_paving_v14_192:1.5
               render_park_v15_256:1.5 render_quayside_v16_256:1.5)
+
+# a package's torch weights rebuilt by train.recover (made once): recover_weights PACKAGE OUT.pt
+recover_weights() {
+    [ -f "$2" ] || $PY -c "from image_dynamics.train.loop import load_motion_model
+load_motion_model('$1').save('$2')"
+}
+
+# a guard run (docs/model-card.md "RL15-RL19" on): the energy stage alone, trained on 2 CPU cores from INIT (learning
+# rate 2.5e-4, 50 warm-up steps, mean term 1.0, EMA 0.995, photographic realism, zoom on half the pictures up to 3x,
+# the 2-D synthetic set at 0.5 beside the given sets), then every snapshot scored as it is, beside release 7, on the
+# validation views, close-ups, places and report set (scripts/eval_photos_energy_net.py). Made once; a rerun skips
+# what exists: guard_run NAME INIT STEPS SNAPSHOT_EVERY SEED DATASET:WEIGHT...
+guard_run() {
+    local name=$1 init=$2 steps=$3 every=$4 seed=$5 out=$RUNS/$1 set json snapshots
+    shift 5
+    [ -f "$init" ] || { echo "$init is missing: run the run before $name first"; return 1; }
+    data_options "$@"
+    [ -f "$out/model.pt" ] || OMP_NUM_THREADS=2 $PY -m image_dynamics.cli train --config default \
+        --init-from "$init" --stages energy --steps "$steps" --photo-realism 1 --set energy_lr=2.5e-4 \
+        --set warmup_steps=50 --set energy_mean_weight=1.0 --set energy_ema_decay=0.995 \
+        --set energy_shard_batches=2 --set snapshot_every="$every" --set photo_zoom=0.5 --set photo_zoom_max=3 \
+        --device cpu --seed "$seed" "${DATA_OPTIONS[@]}" --data "$DATA/synth_train:0.5" --out "$out" \
+        >> "$RUNS/$name.log" 2>&1
+    release7_package
+    snapshots=("$out"/snapshots/model_step*.pt)
+    for set in docs/realphoto_validation docs/realphoto_validation_closeups docs/realphoto_places docs/realphoto; do
+        json=$RUNS/eval_$(basename "$set")_$name.json
+        [ -f "$json" ] || $PY scripts/eval_photos_energy_net.py "$set" "$RELEASE7" "${snapshots[@]}" --json "$json"
+    done
+}
 
 # --data options for DATASET:WEIGHT names under $DATA, refusing any that is not rendered: data_options NAME...
 data_options() {

@@ -34,9 +34,7 @@ KEY=$(awk '/weighted median key/ {printf "%.2g", $4}' "$RUNS/exposure_keys.txt")
 
 # 2. release 5's torch weights (rebuilt from its package) exported again with the key: the graphs come out byte for
 #    byte release 5's, only model.json changes
-[ -f "$RUNS/release5_recovered/model.pt" ] || $PY -c "
-from image_dynamics.train.loop import load_motion_model
-load_motion_model('$RELEASE5').save('$RUNS/release5_recovered/model.pt')"
+recover_weights "$RELEASE5" "$RUNS/release5_recovered/model.pt"
 [ -f "$CANDIDATE/model.json" ] || $PY -m image_dynamics.cli export "$RUNS/release5_recovered" -o "$CANDIDATE" \
     --guidance 3 --energy-input-key "$KEY"
 

@@ -15,25 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh  # DATA, RUNS, PY, RL15-22_MIXTURE, data_options, render_*
-
-guard_run() {  # NAME INIT STEPS SNAPSHOT_EVERY SEED DATASET:WEIGHT...
-    local name=$1 init=$2 steps=$3 every=$4 seed=$5 out=$RUNS/$1 set json snapshots
-    shift 5
-    [ -f "$init" ] || { echo "$init is missing: run the run before $name first"; return 1; }
-    data_options "$@"
-    [ -f "$out/model.pt" ] || OMP_NUM_THREADS=2 $PY -m image_dynamics.cli train --config default \
-        --init-from "$init" --stages energy --steps "$steps" --photo-realism 1 --set energy_lr=2.5e-4 \
-        --set warmup_steps=50 --set energy_mean_weight=1.0 --set energy_ema_decay=0.995 \
-        --set energy_shard_batches=2 --set snapshot_every="$every" --set photo_zoom=0.5 --set photo_zoom_max=3 \
-        --device cpu --seed "$seed" "${DATA_OPTIONS[@]}" --data "$DATA/synth_train:0.5" --out "$out" \
-        >> "$RUNS/$name.log" 2>&1
-    snapshots=("$out"/snapshots/model_step*.pt)
-    for set in docs/realphoto_validation docs/realphoto_validation_closeups docs/realphoto_places docs/realphoto; do
-        json=$RUNS/eval_$(basename "$set")_$name.json
-        [ -f "$json" ] || $PY scripts/eval_photos_energy_net.py "$set" "${snapshots[@]}" --json "$json"
-    done
-}
+source scripts/datasets.sh  # RUNS, RL15-22_MIXTURE, guard_run, render_*
 
 render_calm_water
 guard_run rl15 "$RUNS/rl13/merged/model_step002760.pt" 800 400 7 "${RL15_MIXTURE[@]}"

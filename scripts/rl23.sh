@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh  # DATA, RUNS, PY, RL23_MIXTURE, data_options, render_*, release7_package
+source scripts/datasets.sh  # DATA, RUNS, PY, RL23_MIXTURE, render_*, release7_package, recover_weights, guard_run
 
 GUARD_SCENES=128
 MIX_SCENES=640
@@ -26,25 +26,9 @@ render_v16_mix $MIX_SCENES
     --count 2000 --seed 0
 
 release7_package
-RECOVERED=$RUNS/release7_recovered/model.pt
-[ -f "$RECOVERED" ] || $PY -c "
-from image_dynamics.train.loop import load_motion_model
-load_motion_model('$RELEASE7').save('$RECOVERED')"
-
-name=rl23 out=$RUNS/rl23
-data_options "${RL23_MIXTURE[@]}"
-[ -f "$out/model.pt" ] || OMP_NUM_THREADS=2 $PY -m image_dynamics.cli train --config default \
-    --init-from "$RECOVERED" --stages energy --steps 1600 --photo-realism 1 --set energy_lr=2.5e-4 \
-    --set warmup_steps=50 --set energy_mean_weight=1.0 --set energy_ema_decay=0.995 \
-    --set energy_shard_batches=2 --set snapshot_every=400 --set photo_zoom=0.5 --set photo_zoom_max=3 \
-    --device cpu --seed 37 "${DATA_OPTIONS[@]}" --data "$DATA/synth_train:0.5" --out "$out" \
-    >> "$RUNS/$name.log" 2>&1
-
-snapshots=("$out"/snapshots/model_step*.pt)
-for set in docs/realphoto_validation docs/realphoto_validation_closeups docs/realphoto_places docs/realphoto; do
-    json=$RUNS/eval_$(basename "$set")_$name.json
-    [ -f "$json" ] || $PY scripts/eval_photos_energy_net.py "$set" "$RELEASE7" "${snapshots[@]}" --json "$json"
-done
+recover_weights "$RELEASE7" "$RUNS/release7_recovered/model.pt"
+name=rl23
+guard_run $name "$RUNS/release7_recovered/model.pt" 1600 400 37 "${RL23_MIXTURE[@]}"
 $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$name.json" \
     "$RUNS/eval_realphoto_validation_closeups_$name.json" --places "$RUNS/eval_realphoto_places_$name.json" \
     --view-loss venice_quay=0.01 --closeup-factor 1 --json "$RUNS/choice_$name.json" | tee "$RUNS/choice_$name.txt"

@@ -13,10 +13,7 @@ source scripts/datasets.sh  # DATA, RUNS, GEN, PY, RELEASE5, render_with, render
 release5_package
 
 # 0. release 5's weights, rebuilt from its package
-if [ ! -f "$RUNS/release5_recovered/model.pt" ]; then
-    $PY -c "from image_dynamics.train.loop import load_motion_model
-load_motion_model('$RELEASE5').save('$RUNS/release5_recovered/model.pt')"
-fi
+recover_weights "$RELEASE5" "$RUNS/release5_recovered/model.pt"
 
 # 1. training data: 2,000 synthetic scenes, the first scenes of release 5's v4, v5 and rockery sets, 256 v7 scenes
 render_release6_data
