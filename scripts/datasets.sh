@@ -119,16 +119,18 @@ load_motion_model('$1').save('$2')"
 # the 2-D synthetic set at 0.5 beside the given sets), then every snapshot scored as it is, beside release 7, on the
 # validation views, close-ups, places and report set (scripts/eval_photos_energy_net.py). Made once; a rerun skips
 # what exists: guard_run NAME INIT STEPS SNAPSHOT_EVERY SEED DATASET:WEIGHT...
+# TRAIN_SETTINGS (environment): more FIELD=VALUE training settings, space-separated, e.g. energy_freeze_encoder=true
 guard_run() {
-    local name=$1 init=$2 steps=$3 every=$4 seed=$5 out=$RUNS/$1 set json snapshots
+    local name=$1 init=$2 steps=$3 every=$4 seed=$5 out=$RUNS/$1 set json snapshots setting extra=()
     shift 5
     [ -f "$init" ] || { echo "$init is missing: run the run before $name first"; return 1; }
     data_options "$@"
+    for setting in ${TRAIN_SETTINGS:-}; do extra+=(--set "$setting"); done
     [ -f "$out/model.pt" ] || OMP_NUM_THREADS=2 $PY -m image_dynamics.cli train --config default \
         --init-from "$init" --stages energy --steps "$steps" --photo-realism 1 --set energy_lr=2.5e-4 \
         --set warmup_steps=50 --set energy_mean_weight=1.0 --set energy_ema_decay=0.995 \
         --set energy_shard_batches=2 --set snapshot_every="$every" --set photo_zoom=0.5 --set photo_zoom_max=3 \
-        --device cpu --seed "$seed" "${DATA_OPTIONS[@]}" --data "$DATA/synth_train:0.5" --out "$out" \
+        "${extra[@]}" --device cpu --seed "$seed" "${DATA_OPTIONS[@]}" --data "$DATA/synth_train:0.5" --out "$out" \
         >> "$RUNS/$name.log" 2>&1
     release7_package
     snapshots=("$out"/snapshots/model_step*.pt)

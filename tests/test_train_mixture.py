@@ -249,6 +249,24 @@ def test_stage_energy_trains_unknown_pixels_at_their_weight(sets, tmp_path, monk
     assert all(set(np.unique(w)) == {0.25, 1.0} for w in seen)  # the unknown quarter at 0.25, the rest whole
 
 
+def test_stage_energy_with_a_frozen_encoder_trains_the_decoder_alone(sets, tmp_path):
+    """``energy_freeze_encoder`` keeps the continued network's encoder bit for bit and trains everything after it."""
+    import image_dynamics.train.loop as loop
+    from image_dynamics.train.model import MotionModel
+
+    cfg = dataclasses.replace(get_config("tiny"), vae_steps=1, diffusion_steps=1, energy_steps=2)
+    first = MotionModel.load(loop.train(cfg, sets["junk"], tmp_path / "first", device="cpu",
+                                        stages=("vae", "diffusion", "energy")))
+    # a continued model's stored hyperparameters govern its run: the option comes as --set does
+    second = MotionModel.load(loop.train(cfg, sets["junk"], tmp_path / "second", steps=3, device="cpu",
+                                         init_from=tmp_path / "first", stages=("energy",),
+                                         settings=("energy_freeze_encoder=true",)))
+    before, after = first.energy.state_dict(), second.energy.state_dict()
+    encoder = [k for k in before if k.startswith("encoder.")]
+    assert encoder and all(torch.equal(before[k], after[k]) for k in encoder)
+    assert any(not torch.equal(before[k], after[k]) for k in before if not k.startswith("encoder."))
+
+
 def test_eval_leaves_unknown_pixels_out_of_every_metric():
     rng = np.random.default_rng(0)
     coeffs = np.zeros((2, K, 2, 8, 8), np.complex64)

@@ -144,6 +144,10 @@ class TrainConfig:
     #: releases 1-6 were trained. Why: most thin plant structure is unknown at the grid's size (in the specimen set
     #: 80 % of the unknown pixels move more than 0.5 px), so with 0 no loss ever says that a stem moves
     energy_unknown_weight: float = 0.0
+    #: stage 4 trains the decoder and heads alone, the network's image encoder kept as the run started it (a
+    #: continued model's own). Why: a fine-tune that changes the features as well can lose what the model did well
+    #: on pictures unlike its new data (rule r48, docs/rules.md); False: the whole network trains (releases 1-7)
+    energy_freeze_encoder: bool = False
 
     # --- regression baseline ------------------------------------------------------------------------------------------
     regression_channels: tuple[int, ...] = (48, 96, 192, 320, 384)  #: decoder widths at /2, /4, ... (mirrors encoder)

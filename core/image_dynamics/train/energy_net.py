@@ -40,9 +40,24 @@ class MotionEnergyNet(PyramidDecoder):
         self.refine = nn.Sequential(nn.Conv2d(full + 3, full, 3, padding=1), nn.SiLU(),
                                     nn.Conv2d(full, full, 3, padding=1), nn.SiLU())
         self.head = nn.Conv2d(full, config.num_bands, 3, padding=1)
+        self.encoder_frozen = False
+
+    def freeze_encoder(self, frozen: bool) -> None:
+        """Train the decoder and heads alone (``frozen``: the encoder's weights get no gradient) or the whole
+        network (:attr:`~.configs.TrainConfig.energy_freeze_encoder`)."""
+        self.encoder_frozen = frozen
+        self.encoder.requires_grad_(not frozen)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        full = F.pixel_shuffle(self.to_full(F.silu(self.decode(self.encoder.stage_outputs(image)))), 2)
+        if self.encoder_frozen:
+            # no graph through a frozen encoder. Its outputs are made contiguous because torch 2.13's channels-last
+            # GroupNorm backward crashes (a segfault) when its input needs no gradient, as these do not; the
+            # training batches arrive channels-last (NHWC pictures permuted)
+            with torch.no_grad():
+                skips = [s.contiguous() for s in self.encoder.stage_outputs(image)]
+        else:
+            skips = self.encoder.stage_outputs(image)
+        full = F.pixel_shuffle(self.to_full(F.silu(self.decode(skips))), 2)
         h = self.refine(torch.cat([full, image * 2.0 - 1.0], dim=1))
         # an output of 0 means "no motion": the floor's log, so an untrained head starts at rest
         return self.head(h) + math.log(self.floor)

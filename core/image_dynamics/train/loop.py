@@ -160,7 +160,8 @@ class _EMA:
     def update(self, named: dict[str, torch.nn.Parameter]) -> None:
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
         for k, p in named.items():
-            self.shadow[k].mul_(d).add_(p.detach(), alpha=1 - d)
+            if p.requires_grad:  # a frozen weight is its own average: averaging it with itself would only round it
+                self.shadow[k].mul_(d).add_(p.detach(), alpha=1 - d)
         self.updates += 1
 
     @torch.no_grad()
@@ -738,7 +739,9 @@ class _EnergyStage(_Stage):
             t.energy_ema = _EMA(_energy_parameters(t.model), cfg.energy_ema_decay, warmed=trained_before)
         self.stream = ShardStream(t.data, t.seed, STAGE_KEYS["energy"], cfg.energy_shard_batches)
         t.model.energy.train()
-        self.make_optimizer(list(t.model.energy.parameters()), cfg.energy_lr, cfg.weight_decay)
+        t.model.energy.freeze_encoder(cfg.energy_freeze_encoder)
+        trained = [p for p in t.model.energy.parameters() if p.requires_grad]
+        self.make_optimizer(trained, cfg.energy_lr, cfg.weight_decay)
 
     def step(self, i: int) -> dict[str, float]:
         t, cfg = self.t, self.t.config

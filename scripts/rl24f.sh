@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Run RL24F (rule r48, docs/rules.md): RL23 again (the same sets, recipe and seed, from release 7's rebuilt
+# network), with one change: the energy network's image encoder frozen (energy_freeze_encoder), so that only the
+# decoder and heads learn the guards and release 7's features stay as they are. Then rule r47's mixes of release 7
+# with its snapshots: (1 - a) x release 7 + a x snapshot, a = 0.5, for the last snapshot and for S, the snapshot
+# with the highest validation mean AUC among the others (the earlier within 0.001). Everything is scored as it is
+# (gain 1) beside release 7 and judged by the standing clauses. Made once; a rerun skips what exists, and the
+# renders and the run resume where a kill stopped them. On 2 cores: the renders about 65 minutes (RL23's, skipped
+# where they exist), the run about 30 minutes, the mixes 3.
+#
+#   bash scripts/rl24f.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source scripts/datasets.sh  # DATA, RUNS, PY, RL23_MIXTURE, render_*, release7_package, recover_weights, guard_run
+
+GUARD_SCENES=128
+MIX_SCENES=640
+STEPS=1600
+EVERY=400
+render_calm_water_v16 $GUARD_SCENES
+render_yard $GUARD_SCENES
+render_dim_paving $GUARD_SCENES
+render_park $GUARD_SCENES
+render_quayside $GUARD_SCENES
+render_v16_mix $MIX_SCENES
+[ -f "$DATA/synth_train/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/synth_train" \
+    --count 2000 --seed 0
+
+release7_package
+recover_weights "$RELEASE7" "$RUNS/release7_recovered/model.pt"
+name=rl24f
+TRAIN_SETTINGS=energy_freeze_encoder=true guard_run $name "$RUNS/release7_recovered/model.pt" $STEPS $EVERY 37 \
+    "${RL23_MIXTURE[@]}"
+judge() {  # judge NAME: the standing clauses over NAME's scores
+    $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$1.json" \
+        "$RUNS/eval_realphoto_validation_closeups_$1.json" --places "$RUNS/eval_realphoto_places_$1.json" \
+        --view-loss venice_quay=0.01 --closeup-factor 1 --json "$RUNS/choice_$1.json" | tee "$RUNS/choice_$1.txt"
+}
+judge $name
+
+# S: the best validation mean AUC among the snapshots before the last, the earlier within 0.001
+best=$($PY - "$RUNS/eval_realphoto_validation_$name.json" $STEPS <<'PY'
+import json, re, sys
+models = json.load(open(sys.argv[1]))["models"]
+steps = {int(re.search(r"step0*(\d+)", k).group(1)): m["score"]["mean_auc"] for k, m in models.items()
+         if re.search(r"step0*(\d+)", k)}
+best = None
+for step in sorted(s for s in steps if s != int(sys.argv[2])):
+    if best is None or steps[step] > steps[best] + 0.001:
+        best = step
+print(best)
+PY
+)
+bash scripts/wise_mixes.sh wise_r48 "$name:$STEPS $name:$best" "0.5"
+judge wise_r48
