@@ -108,6 +108,18 @@ RL22_MIXTURE=("${RL20_MIXTURE[@]}" render_quayside_v16_256:1.5)    # rule r45: R
 RL23_MIXTURE=(render_v16_mix_1024:8 render_calm_v16_256:1.5 render_yard_v14_256:1.5 render_dim_paving_v14_192:1.5
               render_park_v15_256:1.5 render_quayside_v16_256:1.5)
 
+# RL23_MIXTURE's sets at the counts RL23 (rule r46) and RL24F (r48) trained on, and the 2-D synthetic set beside them
+render_rl23_data() {
+    render_calm_water_v16 128
+    render_yard 128
+    render_dim_paving 128
+    render_park 128
+    render_quayside 128
+    render_v16_mix 640
+    [ -f "$DATA/synth_train/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/synth_train" \
+        --count 2000 --seed 0
+}
+
 # a package's torch weights rebuilt by train.recover (made once): recover_weights PACKAGE OUT.pt
 recover_weights() {
     [ -f "$2" ] || $PY -c "from image_dynamics.train.loop import load_motion_model
@@ -138,6 +150,14 @@ guard_run() {
         json=$RUNS/eval_$(basename "$set")_$name.json
         [ -f "$json" ] || $PY scripts/eval_photos_energy_net.py "$set" "$RELEASE7" "${snapshots[@]}" --json "$json"
     done
+}
+
+# the standing clauses (docs/rules.md) over a guard run's or a mix's scores: judge_standing NAME (after guard_run NAME
+# or scripts/wise_mixes.sh NAME); the verdict in $RUNS/choice_NAME.json and .txt
+judge_standing() {
+    $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$1.json" \
+        "$RUNS/eval_realphoto_validation_closeups_$1.json" --places "$RUNS/eval_realphoto_places_$1.json" \
+        --view-loss venice_quay=0.01 --closeup-factor 1 --json "$RUNS/choice_$1.json" | tee "$RUNS/choice_$1.txt"
 }
 
 # --data options for DATASET:WEIGHT names under $DATA, refusing any that is not rendered: data_options NAME...

@@ -12,23 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh  # DATA, RUNS, PY, RL23_MIXTURE, render_*, release7_package, recover_weights, guard_run
+source scripts/datasets.sh  # RUNS, PY, RL23_MIXTURE, render_rl23_data, release7_package, recover_weights, guard_run
 
-GUARD_SCENES=128
-MIX_SCENES=640
-render_calm_water_v16 $GUARD_SCENES
-render_yard $GUARD_SCENES
-render_dim_paving $GUARD_SCENES
-render_park $GUARD_SCENES
-render_quayside $GUARD_SCENES
-render_v16_mix $MIX_SCENES
-[ -f "$DATA/synth_train/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/synth_train" \
-    --count 2000 --seed 0
+render_rl23_data
 
 release7_package
 recover_weights "$RELEASE7" "$RUNS/release7_recovered/model.pt"
 name=rl23
 guard_run $name "$RUNS/release7_recovered/model.pt" 1600 400 37 "${RL23_MIXTURE[@]}"
-$PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$name.json" \
-    "$RUNS/eval_realphoto_validation_closeups_$name.json" --places "$RUNS/eval_realphoto_places_$name.json" \
-    --view-loss venice_quay=0.01 --closeup-factor 1 --json "$RUNS/choice_$name.json" | tee "$RUNS/choice_$name.txt"
+judge_standing $name

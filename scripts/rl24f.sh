@@ -12,32 +12,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh  # DATA, RUNS, PY, RL23_MIXTURE, render_*, release7_package, recover_weights, guard_run
+source scripts/datasets.sh  # RUNS, PY, RL23_MIXTURE, render_rl23_data, release7_package, recover_weights, guard_run
 
-GUARD_SCENES=128
-MIX_SCENES=640
 STEPS=1600
 EVERY=400
-render_calm_water_v16 $GUARD_SCENES
-render_yard $GUARD_SCENES
-render_dim_paving $GUARD_SCENES
-render_park $GUARD_SCENES
-render_quayside $GUARD_SCENES
-render_v16_mix $MIX_SCENES
-[ -f "$DATA/synth_train/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/synth_train" \
-    --count 2000 --seed 0
+render_rl23_data
 
 release7_package
 recover_weights "$RELEASE7" "$RUNS/release7_recovered/model.pt"
 name=rl24f
 TRAIN_SETTINGS=energy_freeze_encoder=true guard_run $name "$RUNS/release7_recovered/model.pt" $STEPS $EVERY 37 \
     "${RL23_MIXTURE[@]}"
-judge() {  # judge NAME: the standing clauses over NAME's scores
-    $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$1.json" \
-        "$RUNS/eval_realphoto_validation_closeups_$1.json" --places "$RUNS/eval_realphoto_places_$1.json" \
-        --view-loss venice_quay=0.01 --closeup-factor 1 --json "$RUNS/choice_$1.json" | tee "$RUNS/choice_$1.txt"
-}
-judge $name
+judge_standing $name
 
 # S: the best validation mean AUC among the snapshots before the last, the earlier within 0.001
 best=$($PY - "$RUNS/eval_realphoto_validation_$name.json" $STEPS <<'PY'
@@ -53,4 +39,4 @@ print(best)
 PY
 )
 bash scripts/wise_mixes.sh wise_r48 "$name:$STEPS $name:$best" "0.5"
-judge wise_r48
+judge_standing wise_r48
