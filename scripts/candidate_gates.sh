@@ -2,9 +2,9 @@
 # A candidate that passed clause (a) and (e)'s AUC parts of the standing clauses (docs/rules.md), taken the rest of
 # the way: calibrated by rule r30's formula on its run's Blender sets at their mixture weights (the 2-D synthetic set
 # left out), then (b), (c), (d) (the three held-out sets, rendered by their generators if missing) and the rest of
-# (e) against release 7 (scripts/score_candidates.sh), then gate 2 (the report set through the whole model, 3 seeds),
-# gate 3 (the synthetic floor) and r30's clause 3 (every static-only picture at most 0.05 px) on the exported
-# package. Made once; a rerun skips what exists. On 2 cores: calibration 8 minutes, the held-out renders 16 and
+# (e) against release 7 (scripts/score_candidates.sh, which judges them), then the figures that gate 2 (the report
+# set through the whole model, 3 seeds), gate 3 (the synthetic floor) and r30's clause 3 (every static-only picture
+# at most 0.05 px) are read from, on the exported package; those three are judged by reading them. Made once; a rerun skips what exists. On 2 cores: calibration 8 minutes, the held-out renders 16 and
 # their scoring 5, the export and the report set 5, the synthetic floor 15-30.
 #
 #   bash scripts/candidate_gates.sh LABEL CANDIDATE.pt DATASET:WEIGHT...
