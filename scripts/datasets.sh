@@ -157,7 +157,8 @@ guard_run() {
 judge_standing() {
     $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$1.json" \
         "$RUNS/eval_realphoto_validation_closeups_$1.json" --places "$RUNS/eval_realphoto_places_$1.json" \
-        --view-loss venice_quay=0.01 --closeup-factor 1 --json "$RUNS/choice_$1.json" | tee "$RUNS/choice_$1.txt"
+        --view-loss venice_quay=0.01 --closeup-factor 1 --reference "$RELEASE7" --json "$RUNS/choice_$1.json" \
+        | tee "$RUNS/choice_$1.txt"
 }
 
 # --data options for DATASET:WEIGHT names under $DATA, refusing any that is not rendered: data_options NAME...

@@ -5,6 +5,11 @@
 # score_and_choose LABEL CANDIDATE... [-- CHOOSE_SNAPSHOT_OPTIONS...]: the validation views and close-ups and the
 # places through each candidate's energy network beside the reference's, the three held-out sets (first 128 scenes),
 # then scripts/choose_snapshot.py's clauses; figures in $RUNS/eval_*_LABEL.json and $RUNS/choice_LABEL.json.
+#
+# package_gates LABEL MODEL.pt: the model exported (guidance 3) to $RUNS/LABEL_onnx/default, then the figures gate 2
+# (the report set through the whole model, 3 seeds: $RUNS/eval_photos_LABEL.json, pictures in photos_LABEL) and gate 3
+# (the synthetic floor, first 64 of the held-out synthetic set, seeds 0-2: eval_LABEL_synth64.json) are read from.
+# Made once; a rerun skips what exists. On 2 cores: the export and the report set 5 minutes, the floor 15-30.
 score_and_choose() {  # REFERENCE=PACKAGE in the environment judges against it instead of release 6
     local label=$1 reference=${REFERENCE:-$RELEASE6}; shift
     local candidates=() options=()
@@ -24,4 +29,15 @@ score_and_choose() {  # REFERENCE=PACKAGE in the environment judges against it i
         --heldout "$RUNS/eval_heldout_${label}_render_heldout_v5.json" \
         --heldout "$RUNS/eval_heldout_${label}_render_heldout_rockery.json" "${options[@]}" \
         --json "$RUNS/choice_$label.json"
+}
+
+package_gates() {
+    local label=$1 model=$2 package=$RUNS/${1}_onnx/default
+    [ -f "$package/model.json" ] || $PY -m image_dynamics.cli -q export "$model" -o "$package" --guidance 3
+    [ -f "$RUNS/eval_photos_$label.json" ] || $PY -m image_dynamics.cli eval-photos docs/realphoto --model "$package" \
+        -o "$RUNS/eval_photos_$label.json" --pictures "$RUNS/photos_$label"
+    [ -f "$DATA/test/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/test" --count 256 --seed 7919
+    [ -f "$RUNS/eval_${label}_synth64.json" ] || $PY -m image_dynamics.cli eval --data "$DATA/test" \
+        --train-data "$DATA/synth_train" --model "$package" --limit 64 --seeds 0,1,2 --psnr-samples 0 \
+        -o "$RUNS/eval_${label}_synth64.json"
 }

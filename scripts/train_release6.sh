@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/datasets.sh  # DATA, RUNS, GEN, PY, RELEASE5, render_with, render_release6_data, render_heldout_sets
+source scripts/score_candidates.sh  # package_gates
 release5_package
 
 # 0. release 5's weights, rebuilt from its package
@@ -38,13 +39,8 @@ render_heldout_sets
 for d in render_heldout render_heldout_v5 render_heldout_rockery; do
     $PY scripts/eval_energy_net.py "$DATA/$d" --limit 128 "$SNAP" --json "$RUNS/eval_heldout_rz_$d.json"
 done
+package_gates rz100 "$SNAP"
 CANDIDATE=$RUNS/rz100_onnx/default
-[ -f "$CANDIDATE/model.json" ] || $PY -m image_dynamics.cli -q export "$SNAP" -o "$CANDIDATE" --guidance 3
-$PY -m image_dynamics.cli eval-photos docs/realphoto --model "$CANDIDATE" -o "$RUNS/eval_photos_rz100.json" \
-    --pictures "$RUNS/photos_rz100"
-[ -f "$DATA/test/dataset.json" ] || $PY -m image_dynamics.cli data synth -o "$DATA/test" --count 256 --seed 7919
-$PY -m image_dynamics.cli eval --data "$DATA/test" --train-data "$DATA/synth_train" --model "$CANDIDATE" \
-    --limit 64 --seeds 0,1,2 --psnr-samples 0 -o "$RUNS/eval_rz100_synth64.json"
 
 # 5. the package: release 5's folder with the new energy_net.onnx and the candidate's model.json, whose entries for
 #    the three unchanged graphs point at release 5's files (the same weights; a re-export differs in bytes only) and

@@ -45,7 +45,7 @@ from image_dynamics.model.processing import (  # noqa: E402
 )
 from image_dynamics.model.sampler import ddim_timesteps, sample_latents  # noqa: E402
 from image_dynamics.train import diffusion  # noqa: E402
-from image_dynamics.train.configs import get_config  # noqa: E402
+from image_dynamics.train.configs import get_config, override_fields  # noqa: E402
 from image_dynamics.train.export import export_package  # noqa: E402
 from image_dynamics.train.loop import train_regression  # noqa: E402
 from image_dynamics.train.model import MotionModel, export_graphs  # noqa: E402
@@ -383,6 +383,44 @@ def test_a_package_with_an_energy_gain_moves_every_pixel_that_much_more_and_noth
     assert run("export", run_dir, "-o", tmp_path / "bad", "--energy-gain", "500") == 2
     assert "energy_gain must be between 0.01 and 100.0, got 500.0" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_package_that_averages_mirror_images_says_of_a_mirrored_picture_the_mirrored_motion(
+        run_dir: Path, torch_model: MotionModel, predictor: MotionPredictor, samples, tmp_path: Path):
+    """Rule r50's ``energy_flip_average``: a model configured with it (``scripts/model_with.py``) is exported with
+    ``energy.flip_average``; its energy network's log output is the mean of the picture's and the mirrored
+    picture's, mirrored back, so a mirrored picture gets exactly the mirrored energy (one reading does not); the
+    package's runtime and torch agree end to end, and the field is part of the hash and checked."""
+    flipped_file = tmp_path / "flipped.pt"
+    model = MotionModel.load(run_dir / "model.pt")
+    model.config = override_fields(model.config, ["energy_flip_average=true"])
+    model.save(flipped_file)
+    assert run("-q", "export", flipped_file, "-o", tmp_path / "flipped") == 0
+    doc = json.loads((tmp_path / "flipped" / "model.json").read_text())
+    assert doc["energy"]["flip_average"] is True and doc["training"]["config"]["energy_flip_average"] is True
+    flipped = MotionPredictor(tmp_path / "flipped", provider="cpu")
+    assert flipped.package.energy_flip_average and flipped.package.summary()["energy_flip_average"] is True
+    assert not predictor.package.energy_flip_average and "energy_flip_average" not in predictor.package.summary()
+    image = samples["images"][2]
+    batch = prepare_images(image, W, H)
+    mirrored = np.ascontiguousarray(batch[..., ::-1])
+    flipped_model = MotionModel.load(flipped_file)
+    with torch.no_grad():
+        log_net = lambda x: torch_model.energy(torch.from_numpy(x)).numpy()  # noqa: E731 - [B, K, h, w]
+        expected_log = 0.5 * (log_net(batch) + log_net(mirrored)[..., ::-1])
+        np.testing.assert_allclose(flipped_model.band_energy(torch.from_numpy(batch)),
+                                   energy_from_log(expected_log, torch_model.config.energy_floor),
+                                   rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(flipped_model.band_energy(torch.from_numpy(mirrored)),
+                                   flipped_model.band_energy(torch.from_numpy(batch))[..., ::-1], rtol=1e-5, atol=1e-9)
+        once = torch_model.band_energy(torch.from_numpy(batch))
+        assert not np.allclose(torch_model.band_energy(torch.from_numpy(mirrored)), once[..., ::-1], rtol=1e-3)
+    got = flipped.predict(image, seed=4, cache=False).coeffs
+    expected = flipped_model.predict(image, seed=4)[0]
+    assert np.abs(got - expected).max() <= SAMPLE_RTOL * np.abs(expected).max()
+    assert not np.allclose(got, predictor.predict(image, seed=4, cache=False).coeffs)
+    check_energy_field(tmp_path / "flipped", tmp_path, "flip_average", False, "yes",
+                       "'energy.flip_average' must be true or false, got 'yes'")
 
 
 def test_numpy_sampler_reproduces_the_torch_sampler_step_for_step():

@@ -16,7 +16,8 @@
   motion coherent over that many grid pixels (:func:`~.processing.coherent_fill`); optional ``input_key``: the
   network sees the image re-exposed to that log-average luminance (:func:`~.processing.energy_net_input`); optional
   ``gain``: every band energy it says is multiplied by it (:func:`~.processing.energy_from_log`, a calibration
-  fitted on rendered data);
+  fitted on rendered data); optional ``flip_average`` (true/false): the network reads the picture and its mirror
+  image and their log energies are averaged (:func:`~.processing.read_energy_net`);
 - ``files``: every file with its ``sha256`` and ``bytes``; ``licence``; ``data_note`` (what data trained it);
 - optional facts: ``training``, ``software``, ``export`` (simplifier, parity measured at export).
 
@@ -120,6 +121,9 @@ class ModelPackage:
     #: calibration gain on the energy network's band energies (:func:`~.processing.energy_from_log`); 1: as trained
     #: (packages before release 7)
     energy_gain: float = 1.0
+    #: read the energy network on the picture and its mirror image and average (:func:`~.processing.read_energy_net`);
+    #: False: one reading (packages before release 8)
+    energy_flip_average: bool = False
 
     @property
     def has_energy_net(self) -> bool:
@@ -242,6 +246,7 @@ class ModelPackage:
                 "fp16": self.has_fp16, "energy_net": self.has_energy_net, "licence": self.licence,
                 **({"energy_input_key": self.energy_input_key} if self.energy_input_key else {}),
                 **({"energy_gain": self.energy_gain} if self.energy_gain != 1.0 else {}),
+                **({"energy_flip_average": True} if self.energy_flip_average else {}),
                 "data": self.data_note,
                 "steps": self.sampler.steps, "guidance": self.sampler.guidance, "sha256": self.sha256[:12]}
 
@@ -353,6 +358,7 @@ def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
             raise fail(f"'{key}' must be text, got {doc[key]!r}")
     energy_floor = energy_fill_px = energy_input_key = None
     energy_gain = 1.0
+    energy_flip_average = False
     if "energy_net" in graphs:
         energy = doc.get("energy")
         if not isinstance(energy, dict) or "floor" not in energy:
@@ -377,9 +383,13 @@ def _parse(folder: Path, doc: dict[str, Any], sha: str) -> ModelPackage:
             if not low <= energy_gain <= high:
                 raise fail(f"'energy.gain' must be a calibration factor between {low} and {high}, got {energy_gain}; "
                            "refit it with scripts/calibrate_energy_gain.py")
+        if "flip_average" in energy:
+            energy_flip_average = energy["flip_average"]
+            if not isinstance(energy_flip_average, bool):
+                raise fail(f"'energy.flip_average' must be true or false, got {energy_flip_average!r}")
     return ModelPackage(folder, doc, sha, doc["name"], k, freqs_hz, fps, window, width, height, coeff_grid,
                         latent_shape, stats, sampler, graphs, opset, files, doc["licence"], doc["data_note"],
-                        energy_floor, energy_fill_px, energy_input_key, energy_gain)
+                        energy_floor, energy_fill_px, energy_input_key, energy_gain, energy_flip_average)
 
 
 def _parse_sampler(entry: Any, fail, integer, number) -> SamplerDefaults:

@@ -40,6 +40,7 @@ from .processing import (
     energy_net_input,
     fit_to_model_grid,
     prepare_on_grid,
+    read_energy_net,
 )
 from .providers import ProviderChoice, choose_providers, fallback_to_cpu, session_options
 from .sampler import check_sampler_settings, sample_latents
@@ -274,7 +275,8 @@ class MotionPredictor:
         (channels,) = runners["vae_decoder"].run({"latents": latents})
         band_energy = None
         if energy:
-            (log_energy,) = runners["energy_net"].run({"image": energy_net_input(batch, pkg.energy_input_key)})
+            log_energy = read_energy_net(lambda images: runners["energy_net"].run({"image": images})[0],
+                                         energy_net_input(batch, pkg.energy_input_key), pkg.energy_flip_average)
             band_energy = energy_from_log(log_energy, pkg.energy_floor, pkg.energy_gain)
         fill = None
         if band_energy is not None and pkg.energy_fill_px is not None:

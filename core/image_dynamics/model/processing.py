@@ -5,6 +5,8 @@
   motion-energy network, so that how bright a photo was exposed does not decide how much it moves);
 - :func:`fit_to_model_grid`: how an image of any aspect ratio is placed on the model grid (resized to the largest
   grid of its own aspect that fits, then mirror-padded to the full grid) and which part of the output is the image;
+- :func:`read_energy_net`: a motion-energy network's output for a batch, averaged over mirror images when the package
+  asks (:func:`with_mirror_images`, :func:`mirror_average`);
 - :func:`match_band_energy`: a sampled motion rescaled, pixel by pixel, to the motion-energy network's energy, and
   (packages that ask for it) the energy a sample cannot carry filled in with coherent motion (:func:`coherent_fill`);
 - :func:`channels_to_output`: normalised model output -> complex64 coefficients in pixels of an output grid.
@@ -12,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +97,32 @@ def energy_from_log(log_energy: np.ndarray, floor: float, gain: float = 1.0) -> 
     ``scripts/calibrate_energy_gain.py``): the floor comes off before the gain, so still pixels stay still."""
     energy = np.maximum(np.exp(np.asarray(log_energy, dtype=np.float32)) - np.float32(floor), np.float32(0.0))
     return energy * np.float32(gain) if gain != 1.0 else energy
+
+
+def with_mirror_images(images: np.ndarray) -> np.ndarray:
+    """float32 ``[2B, C, h, w]``: the batch ``images`` ``[B, C, h, w]``, then each image mirrored left to right: the
+    one batch a motion-energy network reads when its package averages over mirror images (:func:`mirror_average`)."""
+    images = np.asarray(images, np.float32)
+    return np.concatenate([images, images[..., ::-1]])
+
+
+def mirror_average(log_energy: np.ndarray) -> np.ndarray:
+    """float32 ``[B, K, h, w]``: a network's ``log(E + floor)`` outputs ``[2B, K, h, w]`` on :func:`with_mirror_images`'
+    batch, each image's averaged with its mirror image's mirrored back. Why the logs: the network was trained on
+    randomly flipped pictures with an L1 loss on these logs, so both readings estimate the same log energy and their
+    mean errs less than either (rule r50, docs/rules.md)."""
+    log_energy = np.asarray(log_energy, np.float32)
+    half = log_energy.shape[0] // 2
+    return 0.5 * (log_energy[:half] + log_energy[half:, ..., ::-1])
+
+
+def read_energy_net(run: Callable[[np.ndarray], np.ndarray], images: np.ndarray, flip_average: bool) -> np.ndarray:
+    """float32 ``[B, K, h, w]`` ``log(E + floor)``: ``run`` (a motion-energy network, ``[n, 3, h, w]`` input ->
+    ``[n, K, h, w]`` output) on ``images`` ``[B, 3, h, w]`` as fed (:func:`energy_net_input`), or averaged over each
+    image and its mirror image when the package or configuration asks (``energy.flip_average``)."""
+    if not flip_average:
+        return np.asarray(run(np.asarray(images, np.float32)), np.float32)
+    return mirror_average(run(with_mirror_images(images)))
 
 
 def coherent_fill(shape: tuple[int, int, int, int, int], coherence_px: float, seed: int) -> np.ndarray:

@@ -148,6 +148,11 @@ class TrainConfig:
     #: continued model's own). Why: a fine-tune that changes the features as well can lose what the model did well
     #: on pictures unlike its new data (rule r48, docs/rules.md); False: the whole network trains (releases 1-7)
     energy_freeze_encoder: bool = False
+    #: the energy network reads each picture and its mirror image and their log energies are averaged, in every
+    #: prediction and in the exported package (``energy.flip_average``); training never sees it. Why: it was trained
+    #: on randomly flipped pictures, so both readings estimate the same motion and their mean errs less (rule r50,
+    #: docs/rules.md); False: one reading (releases 1-7)
+    energy_flip_average: bool = False
 
     # --- regression baseline ------------------------------------------------------------------------------------------
     regression_channels: tuple[int, ...] = (48, 96, 192, 320, 384)  #: decoder widths at /2, /4, ... (mirrors encoder)

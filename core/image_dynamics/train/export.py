@@ -287,7 +287,8 @@ def _manifest(model: MotionModel, name: str, opset: int, graphs: dict[str, Any],
         **({"energy": {"floor": float(cfg.energy_floor),
                        **({"fill_coherence_px": float(cfg.energy_fill_px)} if cfg.energy_fill_px > 0 else {}),
                        **({"input_key": float(cfg.energy_input_key)} if cfg.energy_input_key > 0 else {}),
-                       **({"gain": float(cfg.energy_gain)} if cfg.energy_gain != 1.0 else {})}}
+                       **({"gain": float(cfg.energy_gain)} if cfg.energy_gain != 1.0 else {}),
+                       **({"flip_average": True} if cfg.energy_flip_average else {})}}
            if model.energy is not None else {}),
         "training": {"config_name": facts["config_name"], "config": facts["config"],
                      "frequency_attention_trained": facts["frequency_attention"],

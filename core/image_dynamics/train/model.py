@@ -209,8 +209,12 @@ class MotionModel(CheckpointedModel):
         if self.energy is None:
             raise InputError("this motion model has no motion-energy network; train its 'energy' stage first")
         image = energy_net_input_tensor(image, self.config.energy_input_key)
-        return energy_from_log(self.energy(image).float().cpu().numpy(), self.config.energy_floor,
-                               self.config.energy_gain)
+
+        def run(batch: np.ndarray) -> np.ndarray:
+            return self.energy(torch.from_numpy(np.ascontiguousarray(batch)).to(image.device)).float().cpu().numpy()
+
+        log_energy = processing.read_energy_net(run, image.float().cpu().numpy(), self.config.energy_flip_average)
+        return energy_from_log(log_energy, self.config.energy_floor, self.config.energy_gain)
 
     @torch.no_grad()
     def predict(self, images: np.ndarray, seed: int | Sequence[int] = 0, steps: int | None = None,
