@@ -305,3 +305,32 @@ def test_training_on_a_mixture_with_unknown_pixels_end_to_end(sets, tmp_path, ca
     assert len(lines) == 4 and all(np.isfinite(r["loss"]) for r in lines)
     assert main(["-q", "train", "--config", "tiny", "--data", f"{sets['a']}:0", "--out", str(tmp_path / "x")]) == 2
     assert "positive number" in capsys.readouterr().err
+
+
+def test_stage_energy_keep_term_holds_a_continued_network_near_its_start(sets, tmp_path):
+    """``energy_keep_weight`` adds the mean log difference from the start network's reading of the same batch: 0 at
+    the first step (the network is its start), recorded in the metrics, and a run with a heavy weight ends nearer its
+    start than the same run without; a model with no energy network to keep is refused."""
+    import image_dynamics.train.loop as loop
+    from image_dynamics.train.model import MotionModel
+
+    cfg = dataclasses.replace(get_config("tiny"), vae_steps=1, diffusion_steps=1, energy_steps=2)
+    loop.train(cfg, sets["a"], tmp_path / "first", device="cpu", stages=("vae", "diffusion", "energy"))
+    start = MotionModel.load(tmp_path / "first" / "model.pt")
+    images = torch.rand(2, 3, cfg.height, cfg.width)
+
+    def moved(name: str, weight: float) -> float:
+        out = loop.train(cfg, sets["a"], tmp_path / name, steps=12, device="cpu", init_from=tmp_path / "first",
+                         stages=("energy",), settings=(f"energy_keep_weight={weight}", "energy_lr=3e-3",
+                                                       "energy_ema_decay=0"))
+        with torch.no_grad():
+            return float((MotionModel.load(out).energy(images) - start.energy(images)).abs().mean())
+
+    free, kept = moved("free", 0), moved("kept", 50)
+    assert kept < 0.3 * free
+    rows = [json.loads(line) for line in (tmp_path / "kept" / "metrics.jsonl").read_text().splitlines()]
+    keeps = [r["keep"] for r in rows if r.get("stage") == "energy"]
+    assert len(keeps) == 12 and keeps[0] == pytest.approx(0.0, abs=1e-6) and max(keeps) > 0
+    with pytest.raises(InputError, match="energy_keep_weight keeps a continued energy network"):
+        loop.train(cfg, sets["a"], tmp_path / "no_start", device="cpu", stages=("vae", "diffusion", "energy"),
+                   settings=("energy_keep_weight=1",))

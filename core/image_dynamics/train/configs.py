@@ -148,6 +148,11 @@ class TrainConfig:
     #: continued model's own). Why: a fine-tune that changes the features as well can lose what the model did well
     #: on pictures unlike its new data (rule r48, docs/rules.md); False: the whole network trains (releases 1-7)
     energy_freeze_encoder: bool = False
+    #: weight in stage 4's loss of a term that keeps the network saying what the network its run started from says
+    #: on the same pictures (the mean ``|log(E + floor)|`` difference, :func:`~.energy_net.keep_loss`); needs
+    #: ``--init-from``. Why: what a continued network forgets is what its start did well on pictures unlike the new
+    #: data (the places, rule r51 in docs/rules.md: learning without forgetting); 0: no such term (releases 1-7)
+    energy_keep_weight: float = 0.0
     #: the energy network reads each picture and its mirror image and their log energies are averaged, in every
     #: prediction and in the exported package (``energy.flip_average``); training never sees it. Why: it was trained
     #: on randomly flipped pictures, so both readings estimate the same motion and their mean errs less (rule r50,
@@ -254,6 +259,9 @@ class TrainConfig:
                 or self.height % self.energy_mean_pool or not self.energy_mean_ratio_cap > 1:
             raise InputError(f"config '{self.name}': energy_mean_weight must be >= 0, energy_mean_pool a divisor of "
                              f"{self.width} and {self.height}, energy_mean_ratio_cap above 1")
+        if not self.energy_keep_weight >= 0:
+            raise InputError(f"config '{self.name}': energy_keep_weight must be 0 or more, got "
+                             f"{self.energy_keep_weight}")
         if not 0 <= self.energy_unknown_weight <= 1:
             raise InputError(f"config '{self.name}': energy_unknown_weight must be in [0, 1], got "
                              f"{self.energy_unknown_weight}")

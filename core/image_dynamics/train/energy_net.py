@@ -134,6 +134,14 @@ def batch_energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, known: n
                        mean_ratio_cap=config.energy_mean_ratio_cap)
 
 
+def keep_loss(pred_log: torch.Tensor, start_log: torch.Tensor) -> torch.Tensor:
+    """Mean ``|pred_log - start_log|`` over pixels and bands (``[B, K, H, W]`` each, ``log(E + floor)``): how far a
+    continued network's reading of a batch has moved from its start's
+    (:attr:`~.configs.TrainConfig.energy_keep_weight`).
+    Every pixel counts, known or not: the start's reading is defined everywhere."""
+    return (pred_log.float() - start_log.float()).abs().mean()
+
+
 def energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, floor: float, level_weight: float,
                 known: torch.Tensor | None = None, mean_weight: float = 0.0, mean_pool: int = 4,
                 mean_ratio_cap: float = 50.0) -> tuple[torch.Tensor, dict[str, float]]:

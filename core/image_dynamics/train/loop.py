@@ -66,7 +66,7 @@ from .data import (
     vae_batch,
 )
 from .diffusion import diffusion_loss
-from .energy_net import batch_energy_loss, energy_net_input_tensor, log_band_energy_targets
+from .energy_net import batch_energy_loss, energy_net_input_tensor, keep_loss, log_band_energy_targets
 from .model import CHECKPOINT_FORMAT, MotionModel, config_from_facts, load_payload, resolve_device, save_payload
 from .regression import RegressionModel, regression_loss
 from .vae import vae_loss
@@ -738,6 +738,7 @@ class _EnergyStage(_Stage):
             # a trained network's weights count as an average already: no warm-up towards them
             t.energy_ema = _EMA(_energy_parameters(t.model), cfg.energy_ema_decay, warmed=trained_before)
         self.stream = ShardStream(t.data, t.seed, STAGE_KEYS["energy"], cfg.energy_shard_batches)
+        self.start_net = self._start_net() if cfg.energy_keep_weight > 0 else None
         t.model.energy.train()
         t.model.energy.freeze_encoder(cfg.energy_freeze_encoder)
         trained = [p for p in t.model.energy.parameters() if p.requires_grad]
@@ -751,10 +752,27 @@ class _EnergyStage(_Stage):
         # what the exported package will feed it (after the camera: a photo's own exposure)
         imgs = energy_net_input_tensor(_image_batch(torch.from_numpy(images), t.device), cfg.energy_input_key)
         target_log = torch.from_numpy(log_band_energy_targets(target, t.data.stats, cfg.energy_floor)).to(t.device)
-        loss, metrics = batch_energy_loss(t.model.energy(imgs), target_log, known, cfg)
+        pred_log = t.model.energy(imgs)
+        loss, metrics = batch_energy_loss(pred_log, target_log, known, cfg)
+        if self.start_net is not None:
+            with torch.no_grad():
+                start_log = self.start_net(imgs)
+            keep = keep_loss(pred_log, start_log)
+            loss = loss + cfg.energy_keep_weight * keep
+            metrics.update(loss=loss.item(), keep=keep.item())
         metrics["lr"] = self.apply(loss, i, cfg)
         t.energy_ema.update(_energy_parameters(t.model))
         return metrics
+
+    def _start_net(self) -> torch.nn.Module:
+        """The energy network the run started from (its ``--init-from`` model's, read again so that a resumed run
+        has it too), frozen, for :attr:`~.configs.TrainConfig.energy_keep_weight`'s term."""
+        start = load_motion_model(self.t.init_from).energy if self.t.init_from is not None else None
+        if start is None:
+            raise InputError("energy_keep_weight keeps a continued energy network near its start: continue a model "
+                             "that has one (--init-from) or leave it at 0")
+        start.requires_grad_(False)
+        return start.to(self.t.device).eval()
 
     def end(self) -> None:
         self.t.write_model()
