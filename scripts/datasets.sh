@@ -120,6 +120,25 @@ render_rl23_data() {
         --count 2000 --seed 0
 }
 
+# rule r52: RL23's sets with release 6's four Blender training sets beside them (the sets release 7's network was
+# trained on, replayed so that what it read well stays read well), about a third of the draws
+RL27_MIXTURE=("${RL23_MIXTURE[@]}" render_train_v4_160:1.5 render_train_v5_160:1.5 render_train_rockery_96:1.5
+              render_v7_r5fam:3)
+
+# a guard run from release 7's rebuilt network (its gain reset to 1) with seed 37, as rules r46-r52's, on the given
+# sets (rendered first: RL23's, and release 6's when named), then judged by the standing clauses:
+# release7_guard_run NAME STEPS SNAPSHOT_EVERY DATASET:WEIGHT... (TRAIN_SETTINGS from the environment, as guard_run)
+release7_guard_run() {
+    local name=$1 steps=$2 every=$3
+    shift 3
+    render_rl23_data
+    case " $* " in *" render_train_v4_160:"*) render_release6_data ;; esac
+    release7_package
+    recover_weights "$RELEASE7" "$RUNS/release7_recovered/model.pt"
+    guard_run "$name" "$RUNS/release7_recovered/model.pt" "$steps" "$every" 37 "$@"
+    judge_standing "$name"
+}
+
 # a package's torch weights rebuilt by train.recover (made once): recover_weights PACKAGE OUT.pt
 recover_weights() {
     [ -f "$2" ] || $PY -c "from image_dynamics.train.loop import load_motion_model

@@ -12,12 +12,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh  # RUNS, PY, RL23_MIXTURE, render_rl23_data, release7_package, recover_weights, guard_run
+source scripts/datasets.sh  # RL23_MIXTURE, release7_guard_run
 
-render_rl23_data
-
-release7_package
-recover_weights "$RELEASE7" "$RUNS/release7_recovered/model.pt"
-name=rl23
-guard_run $name "$RUNS/release7_recovered/model.pt" 1600 400 37 "${RL23_MIXTURE[@]}"
-judge_standing $name
+release7_guard_run rl23 1600 400 "${RL23_MIXTURE[@]}"

@@ -12,18 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh  # RUNS, PY, RL23_MIXTURE, render_rl23_data, release7_package, recover_weights, guard_run
+source scripts/datasets.sh  # RUNS, PY, RL23_MIXTURE, release7_guard_run
 
 STEPS=${STEPS:-1600}
 EVERY=${EVERY:-400}
-render_rl23_data
-
-release7_package
-recover_weights "$RELEASE7" "$RUNS/release7_recovered/model.pt"
 name=${NAME:-rl24f}
-TRAIN_SETTINGS=energy_freeze_encoder=true guard_run $name "$RUNS/release7_recovered/model.pt" $STEPS $EVERY 37 \
-    "${RL23_MIXTURE[@]}"
-judge_standing $name
+TRAIN_SETTINGS=energy_freeze_encoder=true release7_guard_run $name $STEPS $EVERY "${RL23_MIXTURE[@]}"
 [ "$name" = rl24f ] || exit 0  # rule r49's shorter run RL25F has no mixes
 
 # S: the best validation mean AUC among the snapshots before the last, the earlier within TIE_AUC
