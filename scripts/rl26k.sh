@@ -9,11 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh  # RUNS, PY, RL23_MIXTURE, render_rl23_data, release7_package, recover_weights, guard_run
+source scripts/datasets.sh  # RL23_MIXTURE, release7_guard_run
 
-render_rl23_data
-release7_package
-recover_weights "$RELEASE7" "$RUNS/release7_recovered/model.pt"
-TRAIN_SETTINGS="energy_freeze_encoder=true energy_keep_weight=1" guard_run rl26k \
-    "$RUNS/release7_recovered/model.pt" 800 200 37 "${RL23_MIXTURE[@]}"
-judge_standing rl26k
+TRAIN_SETTINGS="energy_freeze_encoder=true energy_keep_weight=1" release7_guard_run rl26k 800 200 "${RL23_MIXTURE[@]}"
