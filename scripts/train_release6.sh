@@ -46,26 +46,13 @@ CANDIDATE=$RUNS/rz100_onnx/default
 #    the three unchanged graphs point at release 5's files (the same weights; a re-export differs in bytes only) and
 #    whose data note names the whole lineage (the export's own names only run RZ's data)
 PACKAGE=$RUNS/release6_pkg/default
-if [ ! -f "$PACKAGE/model.json" ]; then
-    mkdir -p "$(dirname "$PACKAGE")" && cp -r "$RELEASE5" "$PACKAGE" && cp "$CANDIDATE/energy_net.onnx" "$PACKAGE/"
-    $PY - "$CANDIDATE" "$RELEASE5" "$PACKAGE" <<'EOF'
-import json, sys
-candidate, release5, package = sys.argv[1:]
-doc = json.load(open(f"{candidate}/model.json"))
-old = json.load(open(f"{release5}/model.json"))
-doc["files"] = {k: doc["files"][k] if k == "energy_net.onnx" else old["files"][k] for k in old["files"]}
-doc["data_note"] = ("release 5 (2000 samples from synth_train (synthetic-v1), 1000 from render_train "
-                    "(blender-v4), 1000 from render_train_v5 (blender-v5), 320 from render_train_rockery "
-                    "(blender-v6 families=rockery)) trained on for 100 steps of stage 4: 2000 samples from "
-                    "synth_train at weight 0.17, the first 160 of render_train at 0.17, the first 160 of "
-                    "render_train_v5 at 0.17, the first 96 of render_train_rockery at 0.17, 256 samples from "
-                    "render_v7_r5fam (blender-v7 families=coast,lake,meadow,rockery,village,waterfront) at "
-                    "0.33; half the pictures zoomed by up to 3x; 256x160")
-doc["export"]["note"] = ("image_encoder, denoiser and vae_decoder are release 5's files, byte for byte (the same "
-                         "weights; only the motion-energy network was trained)")
-with open(f"{package}/model.json", "w") as f:
-    json.dump(doc, f, indent=1)
-    f.write("\n")
-EOF
-fi
+[ -f "$PACKAGE/model.json" ] || $PY scripts/assemble_release.py "$RELEASE5" "$CANDIDATE" "$PACKAGE" \
+    --data-note "release 5 (2000 samples from synth_train (synthetic-v1), 1000 from render_train (blender-v4), \
+1000 from render_train_v5 (blender-v5), 320 from render_train_rockery (blender-v6 families=rockery)) trained on for \
+100 steps of stage 4: 2000 samples from synth_train at weight 0.17, the first 160 of render_train at 0.17, the first \
+160 of render_train_v5 at 0.17, the first 96 of render_train_rockery at 0.17, 256 samples from render_v7_r5fam \
+(blender-v7 families=coast,lake,meadow,rockery,village,waterfront) at 0.33; half the pictures zoomed by up to 3x; \
+256x160" \
+    --note "image_encoder, denoiser and vae_decoder are release 5's files, byte for byte (the same weights; only the \
+motion-energy network was trained)"
 echo "release 6 package: $PACKAGE (all but the export date and parity figures as shipped)"

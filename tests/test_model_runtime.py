@@ -50,7 +50,7 @@ from image_dynamics.train.export import export_package  # noqa: E402
 from image_dynamics.train.loop import train_regression  # noqa: E402
 from image_dynamics.train.model import MotionModel, export_graphs  # noqa: E402
 
-from .conftest import edit_manifest  # noqa: E402
+from .conftest import edit_manifest, load_script  # noqa: E402
 
 W, H = 64, 40
 #: measured: the full 10-step sample differs from torch by at most ~1.3e-6 of its largest coefficient (fp32, CPU)
@@ -421,6 +421,31 @@ def test_a_package_that_averages_mirror_images_says_of_a_mirrored_picture_the_mi
     assert not np.allclose(got, predictor.predict(image, seed=4, cache=False).coeffs)
     check_energy_field(tmp_path / "flipped", tmp_path, "flip_average", False, "yes",
                        "'energy.flip_average' must be true or false, got 'yes'")
+
+
+def test_a_release_is_assembled_from_the_base_package_and_the_candidates_energy_network(
+        run_dir: Path, package_dir: Path, samples, tmp_path: Path):
+    """scripts/assemble_release.py: the base's graphs byte for byte, the candidate's energy network, its model.json
+    with the lineage's data note; the result loads with every hash checked, predicts like the candidate, and an
+    existing folder is never overwritten."""
+    assemble_release = load_script("assemble_release")
+    model = MotionModel.load(run_dir / "model.pt")
+    with torch.no_grad():
+        next(model.energy.parameters()).mul_(0.5)  # a trained-again energy network: other weights
+    model.save(tmp_path / "candidate.pt")
+    assert run("-q", "export", tmp_path / "candidate.pt", "-o", tmp_path / "candidate") == 0
+    out = tmp_path / "release"
+    package = assemble_release.assemble(package_dir, tmp_path / "candidate", out, "the whole lineage", "kept")
+    for name in ("image_encoder.onnx", "denoiser.onnx", "vae_decoder.onnx"):
+        assert (out / name).read_bytes() == (package_dir / name).read_bytes()
+    assert (out / "energy_net.onnx").read_bytes() == (tmp_path / "candidate" / "energy_net.onnx").read_bytes()
+    assert package.data_note == "the whole lineage" and package.doc["export"]["note"] == "kept"
+    image = samples["images"][1]
+    got = MotionPredictor(out, provider="cpu").predict(image, seed=2, cache=False).coeffs
+    expected = MotionPredictor(tmp_path / "candidate", provider="cpu").predict(image, seed=2, cache=False).coeffs
+    assert np.abs(got - expected).max() <= SAMPLE_RTOL * np.abs(expected).max()
+    with pytest.raises(SystemExit, match="exists"):
+        assemble_release.assemble(package_dir, tmp_path / "candidate", out, "again", "again")
 
 
 def test_numpy_sampler_reproduces_the_torch_sampler_step_for_step():
