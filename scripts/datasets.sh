@@ -120,10 +120,16 @@ render_rl23_data() {
         --count 2000 --seed 0
 }
 
+# close-ups of single plants (generator v10's specimen family, the last before still life), as RL13 trained on them
+# (scripts/specimen_candidates.sh renders all 256); rule r52 replays the first 128
+render_specimen_v10() {
+    render_with v10 be84763 "$DATA/render_specimen_v10_256" "${1:-256}" 31 specimen
+}
+
 # rule r52: RL23's sets with release 6's four Blender training sets beside them (the sets release 7's network was
-# trained on, replayed so that what it read well stays read well), about a third of the draws
+# trained on, replayed so that what it read well stays read well) and RL13's plant close-ups, about 40 % of the draws
 RL27_MIXTURE=("${RL23_MIXTURE[@]}" render_train_v4_160:1.5 render_train_v5_160:1.5 render_train_rockery_96:1.5
-              render_v7_r5fam:3)
+              render_v7_r5fam:3 render_specimen_v10_256:1.5)
 
 # a guard run from release 7's rebuilt network (its gain reset to 1) with seed 37, as rules r46-r52's, on the given
 # sets (rendered first: RL23's, and release 6's when named), then judged by the standing clauses:
@@ -133,6 +139,7 @@ release7_guard_run() {
     shift 3
     render_rl23_data
     case " $* " in *" render_train_v4_160:"*) render_release6_data ;; esac
+    case " $* " in *" render_specimen_v10_256:"*) render_specimen_v10 128 ;; esac
     release7_package
     recover_weights "$RELEASE7" "$RUNS/release7_recovered/model.pt"
     guard_run "$name" "$RUNS/release7_recovered/model.pt" "$steps" "$every" 37 "$@"
