@@ -18,7 +18,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source scripts/datasets.sh  # DATA, RUNS, GEN, PY, RELEASE6, render_with, render_release6_data, render_heldout_sets
+source scripts/datasets.sh  # DATA, RUNS, GEN, PY, RELEASE6, render_with, render_release6_data, render_heldout_sets,
+                            # render_specimen_v10
 release6_package
 
 # 1. data: release 6's, 256 specimen scenes of generator v8, and for RS3 the first 320 scenes of the v4 set
@@ -26,7 +27,7 @@ render_release6_data
 render_with v4 3ab635f "$DATA/render_train_v4_320" 320 1
 render_with v8 434d7ac "$DATA/render_specimen_256" 256 31 specimen
 render_with v9 76bed91 "$DATA/render_specimen_v9_256" 256 31 specimen
-render_with v10 be84763 "$DATA/render_specimen_v10_256" 256 31 specimen
+render_specimen_v10
 render_with v11 f890642 "$DATA/render_still_life_256" 256 43 still_life
 render_with v12 09f7fd9 "$DATA/render_still_life_v12_256" 256 43 still_life
 render_with v12 09f7fd9 "$DATA/render_water_v12_256" 256 101 coast,lake,waterfront  # RL7 (rule r27)

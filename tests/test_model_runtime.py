@@ -423,6 +423,34 @@ def test_a_package_that_averages_mirror_images_says_of_a_mirrored_picture_the_mi
                        "'energy.flip_average' must be true or false, got 'yes'")
 
 
+def test_model_with_changes_a_setting_and_refuses_bad_fields_and_existing_files(run_dir: Path, tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch):
+    """scripts/model_with.py: the weights copied as they are with the setting changed; a field that does not exist,
+    one that shapes the networks and a value of the wrong type each get one line and write nothing; an existing
+    file is never overwritten."""
+    model_with = load_script("model_with")
+
+    def main_with(*args) -> None:
+        monkeypatch.setattr("sys.argv", ["model_with.py", *map(str, args)])
+        model_with.main()
+
+    out = tmp_path / "flipped.pt"
+    main_with(run_dir / "model.pt", out, "energy_flip_average=true")
+    changed, original = MotionModel.load(out), MotionModel.load(run_dir / "model.pt")
+    assert changed.config.energy_flip_average and not original.config.energy_flip_average
+    assert all(torch.equal(a, b) for a, b in zip(changed.state_dict().values(), original.state_dict().values()))
+    for setting, message in (("no_such_field=1", "no configuration field 'no_such_field'"),
+                             ("width=128", "'width' shapes the networks or the data"),
+                             ("energy_flip_average=maybe", "'maybe' is not a bool")):
+        with pytest.raises(SystemExit, match=message):
+            main_with(run_dir / "model.pt", tmp_path / "bad.pt", setting)
+        assert not (tmp_path / "bad.pt").exists()
+    before = out.read_bytes()
+    with pytest.raises(SystemExit, match="exists: choose another name"):
+        main_with(run_dir / "model.pt", out, "energy_flip_average=false")
+    assert out.read_bytes() == before
+
+
 def test_a_release_is_assembled_from_the_base_package_and_the_candidates_energy_network(
         run_dir: Path, package_dir: Path, samples, tmp_path: Path):
     """scripts/assemble_release.py: the base's graphs byte for byte, the candidate's energy network, its model.json
