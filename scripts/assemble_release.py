@@ -8,7 +8,8 @@ again), CANDIDATE the export of the chosen, calibrated model (``image-dynamics e
 CANDIDATE's energy network (``energy_net.onnx``, and its fp16 file if exported), BASE's README, and CANDIDATE's
 ``model.json`` (the energy network's floor, gain and settings, the training facts) whose ``files`` entries name
 BASE's files for the unchanged graphs (a re-export differs in bytes only), whose ``data_note`` is TEXT (the whole
-lineage: an export names only its own run's data) and whose ``export.note`` says what was kept. The result is loaded and every hash checked. OUT is never overwritten.
+lineage: an export names only its own run's data) and whose ``export.note`` says what was kept. The result is
+loaded and every hash checked. OUT is never overwritten.
 """
 
 from __future__ import annotations
