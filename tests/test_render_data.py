@@ -128,7 +128,8 @@ def test_layout_is_a_pure_function_of_the_seed_and_families_have_motion():
         assert np.array_equal(m.displace(pts, [3.0, 40.0]), b.motions[pid].displace(pts, [3.0, 40.0]))
     for family in FAMILIES:
         spec = layout(5, 96, 60, family)
-        assert bool(spec.motions) == (family != "still_life"), family  # all but the still close-ups have motion
+        if family != "towers":  # towers: street trees in half the scenes (its own test)
+            assert bool(spec.motions) == (family != "still_life"), family  # all but the still close-ups move
         assert any(o.part == 0 for o in spec.objects), family  # and something static
 
 
@@ -549,3 +550,26 @@ def test_quayside_scenes_put_still_dim_paving_and_calm_water_side_by_side():
         # every family draws the world alike from the seed, so the quay is the lake's 0.5-1.6 stops darker
         assert -1.6 <= spec.world["exposure"] - layout(seed, 256, 160, "lake").world["exposure"] <= -0.5, seed
     assert sides == {-1.0, 1.0}
+
+
+def test_towers_scenes_show_still_blocks_whose_facades_are_grids_turned_to_the_camera():
+    # the photo this family answers: the validation set's city towers, office blocks with rows of windows that every
+    # frozen-encoder network moved as if they were foliage
+    styles_seen, trees = set(), 0
+    for seed in range(16):
+        spec = layout(seed, 256, 160, "towers")
+        movers = {o.name for o in spec.objects if o.part > 0}
+        assert movers <= {"leaf_crown", "trunk"}, (seed, movers)  # blocks, grids, cars, paving, skyline: still
+        trees += bool(movers)
+        towers = [o for o in spec.objects if o.name == "tower"]
+        grids = [o for o in spec.objects if o.name == "tower_grid"]
+        assert towers and len(grids) == len(towers), seed  # every block shows at least one face with its grid
+        for grid in grids:
+            styles_seen.add(grid.material["kind"])
+            centre = grid.verts.mean(axis=0)
+            assert np.linalg.norm(centre[:2]) < 2500, seed
+        uv = spec.camera.project(np.concatenate([g.verts for g in grids]))
+        inside = (uv[:, 0] >= 0) & (uv[:, 0] < 256) & (uv[:, 1] >= 0) & (uv[:, 1] < 160)
+        assert inside.mean() > 0.05, seed  # the grids are in the picture, not behind the camera
+    assert styles_seen == {"glass", "metal"}  # windows in walls or bands, and mullions over glass
+    assert 0 < trees < 16
