@@ -92,6 +92,13 @@ render_v16_mix() {
     render_with v16 97614f5 "$DATA/render_v16_mix_1024" "${1:-1024}" 113
 }
 
+# still city blocks whose facades are grids of windows, glass bands or mullions (generator v17's towers family): the
+# guard the static-only view city_towers needs, whose office facades every frozen-encoder run moved as if they were
+# foliage (RL24F-RL27R, rule r53); started 2026-12-06, resumable
+render_towers() {
+    render_with v17 18e855c "$DATA/render_towers_v17_192" "${1:-192}" 127 towers
+}
+
 # the Blender sets (DATASET:WEIGHT under $DATA) of run RL13 (rule r34), and of RL15 (r37): RL13's plus the calm water
 # and the v12 mix's first 752 scenes; RL16 and RL17 add one set each
 RL13_MIXTURE=(render_train_v4_320:1 render_train_v5_160:1 render_train_rockery_96:1 render_v7_r5fam:2
@@ -130,6 +137,7 @@ render_specimen_v10() {
 # trained on, replayed so that what it read well stays read well) and RL13's plant close-ups, about 40 % of the draws
 RL27_MIXTURE=("${RL23_MIXTURE[@]}" render_train_v4_160:1.5 render_train_v5_160:1.5 render_train_rockery_96:1.5
               render_v7_r5fam:3 render_specimen_v10_256:1.5)
+RL28_MIXTURE=("${RL27_MIXTURE[@]}" render_towers_v17_192:3)  # rule r53: RL27R's and the city blocks
 
 # a guard run from release 7's rebuilt network (its gain reset to 1) with seed 37, as rules r46-r52's, on the given
 # sets (rendered first: RL23's, and release 6's when named), then judged by the standing clauses:
@@ -140,6 +148,7 @@ release7_guard_run() {
     render_rl23_data
     case " $* " in *" render_train_v4_160:"*) render_release6_data ;; esac
     case " $* " in *" render_specimen_v10_256:"*) render_specimen_v10 128 ;; esac
+    case " $* " in *" render_towers_v17_192:"*) render_towers 192 ;; esac
     release7_package
     recover_weights "$RELEASE7" "$RUNS/release7_recovered/model.pt"
     guard_run "$name" "$RUNS/release7_recovered/model.pt" "$steps" "$every" 37 "$@"
