@@ -573,3 +573,17 @@ def test_towers_scenes_show_still_blocks_whose_facades_are_grids_turned_to_the_c
         assert inside.mean() > 0.05, seed  # the grids are in the picture, not behind the camera
     assert styles_seen == {"glass", "metal"}  # windows in walls or bands, and mullions over glass
     assert 0 < trees < 16
+
+
+def test_outcrop_scenes_stand_still_bedded_rock_among_swaying_trees():
+    # the photo this family answers: the places set's slope, a sandstone pinnacle and cliff among pines
+    for seed in range(8):
+        spec = layout(seed, 256, 160, "outcrop")
+        movers = {o.name for o in spec.objects if o.part > 0}
+        assert movers <= {"leaf_crown", "trunk", "tree_line", "grass", "dry_grass"}, (seed, movers)
+        assert "leaf_crown" in movers, seed
+        rock = [o for o in spec.objects if o.name == "outcrop"]
+        assert len(rock) == 1 and rock[0].part == 0 and rock[0].material["kind"] == "sandstone", seed
+        uv = spec.camera.project(rock[0].verts)
+        inside = (uv[:, 0] >= 0) & (uv[:, 0] < 256) & (uv[:, 1] >= 0) & (uv[:, 1] < 160)
+        assert inside.mean() > 0.05, seed  # the rock is in the picture

@@ -142,9 +142,9 @@ def test_a_still_life_close_up_renders_all_known_and_exactly_still(seed):
 
 
 @pytest.mark.parametrize("family, seed", [("rockery", 2), ("promenade", 3), ("promenade", 6), ("specimen", 0),
-                                          ("calm_water", 1), ("park", 1), ("towers", 7)])
+                                          ("calm_water", 1), ("park", 1), ("towers", 7), ("outcrop", 0)])
 # crag; slabs, gravel; a potted shrub before a wall; a harbour quay before calm water; trees beyond a lawn; a street
-# tree between office blocks
+# tree between office blocks; pale bedded rock among trees
 def test_still_surface_families_render_their_stones_and_floors_still_and_known_and_their_plants_moving(family, seed):
     from image_dynamics.data.render.worker import render_scene
 

@@ -295,10 +295,12 @@ def _material(m: dict, flat: bool) -> bpy.types.Material:
             brick.inputs["Mortar Size"].default_value = 0.006
         brick.inputs["Mortar"].default_value = (*mortar, 1)
         colour = brick.outputs["Color"]
-    if kind in ("rock", "crag", "gravel", "mountain", "dirt", "sand", "meadow_ground", "lawn", "bark", "asphalt"):
+    if kind in ("rock", "crag", "gravel", "mountain", "dirt", "sand", "meadow_ground", "lawn", "bark", "asphalt",
+                "sandstone"):
         vor = nodes.new("ShaderNodeTexVoronoi")
         links.new(vec, vor.inputs["Vector"])
-        grain = {"mountain": 0.02, "crag": 3.0, "gravel": 40.0, "lawn": 60.0, "asphalt": 80.0}.get(kind, 6.0)
+        grain = {"mountain": 0.02, "crag": 3.0, "gravel": 40.0, "lawn": 60.0, "asphalt": 80.0, "sandstone": 2.0}.get(
+            kind, 6.0)
         vor.inputs["Scale"].default_value = grain * scale
         mix = nodes.new("ShaderNodeMixRGB")
         mix.blend_type = "MULTIPLY"
@@ -306,7 +308,7 @@ def _material(m: dict, flat: bool) -> bpy.types.Material:
         links.new(colour, mix.inputs[1])
         links.new(vor.outputs["Distance"], mix.inputs[2])
         colour = mix.outputs[0]
-    if kind == "crag":
+    if kind in ("crag", "sandstone"):
         # patches of moss and lichen, fixed to the stone like every texture here (still stone can look busy)
         moss_tex = nodes.new("ShaderNodeTexNoise")
         links.new(vec, moss_tex.inputs["Vector"])
