@@ -99,6 +99,13 @@ render_towers() {
     render_with v17 18e855c "$DATA/render_towers_v17_192" "${1:-192}" 127 towers
 }
 
+# pinnacles and cliffs of pale bedded rock among tall trees (generator v18's outcrop family): the guard the places
+# set's slope needs, whose sandstone every frozen-encoder run moved with the leaves (RL24F-RL28T); started
+# 2026-12-06, resumable
+render_outcrop() {
+    render_with v18 5b3afb8 "$DATA/render_outcrop_v18_160" "${1:-160}" 131 outcrop
+}
+
 # the Blender sets (DATASET:WEIGHT under $DATA) of run RL13 (rule r34), and of RL15 (r37): RL13's plus the calm water
 # and the v12 mix's first 752 scenes; RL16 and RL17 add one set each
 RL13_MIXTURE=(render_train_v4_320:1 render_train_v5_160:1 render_train_rockery_96:1 render_v7_r5fam:2
