@@ -145,6 +145,7 @@ render_specimen_v10() {
 RL27_MIXTURE=("${RL23_MIXTURE[@]}" render_train_v4_160:1.5 render_train_v5_160:1.5 render_train_rockery_96:1.5
               render_v7_r5fam:3 render_specimen_v10_256:1.5)
 RL28_MIXTURE=("${RL27_MIXTURE[@]}" render_towers_v17_192:3)  # rule r53: RL27R's and the city blocks
+RL29_MIXTURE=("${RL28_MIXTURE[@]}" render_outcrop_v18_160:3)  # rule r54: RL28T's and pale rock among trees
 
 # a guard run from release 7's rebuilt network (its gain reset to 1) with seed 37, as rules r46-r52's, on the given
 # sets (rendered first: RL23's, and release 6's when named), then judged by the standing clauses:
@@ -156,6 +157,7 @@ release7_guard_run() {
     case " $* " in *" render_train_v4_160:"*) render_release6_data ;; esac
     case " $* " in *" render_specimen_v10_256:"*) render_specimen_v10 128 ;; esac
     case " $* " in *" render_towers_v17_192:"*) render_towers 192 ;; esac
+    case " $* " in *" render_outcrop_v18_160:"*) render_outcrop 160 ;; esac
     release7_package
     recover_weights "$RELEASE7" "$RUNS/release7_recovered/model.pt"
     guard_run "$name" "$RUNS/release7_recovered/model.pt" "$steps" "$every" 37 "$@"
