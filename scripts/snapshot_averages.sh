@@ -8,6 +8,8 @@
 #
 #   bash scripts/snapshot_averages.sh NAME RUN "A:B ..." [W:X:Y:Z]
 #   e.g. bash scripts/snapshot_averages.sh avg_rl28t rl28t "400:800 600:800" 200:400:600:800
+# A step may name another run's snapshot as OTHER@STEP (rule r58: two runs from one start with one frozen encoder,
+# whose decoders are averaged as a model soup): bash scripts/snapshot_averages.sh soup_r58 rl29o "400:rl30u@700"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,15 +21,20 @@ four=${4:-}
 [ -d "$RELEASE7" ] || release7_package
 out=$RUNS/$name
 mkdir -p "$out"
-snapshot() { echo "$RUNS/$run/snapshots/model_step$(printf %06d "$1").pt"; }
+snapshot() {  # STEP or OTHER_RUN@STEP -> its snapshot file
+    case $1 in
+        *@*) echo "$RUNS/${1%@*}/snapshots/model_step$(printf %06d "${1#*@}").pt" ;;
+        *) echo "$RUNS/$run/snapshots/model_step$(printf %06d "$1").pt" ;;
+    esac
+}
 average() {  # average A.pt B.pt OUT.pt
     [ -f "$3" ] || $PY scripts/mix_energy_weights.py "$1" "$2" --amount 0.5 -o "$3"
 }
 models=()
 for pair in "${pairs[@]}"; do
     a=${pair%:*} b=${pair#*:}
-    average "$(snapshot "$a")" "$(snapshot "$b")" "$out/s${a}_s${b}.pt"
-    models+=("$out/s${a}_s${b}.pt")
+    average "$(snapshot "$a")" "$(snapshot "$b")" "$out/s${a/@/_}_s${b/@/_}.pt"
+    models+=("$out/s${a/@/_}_s${b/@/_}.pt")
 done
 if [ -n "$four" ]; then
     IFS=: read -r w x y z <<< "$four"
