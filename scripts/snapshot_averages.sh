@@ -8,6 +8,7 @@
 #
 #   bash scripts/snapshot_averages.sh NAME RUN "A:B ..." [W:X:Y:Z]
 #   e.g. bash scripts/snapshot_averages.sh avg_rl28t rl28t "400:800 600:800" 200:400:600:800
+# AMOUNT (environment, default 0.5) is B's share in each pair: (1 - AMOUNT) x A + AMOUNT x B (rule r59).
 # A step may name another run's snapshot as OTHER@STEP (rule r58: two runs from one start with one frozen encoder,
 # whose decoders are averaged as a model soup): bash scripts/snapshot_averages.sh soup_r58 rl29o "400:rl30u@700"
 set -euo pipefail
@@ -27,14 +28,17 @@ snapshot() {  # STEP or OTHER_RUN@STEP -> its snapshot file
         *) echo "$RUNS/$run/snapshots/model_step$(printf %06d "$1").pt" ;;
     esac
 }
-average() {  # average A.pt B.pt OUT.pt
-    [ -f "$3" ] || $PY scripts/mix_energy_weights.py "$1" "$2" --amount 0.5 -o "$3"
+amount=${AMOUNT:-0.5}
+average() {  # average A.pt B.pt OUT.pt [B's share, default 0.5]
+    [ -f "$3" ] || $PY scripts/mix_energy_weights.py "$1" "$2" --amount "${4:-0.5}" -o "$3"
 }
 models=()
 for pair in "${pairs[@]}"; do
     a=${pair%:*} b=${pair#*:}
-    average "$(snapshot "$a")" "$(snapshot "$b")" "$out/s${a/@/_}_s${b/@/_}.pt"
-    models+=("$out/s${a/@/_}_s${b/@/_}.pt")
+    pair=$out/s${a/@/_}_s${b/@/_}.pt
+    [ "$amount" = 0.5 ] || pair=$out/s${a/@/_}_s${b/@/_}_a${amount/./}.pt
+    average "$(snapshot "$a")" "$(snapshot "$b")" "$pair" "$amount"
+    models+=("$pair")
 done
 if [ -n "$four" ]; then
     IFS=: read -r w x y z <<< "$four"
