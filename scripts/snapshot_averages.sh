@@ -35,10 +35,10 @@ average() {  # average A.pt B.pt OUT.pt [B's share, default 0.5]
 models=()
 for pair in "${pairs[@]}"; do
     a=${pair%:*} b=${pair#*:}
-    pair=$out/s${a/@/_}_s${b/@/_}.pt
-    [ "$amount" = 0.5 ] || pair=$out/s${a/@/_}_s${b/@/_}_a${amount/./}.pt
-    average "$(snapshot "$a")" "$(snapshot "$b")" "$pair" "$amount"
-    models+=("$pair")
+    mix=$out/s${a/@/_}_s${b/@/_}.pt
+    [ "$amount" = 0.5 ] || mix=$out/s${a/@/_}_s${b/@/_}_a${amount/./}.pt
+    average "$(snapshot "$a")" "$(snapshot "$b")" "$mix" "$amount"
+    models+=("$mix")
 done
 if [ -n "$four" ]; then
     IFS=: read -r w x y z <<< "$four"

@@ -449,6 +449,12 @@ def test_promenade_scenes_put_still_slabs_or_gravel_in_front_of_water_or_a_park_
     assert beyond == {"water", "park"}
 
 
+def _in_frame(spec, points: np.ndarray) -> np.ndarray:
+    """bool ``[N]``: which of the world points (metres, ``[N, 3]``) the scene's camera projects inside its frame."""
+    uv = spec.camera.project(points)
+    return (uv[:, 0] >= 0) & (uv[:, 0] < spec.camera.width) & (uv[:, 1] >= 0) & (uv[:, 1] < spec.camera.height)
+
+
 def _slopes(motion) -> float:
     """The largest summed slope (amplitude x wavenumber over the vertical terms) of a water object's waves."""
     return float((np.abs(motion.amps[:, 2]) * np.linalg.norm(motion.wavevecs, axis=1)).sum())
@@ -545,8 +551,7 @@ def test_quayside_scenes_put_still_dim_paving_and_calm_water_side_by_side():
         sides.add(side)
         # 20 m ahead, the quay's top just inside its edge and the water just beyond it: both in the frame
         points = np.array([[x_edge - side * 1.0, 20.0, top], [x_edge + side * 1.0, 20.0, 0.0]])
-        uv = spec.camera.project(points)
-        assert np.all((uv[:, 0] >= 0) & (uv[:, 0] < 256) & (uv[:, 1] >= 0) & (uv[:, 1] < 160)), (seed, uv)
+        assert np.all(_in_frame(spec, points)), (seed, spec.camera.project(points))
         # every family draws the world alike from the seed, so the quay is the lake's 0.5-1.6 stops darker
         assert -1.6 <= spec.world["exposure"] - layout(seed, 256, 160, "lake").world["exposure"] <= -0.5, seed
     assert sides == {-1.0, 1.0}
@@ -568,9 +573,8 @@ def test_towers_scenes_show_still_blocks_whose_facades_are_grids_turned_to_the_c
             styles_seen.add(grid.material["kind"])
             centre = grid.verts.mean(axis=0)
             assert np.linalg.norm(centre[:2]) < 2500, seed
-        uv = spec.camera.project(np.concatenate([g.verts for g in grids]))
-        inside = (uv[:, 0] >= 0) & (uv[:, 0] < 256) & (uv[:, 1] >= 0) & (uv[:, 1] < 160)
-        assert inside.mean() > 0.05, seed  # the grids are in the picture, not behind the camera
+        # the grids are in the picture, not behind the camera
+        assert _in_frame(spec, np.concatenate([g.verts for g in grids])).mean() > 0.05, seed
     assert styles_seen == {"glass", "metal"}  # windows in walls or bands, and mullions over glass
     assert 0 < trees < 16
 
@@ -584,6 +588,4 @@ def test_outcrop_scenes_stand_still_bedded_rock_among_swaying_trees():
         assert "leaf_crown" in movers, seed
         rock = [o for o in spec.objects if o.name == "outcrop"]
         assert len(rock) == 1 and rock[0].part == 0 and rock[0].material["kind"] == "sandstone", seed
-        uv = spec.camera.project(rock[0].verts)
-        inside = (uv[:, 0] >= 0) & (uv[:, 0] < 256) & (uv[:, 1] >= 0) & (uv[:, 1] < 160)
-        assert inside.mean() > 0.05, seed  # the rock is in the picture
+        assert _in_frame(spec, rock[0].verts).mean() > 0.05, seed  # the rock is in the picture

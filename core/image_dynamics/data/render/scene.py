@@ -13,10 +13,9 @@ grass and trees around), ``waterfront``, ``rockery`` and ``promenade`` (still qu
 and plants), ``specimen`` (close-ups of single plants) and ``still_life`` (the same close-ups of still things, and
 still rooms, with nothing moving), ``calm_water`` (a canal, harbour or lake at dusk, its water still and mirroring)
 ``yard`` (laundry before a wall, often under a shed roof), ``park`` (trees beyond a mown lawn with still things
-on it), ``quayside`` (a wide quay with calm water beside it at dusk) and ``towers`` (still city blocks whose facades
+on it), ``quayside`` (a wide quay with calm water beside it at dusk), ``towers`` (still city blocks whose facades
 are grids of windows, seen from a car-park deck or a street) and ``outcrop`` (pinnacles and cliffs of pale bedded rock
-among tall trees); docs/data.md has the table. Moving
-objects get part ids 1, 2, ...; static ones 0.
+among tall trees); docs/data.md has the table. Moving objects get part ids 1, 2, ...; static ones 0.
 """
 
 from __future__ import annotations
@@ -1151,8 +1150,8 @@ def _family_quayside(b: _Builder) -> None:
 
 def _family_towers(b: _Builder) -> None:
     """Office and apartment blocks of a city, their facades regular grids of windows, glass bands or mullions, seen
-    from a car-park deck over parked cars or from a street between them: all still, with a few street trees and
-    shrubs in some scenes. Every energy network trained on Blender scenes before this family moved the validation
+    from a car-park deck over parked cars or from a street between them: all still, with a few street trees in half
+    the scenes. Every energy network trained on Blender scenes before this family moved the validation
     set's distant office facades as if their rows of windows were foliage (runs RL24F-RL27R: the static-only views
     0.9-1.6 times the flowers close-up, against release 7's 0.41); no family showed a block taller than a house."""
     rng = b.rng
@@ -1204,7 +1203,7 @@ def _family_towers(b: _Builder) -> None:
         low, high = {"lamp": (3.0, 8.0), "posts": (0.6, 1.2), "bench": (0.7, 1.0), "pot": (0.5, 1.0),
                      "car": (1.5, 1.5)}[kind]
         _still_thing(b, kind, float(x), float(y), float(rng.uniform(low, high)))
-    if rng.random() < 0.5:  # a few street trees or shrubs in planters
+    if rng.random() < 0.5:  # a few street trees
         for _ in range(int(rng.integers(1, 5))):
             x, y = b.scatter(1, 8, 80, 1.0)[0]
             height = float(rng.uniform(3.0, 9.0))
@@ -1229,10 +1228,11 @@ def _layered_rock(b: _Builder, x: float, y: float, width: float, height: float) 
 
 
 def _family_outcrop(b: _Builder) -> None:
-    """Pinnacles, ledges and boulders of pale bedded rock in a wood: tall trees whose crowns sway high over their
-    still trunks, undergrowth and grass around the rock, a dirt path. The places set's slope (a sandstone pinnacle and
-    cliff among pines) fell in every frozen-encoder run (AUC 0.90 -> 0.84-0.88, RL24F-RL27R), its rock moved with the
-    leaves; the rockery's stones are dark crags heaped in a mound, never tall, pale rock between trunks."""
+    """Pinnacles, ledges and boulders of pale bedded rock in a wood: tall trees whose crowns sway high over their still
+    trunks, undergrowth and grass around the rock, on bare or grassy woodland ground. The places set's slope (a
+    sandstone pinnacle and cliff among pines) fell in every frozen-encoder run (AUC 0.90 -> 0.84-0.88, RL24F-RL27R),
+    its rock moved with the leaves; the rockery's stones are dark crags heaped in a mound, never tall, pale rock
+    between trunks."""
     rng = b.rng
     cam_h = float(rng.uniform(1.4, 1.9))
     pitch = math.radians(float(rng.uniform(-8.0, 14.0)))  # often looking up at the rock and the crowns over it
