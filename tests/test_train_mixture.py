@@ -249,6 +249,34 @@ def test_stage_energy_trains_unknown_pixels_at_their_weight(sets, tmp_path, monk
     assert all(set(np.unique(w)) == {0.25, 1.0} for w in seen)  # the unknown quarter at 0.25, the rest whole
 
 
+def test_unknown_pixels_weigh_their_sources_weight_where_one_is_named(sets, tmp_path, monkeypatch):
+    """``energy_unknown_weight_sources`` sets one folder's weight of unknown pixels; the others keep the run's."""
+    import image_dynamics.train.energy_net as energy_net
+    import image_dynamics.train.loop as loop
+
+    cfg = dataclasses.replace(get_config("tiny"), energy_unknown_weight_sources=" junk2=0.5 , other=1")
+    assert cfg.validate().unknown_weights_by_source() == {"junk2": 0.5, "other": 1.0}
+    assert cfg.unknown_weight_for("junk2") == 0.5 and cfg.unknown_weight_for("junk") == 0.0
+    for bad in ("junk2", "junk2=2", "=0.5", "junk2=half"):
+        with pytest.raises(InputError, match="energy_unknown_weight_sources needs NAME=WEIGHT"):
+            dataclasses.replace(cfg, energy_unknown_weight_sources=bad).validate()
+
+    second = make_dataset(tmp_path / "junk2", 16, 1, unknown_junk=True)
+    seen = []
+    real = energy_net.energy_loss
+
+    def spy(pred_log, target_log, floor, level_weight, known=None, **kw):
+        seen.append(frozenset(np.unique(known.numpy()).tolist()))
+        return real(pred_log, target_log, floor, level_weight, known, **kw)
+
+    monkeypatch.setattr(energy_net, "energy_loss", spy)
+    cfg = dataclasses.replace(cfg, vae_steps=1, diffusion_steps=1, energy_steps=8, energy_shard_batches=1)
+    loop.train(cfg, [(sets["junk"], 1.0), (second, 1.0)], tmp_path / "run", device="cpu",
+               stages=("vae", "diffusion", "energy"))
+    # batches of junk leave its unknown quarter out (the run's 0), batches of junk2 weigh it 0.5
+    assert set(seen) == {frozenset({0.0, 1.0}), frozenset({0.5, 1.0})}
+
+
 def test_stage_energy_with_a_frozen_encoder_trains_the_decoder_alone(sets, tmp_path):
     """``energy_freeze_encoder`` keeps the continued network's encoder bit for bit and trains everything after it."""
     import image_dynamics.train.loop as loop

@@ -144,6 +144,11 @@ class TrainConfig:
     #: releases 1-6 were trained. Why: most thin plant structure is unknown at the grid's size (in the specimen set
     #: 80 % of the unknown pixels move more than 0.5 px), so with 0 no loss ever says that a stem moves
     energy_unknown_weight: float = 0.0
+    #: per-source exceptions to ``energy_unknown_weight``: ``NAME=WEIGHT`` pairs, comma-separated, where NAME is a
+    #: ``--data`` folder's name (e.g. ``render_specimen_v10_256=1``); "": every source uses the one weight. Why: the
+    #: unknown pixels of plant close-ups are thin stems that move, those of a forest are crown edges against rock and
+    #: sky, and counting the latter taught a network that rock beside leaves moves (rule r60, docs/rules.md)
+    energy_unknown_weight_sources: str = ""
     #: stage 4 trains the decoder and heads alone, the network's image encoder kept as the run started it (a
     #: continued model's own). Why: a fine-tune that changes the features as well can lose what the model did well
     #: on pictures unlike its new data (rule r48, docs/rules.md); False: the whole network trains (releases 1-7)
@@ -226,6 +231,27 @@ class TrainConfig:
         typed = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
         return cls(**typed)
 
+    def unknown_weights_by_source(self) -> dict[str, float]:
+        """:attr:`energy_unknown_weight_sources` read: ``{folder name: weight in [0, 1]}``; raises
+        :class:`InputError` for a pair that is not ``NAME=WEIGHT`` or a weight outside [0, 1]."""
+        weights: dict[str, float] = {}
+        for pair in filter(None, (p.strip() for p in self.energy_unknown_weight_sources.split(","))):
+            name, sep, text = pair.partition("=")
+            try:
+                weight = float(text)
+            except ValueError:
+                weight = float("nan")
+            if not sep or not name.strip() or not 0 <= weight <= 1:
+                raise InputError(f"config '{self.name}': energy_unknown_weight_sources needs NAME=WEIGHT pairs, "
+                                 f"comma-separated, each weight in [0, 1] (e.g. render_specimen_v10_256=1); got "
+                                 f"{pair!r}")
+            weights[name.strip()] = weight
+        return weights
+
+    def unknown_weight_for(self, source_name: str) -> float:
+        """Stage 4's loss weight of unknown pixels in the source folder named ``source_name``."""
+        return self.unknown_weights_by_source().get(source_name, self.energy_unknown_weight)
+
     def validate(self) -> TrainConfig:
         """Check that the sizes fit together; raise :class:`InputError` saying which do not."""
         down = self.feature_stride * 2 ** (self.unet_levels - 1)
@@ -265,6 +291,7 @@ class TrainConfig:
         if not 0 <= self.energy_unknown_weight <= 1:
             raise InputError(f"config '{self.name}': energy_unknown_weight must be in [0, 1], got "
                              f"{self.energy_unknown_weight}")
+        self.unknown_weights_by_source()  # raises InputError for a malformed list
         if not 0 <= self.energy_ema_decay < 1:
             raise InputError(f"config '{self.name}': energy_ema_decay must be in [0, 1), got {self.energy_ema_decay}")
         if self.snapshot_every < 0:

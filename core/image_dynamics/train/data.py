@@ -269,6 +269,10 @@ class ShardStream:
         local = int(np.random.default_rng([self.seed, self.stage_key, epoch, 2, source]).permutation(n)[pos])
         return self._shards.index((source, local))
 
+    def source_for(self, step: int) -> DatasetInfo:
+        """The source (of ``data.sources``) whose shard batch ``step`` draws from."""
+        return self.data.sources[self._shards[self.shard_for(step)][0]]
+
     def _load(self, index: int) -> None:
         try:
             source, local = self._shards[index]

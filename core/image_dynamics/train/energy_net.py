@@ -121,13 +121,13 @@ def mean_aimed_divergence(pred_e: torch.Tensor, true_e: torch.Tensor, floor: flo
     return (divergence * use).sum() / use.sum().clamp_min(1.0)
 
 
-def batch_energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, known: np.ndarray, config: TrainConfig
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+def batch_energy_loss(pred_log: torch.Tensor, target_log: torch.Tensor, known: np.ndarray, config: TrainConfig,
+                      source_name: str = "") -> tuple[torch.Tensor, dict[str, float]]:
     """:func:`energy_loss` of one training batch as stage 4 weighs it: ``known`` float ``[B, H, W]`` masks (1 known,
-    0 unknown, fractions where a zoom mixed them) become the per-pixel weights of
-    :attr:`~.configs.TrainConfig.energy_unknown_weight`, left out when every pixel weighs 1; the terms' weights are
-    the configuration's."""
-    weights = loss_weights(known, config.energy_unknown_weight)
+    0 unknown, fractions where a zoom mixed them) become per-pixel weights, unknown pixels at the weight of the batch's
+    source folder ``source_name`` (:meth:`~.configs.TrainConfig.unknown_weight_for`), left out when every pixel weighs
+    1; the terms' weights are the configuration's."""
+    weights = loss_weights(known, config.unknown_weight_for(source_name))
     mask = None if weights.min() == 1.0 else torch.from_numpy(weights).to(pred_log.device)
     return energy_loss(pred_log, target_log, config.energy_floor, config.energy_level_weight, known=mask,
                        mean_weight=config.energy_mean_weight, mean_pool=config.energy_mean_pool,

@@ -753,7 +753,7 @@ class _EnergyStage(_Stage):
         imgs = energy_net_input_tensor(_image_batch(torch.from_numpy(images), t.device), cfg.energy_input_key)
         target_log = torch.from_numpy(log_band_energy_targets(target, t.data.stats, cfg.energy_floor)).to(t.device)
         pred_log = t.model.energy(imgs)
-        loss, metrics = batch_energy_loss(pred_log, target_log, known, cfg)
+        loss, metrics = batch_energy_loss(pred_log, target_log, known, cfg, self.stream.source_for(i).folder.name)
         if self.start_net is not None:
             with torch.no_grad():
                 start_log = self.start_net(imgs)
