@@ -6,6 +6,8 @@
 # places through each candidate's energy network beside the reference's, the three held-out sets (first 128 scenes),
 # then scripts/choose_snapshot.py's clauses; figures in $RUNS/eval_*_LABEL.json and $RUNS/choice_LABEL.json.
 #
+# score_heldout LABEL CANDIDATE...: the held-out sets alone (below).
+#
 # package_gates LABEL MODEL.pt: the model exported (guidance 3) to $RUNS/LABEL_onnx/default, then the figures gate 2
 # (the report set through the whole model, 3 seeds: $RUNS/eval_photos_LABEL.json, pictures in photos_LABEL) and gate 3
 # (the synthetic floor, first 64 of the held-out synthetic set, seeds 0-2: eval_LABEL_synth64.json) are read from.
@@ -19,16 +21,24 @@ score_and_choose() {  # REFERENCE=PACKAGE in the environment judges against it i
         $PY scripts/eval_photos_energy_net.py "$set" "$reference" "${candidates[@]}" \
             --json "$RUNS/eval_$(basename "$set")_$label.json"
     done
-    for d in render_heldout render_heldout_v5 render_heldout_rockery; do
-        $PY scripts/eval_energy_net.py "$DATA/$d" --limit 128 "${candidates[@]}" \
-            --json "$RUNS/eval_heldout_${label}_$d.json"
-    done
+    score_heldout "$label" "${candidates[@]}"
     $PY scripts/choose_snapshot.py "$RUNS/eval_realphoto_validation_$label.json" \
         "$RUNS/eval_realphoto_validation_closeups_$label.json" --places "$RUNS/eval_realphoto_places_$label.json" \
         --heldout "$RUNS/eval_heldout_${label}_render_heldout.json" \
         --heldout "$RUNS/eval_heldout_${label}_render_heldout_v5.json" \
         --heldout "$RUNS/eval_heldout_${label}_render_heldout_rockery.json" "${options[@]}" \
         --json "$RUNS/choice_$label.json"
+}
+
+# score_heldout LABEL CANDIDATE...: clause (d)'s figures, the three held-out sets (first 128 scenes) through each
+# candidate's energy network beside the shipped package's, in $RUNS/eval_heldout_LABEL_SET.json (made once). The
+# energy correlation and AUC do not depend on a gain, so a snapshot can be scored before it is calibrated.
+score_heldout() {
+    local label=$1 d json; shift
+    for d in render_heldout render_heldout_v5 render_heldout_rockery; do
+        json=$RUNS/eval_heldout_${label}_$d.json
+        [ -f "$json" ] || $PY scripts/eval_energy_net.py "$DATA/$d" --limit 128 "$@" --json "$json"
+    done
 }
 
 package_gates() {
