@@ -5,7 +5,7 @@
 # clauses (docs/rules.md) only if it passes clause (a) and (e)'s AUC parts. Made once; a rerun skips what exists.
 # On 2 cores: about 1.5 minutes a mix.
 #
-#   bash scripts/wise_mixes.sh [NAME "RUN:STEP ..." "AMOUNT ..."]
+#   bash scripts/wise_mixes.sh [NAME "RUN:STEP|NETWORK.pt ..." "AMOUNT ..."]
 #
 # Without arguments, rule r43's mixes (docs/model-card.md, "RL20-RL22"): wise_r43 "rl19:400 rl20:200" "0.5 0.7",
 # which need scripts/guard_runs.sh's RL19 and RL20. Rule r47's (docs/rules.md): wise_r47 "rl23:1600 ..." "0.5 0.7".
@@ -21,11 +21,13 @@ read -r -a amounts <<< "${3:-0.5 0.7}"
 out=$RUNS/$name
 mixes=()
 for tuned in "${tuned_snapshots[@]}"; do
-    run=${tuned%:*} step=$(printf %06d "${tuned#*:}")
+    case $tuned in
+        *.pt) snapshot=$tuned stem=$(basename "$tuned" .pt) ;;  # a network made elsewhere, e.g. a soup
+        *) snapshot=$RUNS/${tuned%:*}/snapshots/model_step$(printf %06d "${tuned#*:}").pt stem=${tuned%:*}_s${tuned#*:} ;;
+    esac
     for amount in "${amounts[@]}"; do
-        mix=$out/${run}_s${tuned#*:}_a${amount/./}.pt
-        [ -f "$mix" ] || $PY scripts/mix_energy_weights.py "$RELEASE7" "$RUNS/$run/snapshots/model_step$step.pt" \
-            --amount "$amount" -o "$mix"
+        mix=$out/${stem}_a${amount/./}.pt
+        [ -f "$mix" ] || $PY scripts/mix_energy_weights.py "$RELEASE7" "$snapshot" --amount "$amount" -o "$mix"
         mixes+=("$mix")
     done
 done
