@@ -31,13 +31,13 @@ score_and_choose() {  # REFERENCE=PACKAGE in the environment judges against it i
 }
 
 # score_heldout LABEL CANDIDATE...: clause (d)'s figures, the three held-out sets (first 128 scenes) through each
-# candidate's energy network beside the shipped package's, in $RUNS/eval_heldout_LABEL_SET.json (made once). The
-# energy correlation and AUC do not depend on a gain, so a snapshot can be scored before it is calibrated.
+# candidate's energy network beside the shipped package's, in $RUNS/eval_heldout_LABEL_SET.json (written again on
+# every call, so a label reused for other candidates never leaves stale scores). The energy correlation and AUC do
+# not depend on a gain, so a snapshot can be scored before it is calibrated.
 score_heldout() {
-    local label=$1 d json; shift
+    local label=$1 d; shift
     for d in render_heldout render_heldout_v5 render_heldout_rockery; do
-        json=$RUNS/eval_heldout_${label}_$d.json
-        [ -f "$json" ] || $PY scripts/eval_energy_net.py "$DATA/$d" --limit 128 "$@" --json "$json"
+        $PY scripts/eval_energy_net.py "$DATA/$d" --limit 128 "$@" --json "$RUNS/eval_heldout_${label}_$d.json"
     done
 }
 
