@@ -23,7 +23,8 @@ mixes=()
 for tuned in "${tuned_snapshots[@]}"; do
     case $tuned in
         *.pt) snapshot=$tuned stem=$(basename "$tuned" .pt) ;;  # a network made elsewhere, e.g. a soup
-        *) snapshot=$RUNS/${tuned%:*}/snapshots/model_step$(printf %06d "${tuned#*:}").pt stem=${tuned%:*}_s${tuned#*:} ;;
+        *) snapshot=$RUNS/${tuned%:*}/snapshots/model_step$(printf %06d "${tuned#*:}").pt
+           stem=${tuned%:*}_s${tuned#*:} ;;
     esac
     for amount in "${amounts[@]}"; do
         mix=$out/${stem}_a${amount/./}.pt

@@ -262,6 +262,12 @@ def test_unknown_pixels_weigh_their_sources_weight_where_one_is_named(sets, tmp_
             dataclasses.replace(cfg, energy_unknown_weight_sources=bad).validate()
 
     second = make_dataset(tmp_path / "junk2", 16, 1, unknown_junk=True)
+    # a name that is no --data folder's is refused before anything trains, naming the folders there are
+    with pytest.raises(InputError, match=r"names other, but no --data folder .* the folders are junk, junk2\."):
+        loop.train(dataclasses.replace(cfg, vae_steps=1, diffusion_steps=1, energy_steps=1),
+                   [(sets["junk"], 1.0), (second, 1.0)], tmp_path / "refused", device="cpu")
+    assert not (tmp_path / "refused").exists()
+    cfg = dataclasses.replace(cfg, energy_unknown_weight_sources="junk2=0.5")
     seen = []
     real = energy_net.energy_loss
 

@@ -138,6 +138,15 @@ def _check_fits(info: DatasetInfo, config: TrainConfig) -> None:
                          f"Generate data at {config.width}x{config.height} (or a multiple of it).")
 
 
+def _check_unknown_weight_sources(infos: list[DatasetInfo], config: TrainConfig) -> None:
+    # a misspelt folder would otherwise leave the run training as if the setting were not there
+    names = {info.folder.name for info in infos}
+    missing = sorted(set(config.unknown_weights_by_source()) - names)
+    if missing:
+        raise InputError(f"energy_unknown_weight_sources names {', '.join(missing)}, but no --data folder is called "
+                         f"that; the folders are {', '.join(sorted(names))}. Name a folder as its last path part.")
+
+
 def open_training_data(data_dir: str | os.PathLike | list | tuple, config: TrainConfig,
                        stats_cache: str | os.PathLike | None = None) -> TrainData:
     """Open a dataset folder, or a weighted mixture, for ``config``; raise :class:`InputError` when they do not fit.
@@ -161,6 +170,7 @@ def open_training_data(data_dir: str | os.PathLike | list | tuple, config: Train
                          "weight (DIR:WEIGHT) to draw more from it.")
     for info in infos:
         _check_fits(info, config)
+    _check_unknown_weight_sources(infos, config)
     first = infos[0]
     for info in infos[1:]:
         if (info.width, info.height) != (first.width, first.height):
